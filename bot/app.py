@@ -1,0 +1,78 @@
+"""The one place that wires the Application: services, handlers, error handler, rate limiter."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import BotCommand
+from telegram.error import BadRequest, NetworkError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.bootstrap import open_catalog, open_engine
+from bot.config import Settings
+from bot.db import BotStore
+from bot.handlers import discover, errors, media, start
+from bot.i18n import N_, gettext_for
+from bot.services import Services
+
+log = logging.getLogger("techconnect")
+COMMANDS = [
+    ("start", N_("Menu: find technology or partners")),
+    ("help", N_("How to use TechConnect")),
+    ("language", N_("Change language")),
+]
+MENU_LANGUAGES = {"vi": "vi", "en": "en", "zh": "zh-Hans"}  # Telegram code -> UI language
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """Telegram's flood limits (RetryAfter) as PTB handles them, plus retries of network errors."""
+
+    NETWORK_RETRIES = 3
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args) -> Any:
+        for attempt in range(self.NETWORK_RETRIES + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except NetworkError as exc:
+                if isinstance(exc, BadRequest) or attempt == self.NETWORK_RETRIES:
+                    raise
+                log.warning("network error on %s (%s); retrying", endpoint, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
+
+
+async def build_services(settings: Settings, database_url: str | None = None) -> Services:
+    """Open the database (seeding an empty catalogue) and bring the index up to date."""
+    catalog = await open_catalog(database_url, seed=True)
+    store = BotStore(catalog.engine)
+    await store.create()
+    engine, _, _ = await open_engine(catalog)
+    return Services(settings=settings, catalog=catalog, store=store, engine=engine)
+
+
+async def set_commands(application: Application) -> None:
+    """Localized command menus: one per Telegram language, English for everyone else."""
+    for code, language in [(None, "en"), *MENU_LANGUAGES.items()]:
+        _ = gettext_for(language)
+        commands = [BotCommand(name, _(description)) for name, description in COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=code)
+
+
+def build_application(services: Services) -> Application:
+    settings = services.settings
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(set_commands)
+        .build()
+    )
+    application.bot_data["services"] = services
+    for module in (start, discover, media):
+        application.add_handlers(module.HANDLERS)
+    application.add_error_handler(errors.on_error)
+    return application

@@ -1,0 +1,32 @@
+"""Opening the catalogue and a current search index: shared by the command line and the bot."""
+from __future__ import annotations
+
+from catalog.store import CatalogStore, data_dir, make_engine
+from index.build import Progress, sync
+from index.embedder import load_embedder
+from index.search import SearchEngine
+
+
+async def open_catalog(url: str | None = None, *, seed: bool = False) -> CatalogStore:
+    """The catalogue database; with ``seed``, an empty one first receives the sample catalogue."""
+    store = CatalogStore(make_engine(url))
+    await store.create()
+    if seed and await store.count() == 0:
+        from catalog.sample import sample_records
+
+        await store.upsert(sample_records())
+    return store
+
+
+async def open_engine(
+    catalog: CatalogStore, *, build_spec: str | None = None, progress: Progress | None = None
+) -> tuple[SearchEngine, int, int]:
+    """A search engine over an index brought up to date with ``catalog`` first.
+
+    ``build_spec`` names another backend with the same weights for embedding passages
+    (e.g. ``st:DIR``, faster in batches); queries always use the default embedder.
+    """
+    embedder = load_embedder()
+    builder = load_embedder(build_spec) if build_spec else embedder
+    store, added, removed = await sync(catalog, data_dir() / "index", builder, progress=progress)
+    return SearchEngine(store, embedder), added, removed

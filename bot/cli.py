@@ -1,0 +1,140 @@
+"""The ``techconnect`` command line (also ``python -m bot``); contract in DESIGN.md."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from catalog.io import ImportFailed, read_records, write_records
+from bot.bootstrap import open_catalog, open_engine
+
+
+async def open_search(*, quiet: bool = False, build_spec: str | None = None):
+    """A search engine over an index that is current with the catalogue (seeded when empty)."""
+    catalog = await open_catalog(seed=True)
+    with _progress(quiet) as progress:
+        engine = await open_engine(catalog, build_spec=build_spec, progress=progress)
+    await catalog.engine.dispose()
+    return engine
+
+
+class _progress:
+    """A tqdm bar on stderr while units are embedded; silent when quiet or nothing to do."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.bar = quiet, None
+
+    def __enter__(self):
+        return None if self.quiet else self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="passage", desc="indexing", file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+async def cmd_import(args) -> int:
+    try:
+        records = read_records(args.path)
+    except ImportFailed as failed:
+        for error in failed.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(failed.errors)} bad row(s); nothing was imported", file=sys.stderr)
+        return 1
+    catalog = await open_catalog()
+    inserted, updated = await catalog.upsert(records)
+    await catalog.engine.dispose()
+    print(f"imported {len(records)} record(s): {inserted} new, {updated} updated")
+    return 0
+
+
+async def cmd_export(args) -> int:
+    catalog = await open_catalog()
+    records = await catalog.all()
+    await catalog.engine.dispose()
+    write_records(records, args.path)
+    print(f"exported {len(records)} record(s) to {args.path}")
+    return 0
+
+
+async def cmd_build(args) -> int:
+    engine, added, removed = await open_search(build_spec=args.build_with)
+    manifest = engine.store
+    print(f"index: {len(manifest.records)} record(s), {manifest.faiss.ntotal} passage(s); "
+          f"{added} embedded, {removed} removed; model {manifest.model_id}")
+    return 0
+
+
+async def cmd_search(args) -> int:
+    from index.search import Filters
+
+    queries = [args.query] if args.query is not None else [
+        line.rstrip("\n") for line in Path(args.queries).read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    engine, _, _ = await open_search(quiet=args.json)
+    filters = Filters(kind=args.kind, sector=args.sector, country=args.country)
+    for query in queries:
+        result = engine.search(query, top_k=args.top, filters=filters)
+        if args.json:
+            hits = [{"id": h.id, "score": round(h.score, 4)} for h in result.hits]
+            print(json.dumps({"query": query, "results": hits}, ensure_ascii=False), flush=True)
+            continue
+        print(f"# {query}  [{result.language}]")
+        if not result.good:
+            print("  no good match")
+        for rank, hit in enumerate(result.hits, 1):
+            mark = "" if hit in result.good else "  (weak)"
+            print(f"  {rank}. {hit.id}  {hit.score:.3f}  matched in {hit.language}{mark}")
+    return 0
+
+
+async def cmd_model_export(args) -> int:
+    from index.export import export_sentence_transformers
+
+    print(export_sentence_transformers(args.dir))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="techconnect", description="TechConnect: multilingual technology discovery")
+    sub = p.add_subparsers(dest="command", required=True)
+    catalog = sub.add_parser("catalog", help="import or export the catalogue").add_subparsers(dest="action", required=True)
+    c = catalog.add_parser("import", help="import a .jsonl/.json/.csv file (all or nothing)")
+    c.add_argument("path")
+    c.set_defaults(func=cmd_import)
+    c = catalog.add_parser("export", help="export the catalogue to .jsonl/.json/.csv")
+    c.add_argument("path")
+    c.set_defaults(func=cmd_export)
+    index = sub.add_parser("index", help="build the search index").add_subparsers(dest="action", required=True)
+    c = index.add_parser("build", help="build or update the index")
+    c.add_argument("--build-with", metavar="EMBEDDER", help="embedder for passages, e.g. st:DIR (same weights as the query embedder)")
+    c.set_defaults(func=cmd_build)
+    c = sub.add_parser("search", help="search the catalogue")
+    c.add_argument("query", nargs="?")
+    c.add_argument("--queries", metavar="FILE", help="one query per line")
+    c.add_argument("--top", type=int, default=5)
+    c.add_argument("--kind", choices=("offer", "request"))
+    c.add_argument("--sector")
+    c.add_argument("--country", type=str.upper)
+    c.add_argument("--json", action="store_true", help="one JSON object per query")
+    c.set_defaults(func=cmd_search)
+    model = sub.add_parser("model", help="the embedding model").add_subparsers(dest="action", required=True)
+    c = model.add_parser("export", help="write the bundled model as a sentence-transformers directory")
+    c.add_argument("dir")
+    c.set_defaults(func=cmd_model_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "search" and (args.query is None) == (args.queries is None):
+        parser().error("search takes a QUERY or --queries FILE")
+    return asyncio.run(args.func(args))

@@ -1,0 +1,88 @@
+"""Settings from the environment, checked once at start with a clear message for each problem."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """Every problem found in the settings, one per line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str
+    staff_chat_id: int | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    log_level: str = "INFO"
+    staff_language: str = "vi"
+
+    def __repr__(self) -> str:  # the token never reaches a log line
+        return f"Settings(staff_chat_id={self.staff_chat_id}, webhook={'on' if self.webhook_url else 'off'})"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, *, check_token: bool = True) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        problems: list[str] = []
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if not token:
+            problems.append("TELEGRAM_BOT_TOKEN is not set: get one from @BotFather")
+        elif check_token and not _TOKEN.match(token):
+            problems.append("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters)")
+
+        def integer(name: str, low: int | None = None, high: int | None = None) -> int | None:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return None
+            try:
+                value = int(raw)
+            except ValueError:
+                problems.append(f"{name} must be a whole number, not {raw!r}")
+                return None
+            if (low is not None and value < low) or (high is not None and value > high):
+                problems.append(f"{name} must be between {low} and {high}, not {value}")
+                return None
+            return value
+
+        staff = integer("TECHCONNECT_STAFF_CHAT_ID")
+        if staff is not None and staff >= 0:
+            problems.append("TECHCONNECT_STAFF_CHAT_ID must be the (negative) id of the staff supergroup")
+        webhook_url = env.get("TECHCONNECT_WEBHOOK_URL", "").strip() or None
+        if webhook_url and not webhook_url.startswith("https://"):
+            problems.append("TECHCONNECT_WEBHOOK_URL must be an https:// URL")
+        secret = env.get("TECHCONNECT_WEBHOOK_SECRET", "").strip() or None
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            problems.append("TECHCONNECT_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and - (1-256 characters)")
+        if webhook_url and not secret:
+            problems.append("TECHCONNECT_WEBHOOK_SECRET is required with TECHCONNECT_WEBHOOK_URL")
+        port = integer("TECHCONNECT_WEBHOOK_PORT", 1, 65535)
+        level = env.get("TECHCONNECT_LOG_LEVEL", "INFO").strip().upper()
+        if level not in LOG_LEVELS:
+            problems.append(f"TECHCONNECT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        staff_language = env.get("TECHCONNECT_STAFF_LANGUAGE", "vi").strip()
+        if staff_language not in ("vi", "en", "zh-Hant", "zh-Hans"):
+            problems.append("TECHCONNECT_STAFF_LANGUAGE must be vi, en, zh-Hant or zh-Hans")
+        if problems:
+            raise ConfigError("\n".join(problems))
+        api = env.get("TELEGRAM_API_URL", "").rstrip("/")
+        return cls(
+            token=token,
+            staff_chat_id=staff,
+            base_url=f"{api}/bot" if api else cls.base_url,
+            base_file_url=f"{api}/file/bot" if api else cls.base_file_url,
+            webhook_url=webhook_url,
+            webhook_secret=secret,
+            webhook_listen=env.get("TECHCONNECT_WEBHOOK_LISTEN", "0.0.0.0"),
+            webhook_port=port or 8443,
+            log_level=level,
+            staff_language=staff_language,
+        )

@@ -1,0 +1,199 @@
+"""Technology discovery: free text is a search; results page, filter and open in place."""
+from __future__ import annotations
+
+import re
+from html import escape
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.callbacks import Callback, parse
+from bot.db import Search, User
+from bot.i18n import gettext_for
+from bot.render import button, card, details, filters_keyboard, results_keyboard, shorten
+from bot.services import current_user, services
+from catalog.taxonomy import SECTORS, country_name, sector_label
+from index.search import Filters
+
+MAX_HITS = 20
+MAX_QUERY = 500  # characters embedded; a longer message is searched by its beginning
+
+
+def handoff_enabled(context: ContextTypes.DEFAULT_TYPE) -> bool:
+    return services(context).settings.staff_chat_id is not None
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    text = message.text or ""
+    if message.chat.type != ChatType.PRIVATE:  # in groups only mentions reach here
+        text = re.sub(rf"@{re.escape(context.bot.username)}\b", " ", text, flags=re.IGNORECASE)
+    text = " ".join(text.split())
+    user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    if not text:
+        await message.reply_text(_("Write what you are looking for after my name."))
+        return
+    if len(text) > MAX_QUERY:
+        await message.reply_text(
+            _("Your message is long; I searched with its first {count} characters. Short queries work best.").format(count=MAX_QUERY)
+        )
+        text = shorten(text, MAX_QUERY)
+    await context.bot.send_chat_action(message.chat_id, "typing")
+    search = await new_search(context, user, text, Filters(kind=user.mode))
+    await show(message, context, search, language, 1)
+
+
+async def new_search(
+    context, user: User, query: str, filters: Filters, *, exclude: str | None = None, text: str | None = None
+) -> Search:
+    """Run ``text`` (default: ``query``) and keep its confident hits as a row the result buttons point at."""
+    result = await services(context).engine.asearch(text or query, top_k=MAX_HITS + 1, filters=filters)
+    hits = [[h.id, round(h.score, 4), h.language] for h in result.good if h.id != exclude][:MAX_HITS]
+    return await services(context).store.save_search(
+        Search(user_id=user.id, query=query, kind=filters.kind, sector=filters.sector, country=filters.country, hits=hits)
+    )
+
+
+def filter_summary(search: Search, language: str) -> str:
+    _ = gettext_for(language)
+    parts = []
+    if search.kind:
+        parts.append(_("offers") if search.kind == "offer" else _("requests"))
+    if search.sector:
+        parts.append(sector_label(search.sector, language))
+    if search.country:
+        parts.append(country_name(search.country, language))
+    return " · ".join(parts)
+
+
+async def show(message: Message, context, search: Search, language: str, position: int, *, edit: bool = False) -> None:
+    """Result ``position`` of ``search`` (1-based), as a new message or by editing ``message``."""
+    _ = gettext_for(language)
+    hits = search.hits
+    active = filter_summary(search, language)
+    header = _("Results for “{query}”").format(query=escape(shorten(search.query, 80)))
+    if active:
+        header += f" <i>({escape(active)})</i>"
+    if not hits:
+        text = "\n".join([
+            header,
+            "",
+            _("No good match. Try other or fewer words, or another language; filters may also be too narrow."),
+            _("Department staff can look for you: tap “Talk to staff”."),
+        ])
+        rows = [[button("⚙️ " + _("Filters"), "filt", search.id)]]
+        if handoff_enabled(context):
+            rows.insert(0, [button("💬 " + _("Talk to staff"), "menu", "staff")])
+        markup = InlineKeyboardMarkup(rows)
+    else:
+        position = min(max(position, 1), len(hits))
+        record_id = hits[position - 1][0]
+        record = await services(context).catalog.get(record_id)
+        body = card(record, language, position, len(hits)) if record else _("This entry is no longer available.")
+        text = f"{header}\n\n{body}"
+        markup = results_keyboard(language, search.id, position, len(hits), handoff_enabled(context))
+    if edit:
+        try:
+            await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except BadRequest as exc:  # a double tap: the message already shows this
+            if "not modified" not in exc.message:
+                raise
+    else:
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every button under a result: checked against the search row it names."""
+    query = update.callback_query
+    user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    callback = parse(query.data)
+    search = None
+    if callback and callback.key.isdigit():
+        search = await services(context).store.search(callback.number())
+    if search is None or search.user_id != user.id or not _valid_arg(callback, search):
+        await query.answer(_("This button is no longer valid. Please search again."), show_alert=True)
+        return
+    await query.answer()
+    action, arg = callback.action, callback.arg
+    if action == "page":
+        await show(query.message, context, search, language, int(arg), edit=True)
+    elif action == "det":
+        record = await services(context).catalog.get(search.hits[int(arg) - 1][0])
+        if record is None:
+            await query.message.reply_text(_("This entry is no longer available."))
+            return
+        rows = [[button("🔎 " + _("More like this"), "like", search.id, arg)]]
+        if handoff_enabled(context):
+            rows[0].insert(0, button("🤝 " + _("Request introduction"), "intr", search.id, arg))
+        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows))
+    elif action == "like":
+        record = await services(context).catalog.get(search.hits[int(arg) - 1][0])
+        if record is None:
+            await query.message.reply_text(_("This entry is no longer available."))
+            return
+        title, description = record.text(record.language)
+        similar = await new_search(
+            context, user, title, Filters(search.kind, search.sector, search.country),
+            exclude=record.id, text=f"{title}\n{description}",
+        )
+        await show(query.message, context, similar, language, 1)
+    elif action == "filt":
+        await query.edit_message_reply_markup(filters_keyboard(language, search.id, await _countries(context, search)))
+    else:
+        value = None if arg == "*" else arg
+        current = Filters(search.kind, search.sector, search.country)
+        changed = {
+            "fk": Filters(value, current.sector, current.country),
+            "fs": Filters(current.kind, value, current.country),
+            "fc": Filters(current.kind, current.sector, value),
+        }[action]
+        refined = await new_search(context, user, search.query, changed)
+        await show(query.message, context, refined, language, 1, edit=True)
+
+
+def _valid_arg(callback: Callback, search: Search) -> bool:
+    arg = callback.arg
+    if callback.action in ("page", "det", "like"):
+        return bool(arg and arg.isdigit() and 1 <= int(arg) <= max(len(search.hits), 1)
+                    and (search.hits or callback.action == "page"))
+    if callback.action == "filt":
+        return arg is None
+    return {
+        "fk": lambda: arg in ("offer", "request", "*"),
+        "fs": lambda: arg == "*" or arg in SECTORS,
+        "fc": lambda: arg == "*" or bool(arg and re.fullmatch(r"[A-Z]{2}", arg)),
+    }.get(callback.action, lambda: False)()
+
+
+async def _countries(context, search: Search) -> list[str]:
+    """Countries worth offering as a filter: those of the search's hits, most frequent first."""
+    records = await services(context).catalog.get_many(h[0] for h in search.hits)
+    counts: dict[str, int] = {}
+    for record in records.values():
+        if record.country:
+            counts[record.country] = counts.get(record.country, 0) + 1
+    if search.country:
+        counts.setdefault(search.country, 0)
+    return sorted(counts, key=lambda c: -counts[c])
+
+
+def _mentions_bot(message: Message, username: str) -> bool:
+    return f"@{username}".lower() in (message.text or "").lower()
+
+
+class _MentionFilter(filters.MessageFilter):
+    """Group messages that mention the bot by its username."""
+
+    def filter(self, message: Message) -> bool:
+        return _mentions_bot(message, message.get_bot().username)
+
+
+HANDLERS = [
+    MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
+    MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & _MentionFilter(), on_text),
+    CallbackQueryHandler(on_result_button, pattern=r"^(page|det|like|filt|fk|fs|fc):"),
+]

@@ -1,0 +1,109 @@
+"""Welcome, menu, help and language choice."""
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.callbacks import parse
+from bot.i18n import LANGUAGE_NAMES, gettext_for
+from bot.render import button
+from bot.services import current_user, services
+from catalog.language import LANGUAGES
+
+
+def menu_keyboard(language: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    return InlineKeyboardMarkup([
+        [button("🔎 " + _("Find technology"), "menu", "find")],
+        [button("🤝 " + _("Find partners for my technology"), "menu", "partners")],
+        [button("💬 " + _("Talk to staff"), "menu", "staff")],
+        [button("🌐 " + _("Language"), "menu", "lang"), button("❓ " + _("Help"), "menu", "help")],
+    ])
+
+
+def help_text(language: str) -> str:
+    _ = gettext_for(language)
+    return "\n".join([
+        "<b>" + _("How to use TechConnect") + "</b>",
+        _("Write what you need in a few words, in Vietnamese, English or Chinese, e.g. "
+          "“shrimp hatchery water treatment” or “máy sấy nông sản”."),
+        _("Each result has buttons: Details, Request introduction, More like this, and Filters "
+          "(offers or requests, sector, country)."),
+        _("Department staff can introduce you to the owner of a technology or a need."),
+        "",
+        _("/start: menu · /language: change language · /help: this help"),
+    ])
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    name = update.effective_user.first_name or ""
+    text = "\n\n".join([
+        _("Hello {name}! I am TechConnect, the technology supply–demand connection assistant of "
+          "Hai Phong's Department of Science and Technology.").format(name=escape(name)),
+        _("Tell me what technology you need, or what your technology can do, and I will find "
+          "matching offers and needs from Vietnam, Taiwan, Japan, Korea, Israel, the Netherlands "
+          "and more. Staff can then introduce you."),
+    ])
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=menu_keyboard(language))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _, language = await current_user(update, context)
+    await update.effective_message.reply_text(help_text(language), parse_mode=ParseMode.HTML)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(LANGUAGE_NAMES[code], "lang", code.replace("-", "_"))] for code in LANGUAGES])
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    await update.effective_message.reply_text(_("Choose your language:"), reply_markup=language_keyboard())
+
+
+async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    callback = parse(query.data)
+    code = (callback.key if callback else "").replace("_", "-")
+    if code not in LANGUAGES:
+        await query.answer()
+        return
+    user, _old = await current_user(update, context)
+    await services(context).store.update_user(user.id, language=code)
+    _ = gettext_for(code)
+    await query.answer()
+    await query.edit_message_text(_("Language set to {language}.").format(language=LANGUAGE_NAMES[code]))
+    await query.message.reply_text(help_text(code), parse_mode=ParseMode.HTML, reply_markup=menu_keyboard(code))
+
+
+async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    item = parse(query.data).key
+    user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    await query.answer()
+    if item == "find":
+        await services(context).store.update_user(user.id, mode="offer")
+        await query.message.reply_text(_("Describe the technology you are looking for, in a few words."))
+    elif item == "partners":
+        await services(context).store.update_user(user.id, mode="request")
+        await query.message.reply_text(_("Describe what your technology does: I will look for enterprises that need it."))
+    elif item == "lang":
+        await query.message.reply_text(_("Choose your language:"), reply_markup=language_keyboard())
+    elif item == "help":
+        await query.message.reply_text(help_text(language), parse_mode=ParseMode.HTML)
+
+
+HANDLERS = [
+    CommandHandler("start", start),
+    CommandHandler("help", help_command),
+    CommandHandler("language", language_command),
+    CallbackQueryHandler(on_language, pattern=r"^lang:"),
+    CallbackQueryHandler(on_menu, pattern=r"^menu:(find|partners|lang|help)$"),
+]

@@ -1,0 +1,55 @@
+"""UI strings in the user's language, from the Babel gettext catalogs in ``locales/``.
+
+The ``.po`` files are compiled in memory at start-up, so a fresh checkout needs no build step
+and a translator's edit shows after a restart. ``N_`` marks a string for extraction without
+translating it (its text is looked up later, in the reader's language); code that shows text
+does ``_ = gettext_for(language)`` and writes ``_("...")`` as usual.
+"""
+from __future__ import annotations
+
+import gettext
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from catalog.language import LANGUAGES, detect_language, normalize_language_code
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+BABEL_LOCALES = {"vi": "vi", "en": "en", "zh-Hant": "zh_Hant", "zh-Hans": "zh_Hans"}
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh-Hant": "繁體中文", "zh-Hans": "简体中文"}
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated where it is shown."""
+    return message
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> gettext.NullTranslations:
+    po = LOCALES_DIR / BABEL_LOCALES.get(language, "en") / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=BABEL_LOCALES[language])
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def gettext_for(language: str):
+    """The ``gettext`` function of ``language``: ``t = gettext_for("vi"); t("Help")``."""
+    return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).gettext
+
+
+def ngettext_for(language: str):
+    return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).ngettext
+
+
+def guess_language(telegram_code: str | None, text: str | None = None) -> str | None:
+    """From Telegram's coarse ``language_code``, else from what the user wrote."""
+    return normalize_language_code(telegram_code) or (detect_language(text) if text and text.strip() else None)

@@ -1,0 +1,40 @@
+"""What handlers share: settings, stores and the search engine, kept in ``bot_data``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.db import BotStore, User
+from bot.i18n import DEFAULT_LANGUAGE, guess_language
+from catalog.store import CatalogStore
+from index.search import SearchEngine
+
+
+@dataclass
+class Services:
+    settings: Settings
+    catalog: CatalogStore
+    store: BotStore
+    engine: SearchEngine
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.bot_data["services"]
+
+
+async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[User, str]:
+    """The sender's row and UI language; a first guess is stored on first contact."""
+    tg_user = update.effective_user
+    store = services(context).store
+    user = await store.user(tg_user.id, tg_user.first_name or "")
+    if user.language is None:
+        text = update.effective_message.text if update.effective_message else None
+        guess = guess_language(tg_user.language_code, None if text and text.startswith("/") else text)
+        if guess is None:  # a bare command says nothing of the language: ask again next time
+            return user, DEFAULT_LANGUAGE
+        user.language = guess
+        await store.update_user(user.id, language=guess)
+    return user, user.language

@@ -1,0 +1,1 @@
+"""What TechConnect knows: technology offers and requests, their taxonomy and storage."""

@@ -1,0 +1,151 @@
+"""Import and export of catalogue files (JSON Lines, JSON array, CSV with the same column names).
+
+Import is all or nothing: every bad row is reported as ``file:line: field: reason`` and nothing
+is written unless the whole file is valid.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from catalog.model import Record, RecordError, parse_record
+
+CSV_COLUMNS = (
+    "id", "kind", "language", "title", "description", "sector", "country", "organization", "trl",
+    "ip_status", "partnership", "tags", "contact", "status", "expires_at", "created_at", "updated_at", "sample",
+)
+_STRUCTURED = ("title", "description", "partnership", "tags", "contact")
+
+
+@dataclass
+class RowError:
+    path: str
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.reason}"
+
+
+class ImportFailed(Exception):
+    """The file had bad rows; nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("\n".join(map(str, errors)))
+        self.errors = errors
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, RecordError("json", exc.msg)
+
+
+def _json_rows(text: str) -> Iterator[tuple[int, Any]]:
+    """Items of a JSON array, each with the line it starts on."""
+    decoder = json.JSONDecoder()
+    pos = len(text) - len(text.lstrip())
+    if not text.startswith("[", pos):
+        try:
+            yield 1, json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield exc.lineno, RecordError("json", exc.msg)
+        return
+    pos += 1
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            return
+        line = text.count("\n", 0, pos) + 1
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            yield line, RecordError("json", exc.msg)
+            return
+        yield line, item
+
+
+def _csv_cell(name: str, value: str) -> Any:
+    value = value.strip()
+    if name in _STRUCTURED and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise RecordError(name, "is not valid JSON") from None
+    return value or None
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"id", "kind", "title"} - set(reader.fieldnames or ())
+    if missing:
+        yield 1, RecordError("header", f"missing column(s): {', '.join(sorted(missing))}")
+        return
+    for row in reader:
+        try:
+            yield reader.line_num, {k: _csv_cell(k, v or "") for k, v in row.items() if k}
+        except RecordError as exc:
+            yield reader.line_num, exc
+
+
+def read_records(path: str | Path) -> list[Record]:
+    """Parse and validate a whole file; raise :class:`ImportFailed` listing every bad row."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    readers = {".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows, ".json": _json_rows, ".csv": _csv_rows}
+    if suffix not in readers:
+        raise ImportFailed([RowError(str(path), 0, "file", "unsupported type (use .jsonl, .json or .csv)")])
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFailed([RowError(str(path), 0, "file", str(exc))]) from None
+    records: list[Record] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    for line, raw in readers[suffix](text):
+        try:
+            if isinstance(raw, RecordError):
+                raise raw
+            record = parse_record(raw)
+            if record.id in seen:
+                raise RecordError("id", f"duplicate of line {seen[record.id]}")
+        except RecordError as exc:
+            errors.append(RowError(str(path), line, exc.field, exc.reason))
+            continue
+        seen[record.id] = line
+        records.append(record)
+    if errors:
+        raise ImportFailed(errors)
+    return records
+
+
+def write_records(records: list[Record], path: str | Path) -> None:
+    """Write records in the format the file name asks for; ``read_records`` reads it back."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    rows = [record.to_json() for record in records]
+    if suffix in (".jsonl", ".ndjson"):
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    elif suffix == ".json":
+        path.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    elif suffix == ".csv":
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({
+                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v)
+                    for k, v in row.items()
+                })
+    else:
+        raise ValueError(f"unsupported export type {suffix!r} (use .jsonl, .json or .csv)")

@@ -1,0 +1,135 @@
+"""Catalogue storage with SQLAlchemy 2 (async): a SQLite file by default, any URL by setting.
+
+The whole record is kept as JSON beside the columns that filters need, so new optional fields
+never need a migration.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import JSON, Date, DateTime, Integer, String, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from catalog.model import Record, parse_record
+
+
+def data_dir() -> Path:
+    """Where all state lives: ``TECHCONNECT_DATA_DIR``, default ``./var``."""
+    path = Path(os.environ.get("TECHCONNECT_DATA_DIR", "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    return os.environ.get("TECHCONNECT_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir() / 'techconnect.db'}"
+
+
+def make_engine(url: str | None = None) -> AsyncEngine:
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        return create_async_engine(url, connect_args={"timeout": 30})
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EntryRow(Base):
+    __tablename__ = "catalog_entries"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    sector: Mapped[str | None] = mapped_column(String(60), index=True)
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    trl: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content_hash: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict] = mapped_column(JSON)
+
+    def record(self) -> Record:
+        record = parse_record(self.data)
+        record.created_at = _aware(self.created_at)
+        record.updated_at = _aware(self.updated_at)
+        return record
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class CatalogStore:
+    """Records in the database; every write is one transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.session = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def create(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def upsert(self, records: Iterable[Record]) -> tuple[int, int]:
+        """Insert new records and update existing ones by id: (inserted, updated)."""
+        now = datetime.now(timezone.utc)
+        records = list(records)
+        inserted = updated = 0
+        async with self.session.begin() as session:
+            existing = {
+                row.id: row
+                for row in (await session.scalars(select(EntryRow).where(EntryRow.id.in_([r.id for r in records])))).all()
+            } if records else {}
+            for record in records:
+                row = existing.get(record.id)
+                if row is None:
+                    row = EntryRow(id=record.id, created_at=record.created_at or now)
+                    session.add(row)
+                    existing[record.id] = row
+                    inserted += 1
+                else:
+                    updated += 1
+                row.kind, row.status, row.sector = record.kind, record.status, record.sector
+                row.country, row.trl, row.expires_at = record.country, record.trl, record.expires_at
+                row.updated_at = record.updated_at or now
+                row.content_hash = record.content_hash()
+                row.data = {k: v for k, v in record.to_json().items() if k not in ("created_at", "updated_at")}
+        return inserted, updated
+
+    async def get(self, record_id: str) -> Record | None:
+        async with self.session() as session:
+            row = await session.get(EntryRow, record_id)
+            return row.record() if row else None
+
+    async def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        async with self.session() as session:
+            rows = (await session.scalars(select(EntryRow).where(EntryRow.id.in_(ids)))).all()
+            return {row.id: row.record() for row in rows}
+
+    async def all(self) -> list[Record]:
+        async with self.session() as session:
+            rows = (await session.scalars(select(EntryRow).order_by(EntryRow.id))).all()
+            return [row.record() for row in rows]
+
+    async def fingerprints(self) -> dict[str, str]:
+        """id -> content hash of every record, to tell what an index is missing."""
+        async with self.session() as session:
+            return dict((await session.execute(select(EntryRow.id, EntryRow.content_hash))).all())
+
+    async def delete(self, record_id: str) -> bool:
+        async with self.session.begin() as session:
+            result = await session.execute(delete(EntryRow).where(EntryRow.id == record_id))
+            return result.rowcount > 0
+
+    async def count(self) -> int:
+        async with self.session() as session:
+            return await session.scalar(select(func.count()).select_from(EntryRow)) or 0

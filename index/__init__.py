@@ -1,0 +1,1 @@
+"""How TechConnect finds things: normalisation, embeddings, the FAISS store and hybrid search."""

@@ -1,0 +1,106 @@
+"""Hybrid search: dense (bias-corrected e5 vectors in FAISS) fused with lexical BM25.
+
+query -> normalise -> detect language -> embed -> FAISS top-N -> fuse with lexical hits ->
+filters -> threshold. Scores of a record are the best of its language versions; each hit says
+which language that was.
+"""
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+import numpy as np
+
+from index.embedder import Embedder
+from index.store import VectorStore
+from index.text import detect_language, normalize
+
+DENSE_CANDIDATES = 64
+LEXICAL_CANDIDATES = 64
+LEXICAL_WEIGHT = 0.10  # tuned in bench/retrieval.py
+MIN_SCORE = 0.80  # below this a hit is not a good match; tuned on bench/confidence.py
+
+
+@dataclass(frozen=True)
+class Filters:
+    kind: str | None = None
+    sector: str | None = None
+    country: str | None = None
+
+    def admits(self, meta: dict, today: date) -> bool:
+        return (
+            meta["status"] == "published"
+            and (meta["expires_at"] is None or meta["expires_at"] >= today.isoformat())
+            and (self.kind is None or meta["kind"] == self.kind)
+            and (self.sector is None or meta["sector"] == self.sector)
+            and (self.country is None or meta["country"] == self.country)
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    language: str  # the language version of the record that matched
+    dense: float
+    lexical: float
+
+
+@dataclass
+class SearchResult:
+    query: str
+    language: str
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def good(self) -> list[Hit]:
+        """Hits confident enough to show as matches."""
+        return [hit for hit in self.hits if hit.score >= MIN_SCORE]
+
+
+class SearchEngine:
+    """Answers queries against one :class:`VectorStore`; ``asearch`` keeps callers' event loops free."""
+
+    def __init__(self, store: VectorStore, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
+
+    def allowed_units(self, filters: Filters, today: date) -> np.ndarray | None:
+        """Unit ids that pass the filters, or None when every unit does."""
+        metas = self.store.records
+        admitted = [rid for rid, meta in metas.items() if filters.admits(meta, today)]
+        if len(admitted) == len(metas):
+            return None
+        return np.array([u for rid in admitted for u, _ in metas[rid]["units"]], dtype=np.int64)
+
+    def search(self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None) -> SearchResult:
+        text = normalize(query)
+        result = SearchResult(query=query, language=detect_language(text))
+        if not text or not self.store.records:
+            return result
+        today = today or datetime.now(timezone.utc).date()
+        allowed = self.allowed_units(filters, today)
+        if allowed is not None and not len(allowed):
+            return result
+        vector = self.embedder.encode_queries([text])[0]
+        dense: dict[int, float] = dict(zip(*(a.tolist() for a in self.store.dense(vector, DENSE_CANDIDATES, allowed))))
+        allowed_set = None if allowed is None else set(allowed.tolist())
+        lexical = self.store.lexical.search(text, allowed_set)
+        extra = [u for u in sorted(lexical, key=lexical.get, reverse=True)[:LEXICAL_CANDIDATES] if u not in dense]
+        if extra:
+            dense.update(zip(extra, (self.store.vectors_of(extra) @ vector).tolist()))
+        best: dict[str, Hit] = {}
+        for unit, cosine in dense.items():
+            lex = lexical.get(unit, 0.0)
+            record_id = self.store.unit_record[unit]
+            hit = Hit(record_id, cosine + LEXICAL_WEIGHT * lex, self.store.unit_language[unit], cosine, lex)
+            if record_id not in best or hit.score > best[record_id].score:
+                best[record_id] = hit
+        result.hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[:top_k]
+        return result
+
+    async def asearch(self, query: str, top_k: int = 5, filters: Filters = Filters()) -> SearchResult:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.search, query, top_k, filters)

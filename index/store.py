@@ -1,0 +1,169 @@
+"""The FAISS store: vectors of every language version of every record, their ids, a manifest.
+
+Each record contributes one *unit* per language it is written in, so a hit can say which
+language it matched in. Stored vectors are ``passage - offset[language]`` (see
+:mod:`index.bias`): the inner product FAISS computes is then already corrected for the
+pull of same-language text. The manifest names the model and the content hash of every
+record, so an index from another model, or from an older catalogue, is never used as is.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from catalog.model import Record
+from index.lexical import LexicalIndex
+from index.text import normalize
+
+FORMAT = 1
+faiss.omp_set_num_threads(1)
+
+
+class IndexMismatch(RuntimeError):
+    """The index on disk was built by another model or in another format."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    record_id: str
+    language: str
+    text: str
+
+
+def units_of(record: Record) -> list[Unit]:
+    """One passage per language version: its title, then its description when it has one."""
+    out = []
+    for language in record.languages():
+        title, description = record.text(language)
+        if title:
+            text = f"{title}\n{description}" if description else title
+            out.append(Unit(record.id, language, normalize(text)))
+    return out
+
+
+def record_meta(record: Record) -> dict:
+    """What filters need at search time, so a search never waits on the database."""
+    return {
+        "hash": record.content_hash(), "kind": record.kind, "sector": record.sector, "country": record.country,
+        "status": record.status, "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+    }
+
+
+class VectorStore:
+    """Vectors + id map + manifest + lexical postings, saved together under one folder."""
+
+    def __init__(self, folder: Path, model_id: str, dim: int) -> None:
+        self.folder = folder
+        self.model_id = model_id
+        self.dim = dim
+        self.faiss = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.records: dict[str, dict] = {}  # record id -> meta + "units": [unit ids]
+        self.unit_record: dict[int, str] = {}
+        self.unit_language: dict[int, str] = {}
+        self.lexical = LexicalIndex()
+        self.offsets: dict[str, np.ndarray] = {}
+        self.next_unit = 0
+
+    # --- persistence -------------------------------------------------------------------
+    @classmethod
+    def load(cls, folder: Path, model_id: str) -> "VectorStore":
+        """Open the index in ``folder``; :class:`IndexMismatch` if it belongs to another model."""
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("format") != FORMAT:
+            raise IndexMismatch(f"index format {manifest.get('format')} is not {FORMAT}")
+        if manifest["model_id"] != model_id:
+            raise IndexMismatch(f"index was built with {manifest['model_id']!r}, not {model_id!r}")
+        store = cls(folder, model_id, manifest["dim"])
+        store.faiss = faiss.read_index(str(folder / "vectors.faiss"))
+        store.records = manifest["records"]
+        store.next_unit = manifest["next_unit"]
+        for record_id, meta in store.records.items():
+            for unit, language in meta["units"]:
+                store.unit_record[unit] = record_id
+                store.unit_language[unit] = language
+        with (folder / "lexical.pkl").open("rb") as handle:
+            store.lexical = pickle.load(handle)
+        with np.load(folder / "offsets.npz") as offsets:
+            store.offsets = {language: offsets[language] for language in offsets.files}
+        if store.faiss.ntotal != len(store.unit_record):
+            raise IndexMismatch("index files disagree with the manifest")
+        return store
+
+    def save(self) -> None:
+        """Write every file beside its final name, then rename: a reader never sees half an index."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "format": FORMAT, "model_id": self.model_id, "dim": self.dim, "count": len(self.records),
+            "units": self.faiss.ntotal, "catalogue": self.fingerprint(), "next_unit": self.next_unit,
+            "records": self.records,
+        }
+        staged = {
+            "vectors.faiss": lambda p: faiss.write_index(self.faiss, str(p)),
+            "lexical.pkl": lambda p: p.write_bytes(pickle.dumps(self.lexical, protocol=pickle.HIGHEST_PROTOCOL)),
+            "offsets.npz": lambda p: np.savez(p.open("wb"), **self.offsets),
+            "manifest.json": lambda p: p.write_text(json.dumps(manifest, ensure_ascii=False)),
+        }
+        for name, write in staged.items():
+            tmp = self.folder / f".{name}.tmp"
+            write(tmp)
+            os.replace(tmp, self.folder / name)
+
+    def fingerprint(self) -> str:
+        import hashlib
+
+        digest = hashlib.sha1()
+        for record_id in sorted(self.records):
+            digest.update(f"{record_id}:{self.records[record_id]['hash']};".encode())
+        return digest.hexdigest()[:16]
+
+    # --- changes -----------------------------------------------------------------------
+    def remove(self, record_ids: Iterable[str]) -> None:
+        doomed: list[int] = []
+        for record_id in record_ids:
+            meta = self.records.pop(record_id, None)
+            for unit, _ in meta["units"] if meta else ():
+                doomed.append(unit)
+                self.lexical.remove(unit)
+                del self.unit_record[unit], self.unit_language[unit]
+        if doomed:
+            self.faiss.remove_ids(np.array(doomed, dtype=np.int64))
+
+    def add(self, records: list[Record], vectors: np.ndarray, units: list[Unit]) -> None:
+        """Add records whose units were embedded (rows of ``vectors``, already offset)."""
+        self.remove([r.id for r in records])
+        ids = np.arange(self.next_unit, self.next_unit + len(units), dtype=np.int64)
+        self.next_unit += len(units)
+        by_record: dict[str, list] = {r.id: [] for r in records}
+        for unit_id, unit in zip(ids.tolist(), units):
+            by_record[unit.record_id].append([unit_id, unit.language])
+            self.unit_record[unit_id] = unit.record_id
+            self.unit_language[unit_id] = unit.language
+            self.lexical.add(unit_id, unit.text)
+        for record in records:
+            self.records[record.id] = {**record_meta(record), "units": by_record[record.id]}
+        if len(units):
+            self.faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+
+    # --- reading -----------------------------------------------------------------------
+    def dense(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` units by inner product, optionally only among ``allowed`` unit ids."""
+        k = min(k, self.faiss.ntotal if allowed is None else len(allowed))
+        if k <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+        scores, ids = self.faiss.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def vectors_of(self, unit_ids: Iterable[int]) -> np.ndarray:
+        return np.stack([self.faiss.reconstruct(int(u)) for u in unit_ids]) if unit_ids else np.empty((0, self.dim))
+

@@ -1,0 +1,51 @@
+"""Every UI string is translated in every locale, with the same placeholders."""
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot.i18n import BABEL_LOCALES, LOCALES_DIR, gettext_for
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
+TAG = re.compile(r"</?[a-z]+>")
+
+
+def extracted() -> set[str]:
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT / "bot"), keywords=keywords):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+MESSAGES = extracted()
+
+
+def test_strings_are_extracted():
+    assert "Details" in MESSAGES and len(MESSAGES) > 40
+
+
+@pytest.mark.parametrize("locale", sorted(BABEL_LOCALES.values()))
+def test_every_string_translated_with_same_placeholders(locale):
+    with (LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    problems = []
+    for msgid in sorted(MESSAGES):
+        entry = catalog.get(msgid)
+        if entry is None or not entry.string or entry.fuzzy:
+            problems.append(f"untranslated: {msgid!r}")
+            continue
+        if sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(entry.string)):
+            problems.append(f"placeholders differ: {msgid!r} -> {entry.string!r}")
+        if sorted(TAG.findall(msgid)) != sorted(TAG.findall(entry.string)):
+            problems.append(f"HTML tags differ: {msgid!r} -> {entry.string!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_translations_are_used():
+    assert gettext_for("vi")("Details") != "Details"
+    assert gettext_for("zh-Hant")("Language") != gettext_for("zh-Hans")("Language")  # 語言 / 语言
+    assert gettext_for("xx")("Details") == "Details"
