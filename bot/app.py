@@ -59,10 +59,11 @@ async def set_commands(application: Application) -> None:
         await application.bot.set_my_commands(commands, language_code=code)
 
 
-def build_application(services: Services) -> Application:
+def build_application(services: Services, application_class: type[Application] = Application) -> Application:
     settings = services.settings
     application = (
         ApplicationBuilder()
+        .application_class(application_class)
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
@@ -76,3 +77,18 @@ def build_application(services: Services) -> Application:
         application.add_handlers(module.HANDLERS)
     application.add_error_handler(errors.on_error)
     return application
+
+
+def run(settings: Settings) -> None:
+    """``techconnect run``: long polling, or a webhook with Telegram's secret token when configured."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
+    services = asyncio.run(build_services(settings))
+    application = build_application(services)
+    if settings.webhook_url:
+        application.run_webhook(
+            listen=settings.webhook_listen, port=settings.webhook_port, webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret, allowed_updates=["message", "edited_message", "callback_query"],
+        )
+    else:
+        application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])

@@ -103,6 +103,25 @@ async def cmd_model_export(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    from bot.app import run
+    from bot.config import ConfigError, Settings
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"techconnect run: cannot start:\n{exc}", file=sys.stderr)
+        return 2
+    run(settings)
+    return 0
+
+
+async def cmd_demo(args) -> int:
+    from bot.demo import read_script, run_demo
+
+    return await run_demo(read_script(args.script) if args.script else None, args.lang)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="techconnect", description="TechConnect: multilingual technology discovery")
     sub = p.add_subparsers(dest="command", required=True)
@@ -130,6 +149,12 @@ def parser() -> argparse.ArgumentParser:
     c = model.add_parser("export", help="write the bundled model as a sentence-transformers directory")
     c.add_argument("dir")
     c.set_defaults(func=cmd_model_export)
+    c = sub.add_parser("run", help="run the bot (polling; webhook when configured)")
+    c.set_defaults(func=cmd_run)
+    c = sub.add_parser("demo", help="the offline demo: emulator + bot + terminal chat")
+    c.add_argument("--script", metavar="FILE", help="run the steps of FILE and print the transcript")
+    c.add_argument("--lang", metavar="CODE", help="the demo user's Telegram language_code, e.g. vi, zh-tw")
+    c.set_defaults(func=cmd_demo)
     return p
 
 
@@ -137,4 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "search" and (args.query is None) == (args.queries is None):
         parser().error("search takes a QUERY or --queries FILE")
+    if args.command == "run":  # PTB runs its own event loop
+        return args.func(args)
     return asyncio.run(args.func(args))

@@ -165,6 +165,11 @@ def _decode_entity(match: re.Match[str]) -> str | None:
     return chr(code)
 
 
+def _end_of(pattern: re.Pattern[str], source: str, pos: int) -> int:
+    match = pattern.match(source, pos)
+    return match.end() if match else pos
+
+
 def _unescape_attribute(value: str) -> str:
     return _HTML_ENTITY.sub(lambda m: _decode_entity(m) or m.group(), value)
 
@@ -211,9 +216,9 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
         if source.startswith("</", i):
             if not stack:
                 raise fail(f"Unexpected end tag at byte offset {at(begin)}")
-            name_end = _TAG_NAME.match(source, i + 2).end()  # type: ignore[union-attr]
+            name_end = _end_of(_TAG_NAME, source, i + 2)
             end_name = source[i + 2 : name_end].lower()
-            i = _SPACES.match(source, name_end).end()  # type: ignore[union-attr]
+            i = _end_of(_SPACES, source, name_end)
             if i >= n or source[i] != ">":
                 raise fail(f"Unclosed end tag at byte offset {at(begin)}")
             i += 1
@@ -240,7 +245,7 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
                 entity["type"] = "expandable_blockquote"
             entities.append(entity)
             continue
-        name_end = _TAG_NAME.match(source, i + 1).end()  # type: ignore[union-attr]
+        name_end = _end_of(_TAG_NAME, source, i + 1)
         tag = source[i + 1 : name_end].lower()
         if name_end >= n:
             raise fail(f"Unclosed start tag at byte offset {at(begin)}")
@@ -249,7 +254,7 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
         attributes: dict[str, str] = {}
         i = name_end
         while True:
-            i = _SPACES.match(source, i).end()  # type: ignore[union-attr]
+            i = _end_of(_SPACES, source, i)
             if i >= n:
                 raise fail(f'Unclosed start tag "{tag}" at byte offset {at(begin)}')
             if source[i] == ">":
@@ -271,8 +276,8 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
         if tag == "a":
             argument = attributes.get("href", "")
         elif tag == "code":
-            argument = attributes.get("class", "").removeprefix("language-")
-            argument = "" if argument == attributes.get("class") else argument
+            css_class = attributes.get("class", "")
+            argument = css_class.removeprefix("language-") if css_class.startswith("language-") else ""
         elif tag == "span" and attributes.get("class") != "tg-spoiler":
             raise fail(f'Tag "span" must have class "tg-spoiler" at byte offset {at(begin)}')
         elif tag == "tg-emoji":
@@ -376,7 +381,10 @@ async def _read_params(request: web.Request) -> JSON:
     raw: dict[str, Any] = dict(request.query)
     if request.body_exists:
         if request.content_type == "application/json":
-            body = await request.json()
+            try:
+                body = await request.json()
+            except ValueError:
+                raise _bad("can't parse JSON object") from None
             if isinstance(body, dict):
                 raw.update(body)
         else:
@@ -714,6 +722,10 @@ class BotApiEmulator:
         """A position in the stream of bot messages and edits, for ``wait_for(since=...)``."""
         return len(self._bot_events)
 
+    def events_since(self, mark: int) -> list[JSON]:
+        """Bot messages and edits (as the edited message) after ``mark``, in order."""
+        return list(self._bot_events[mark:])
+
     async def wait_for(
         self, predicate: Callable[[JSON], bool], timeout: float = 10.0, *, since: int | None = None
     ) -> JSON:
@@ -818,7 +830,7 @@ class BotApiEmulator:
             if handler is None and not polling:
                 raise BotApiError(404, "Not Found")
             self._take_flood(key)
-            result = await self._get_updates(params) if polling else handler(params)  # type: ignore[misc]
+            result = await self._get_updates(params) if handler is None else handler(params)
             response = web.Response(body=_dumps({"ok": True, "result": result}), content_type="application/json")
         except BotApiError as exc:
             response = self._respond(exc)
@@ -1386,7 +1398,7 @@ class BotApiEmulator:
     def _get_chat_member(self, params: JSON) -> JSON:
         chat = self._chat(params)
         user_id = params.get("user_id")
-        user = self._me if user_id == self.bot_id else self._users.get(user_id)  # type: ignore[arg-type]
+        user = self._me if user_id == self.bot_id else self._users.get(user_id)
         if user is None:
             raise _bad("user not found")
         if chat.is_private:
@@ -1407,7 +1419,7 @@ class BotApiEmulator:
         return member
 
     def _get_file(self, params: JSON) -> JSON:
-        record = self._files.get(params.get("file_id"))  # type: ignore[arg-type]
+        record = self._files.get(params.get("file_id", ""))
         if record is None:
             raise _bad("invalid file_id")
         return {"file_id": record.media["file_id"], "file_unique_id": record.media["file_unique_id"],

@@ -12,7 +12,7 @@ import numpy as np
 
 from catalog.model import Record
 from catalog.store import CatalogStore
-from index.bias import apply_offsets, sample_offsets
+from index.bias import apply_offsets, measure_offsets, sample_offsets
 from index.embedder import Embedder
 from index.store import IndexMismatch, Unit, VectorStore, units_of
 
@@ -36,7 +36,9 @@ def add_records(store: VectorStore, embedder: Embedder, records: list[Record], p
     """Embed and (re)insert ``records``; the store is not saved."""
     units = [unit for record in records for unit in units_of(record)]
     vectors = embed_units(embedder, units, progress)
-    store.add(records, apply_offsets(vectors, [u.language for u in units], store.offsets), units)
+    if units and not store.offsets:  # a new index: measure on its own translations, else on the sample's
+        store.offsets = measure_offsets(records, units, vectors) or sample_offsets(embedder)
+    store.add(records, apply_offsets(vectors, units, store.offsets), units)
 
 
 def open_or_create(folder: Path, embedder: Embedder, *, rebuild: bool = True, fresh: bool = False) -> VectorStore:
@@ -47,9 +49,7 @@ def open_or_create(folder: Path, embedder: Embedder, *, rebuild: bool = True, fr
         except IndexMismatch:
             if not rebuild:
                 raise
-    store = VectorStore(folder, embedder.model_id, embedder.dim)
-    store.offsets = sample_offsets(embedder)
-    return store
+    return VectorStore(folder, embedder.model_id, embedder.dim)
 
 
 async def sync(

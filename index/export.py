@@ -49,8 +49,10 @@ def _fp16_like_c(bits: np.ndarray) -> np.ndarray:
 def _dequant_q4(raw: np.ndarray, n: int, ncols: int) -> np.ndarray:
     """Q4_0 -> float32 [n // ncols, ncols]: byte j holds weight j (low nibble) and j+16 (high)."""
     blocks = raw.view(_Q4)[: n // 32]
-    q = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=1).astype(np.float32) - 8.0
-    return (q * _fp16_like_c(blocks["d"])[:, None]).reshape(n // ncols, ncols)
+    q = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=1).astype(np.float32)
+    q -= 8.0
+    q *= _fp16_like_c(blocks["d"])[:, None]
+    return q.reshape(n // ncols, ncols)
 
 
 def _read_model(path: str) -> tuple[dict[str, int | float], dict[str, Any], dict[str, np.ndarray]]:
@@ -146,8 +148,7 @@ def _charsmap(norm: dict[int, str]) -> bytes:
                 cand += 1
         bases.add(base)
         units[pos] |= (pos ^ base) << 10  # offset (< 2**21, no extension bit needed)
-        if max(base ^ c for c in labels) >= len(units):
-            units.extend([0] * (max(base ^ c for c in labels) + 1 - len(units)))
+        units.extend([0] * max(0, max(base ^ c for c in labels) + 1 - len(units)))
         for c in labels:
             used.add(base ^ c)
             if c == 0:
@@ -163,17 +164,13 @@ def _charsmap(norm: dict[int, str]) -> bytes:
 
 def _char_class(cps: set[int]) -> str:
     """Oniguruma character class body for a set of codepoints, as ranges."""
-    parts, run = [], []
+    runs: list[list[int]] = []
     for cp in sorted(cps):
-        if run and cp == run[-1] + 1:
-            run.append(cp)
-            continue
-        if run:
-            parts.append(f"\\x{{{run[0]:X}}}" + (f"-\\x{{{run[-1]:X}}}" if len(run) > 1 else ""))
-        run = [cp]
-    if run:
-        parts.append(f"\\x{{{run[0]:X}}}" + (f"-\\x{{{run[-1]:X}}}" if len(run) > 1 else ""))
-    return "".join(parts)
+        if runs and cp == runs[-1][1] + 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    return "".join(f"\\x{{{a:X}}}" + (f"-\\x{{{b:X}}}" if b > a else "") for a, b in runs)
 
 
 def _tokenizer(tok: dict[str, Any]):
@@ -183,11 +180,14 @@ def _tokenizer(tok: dict[str, Any]):
     pieces, scores, norm = tok["pieces"], tok["scores"], tok["norm"]
     if norm.get(1) != "":
         raise ValueError("expected U+0001 to normalize to nothing (used as a grapheme breaker)")
+    known = {ord(ch) for p in pieces for ch in p}  # includes U+2581 (Split runs after Metaspace)
+    # The two facts that make HF's per-word Viterbi equal to C's whole-text one:
+    if any(_META in p[1:] for p in pieces) or known - {ord(p) for p in pieces if len(p) == 1}:
+        raise ValueError("vocab has a piece with an inner U+2581 or a char with no single-char piece")
     vocab = [(p, float(s)) for p, s in zip(pieces, scores)]
     # C never matches the <unk> piece itself; its unk score (min-10) never matters because unknown
-    # chars are isolated below and every in-vocab char has a single-char piece.
+    # chars are isolated below, so HF's (min-10) may move with this.
     vocab[tok["unk"]] = (pieces[tok["unk"]], -1e9)
-    known = {ord(ch) for p in pieces for ch in p}  # includes U+2581 (Split runs after Metaspace)
     tk = Tokenizer(models.Unigram(vocab, unk_id=tok["unk"], byte_fallback=False))
     tk.normalizer = normalizers.Sequence([
         # HF's Precompiled maps a whole <6-byte grapheme by its FIRST codepoint (dropping the rest);

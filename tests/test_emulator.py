@@ -11,7 +11,15 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+    Update,
+)
 from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import (
     Application,
@@ -331,8 +339,6 @@ async def test_document_download_via_get_file(emu: BotApiEmulator, bot: Bot) -> 
 
 
 async def test_commands_per_scope_and_language_and_membership(emu: BotApiEmulator, bot: Bot) -> None:
-    from telegram import BotCommand, BotCommandScopeAllPrivateChats
-
     scope = BotCommandScopeAllPrivateChats()
     await bot.set_my_commands([BotCommand("start", "Start")], scope=scope, language_code="vi")
     await bot.set_my_commands([BotCommand("help", "Help")])
