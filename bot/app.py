@@ -5,14 +5,14 @@ import asyncio
 import logging
 from typing import Any
 
-from telegram import BotCommand
-from telegram.error import BadRequest, NetworkError
+from telegram import BotCommand, BotCommandScopeChat
+from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.bootstrap import open_catalog, open_engine
 from bot.config import Settings
 from bot.db import BotStore
-from bot.handlers import discover, errors, media, start
+from bot.handlers import discover, errors, handoff, media, staff, start
 from bot.i18n import N_, gettext_for
 from bot.services import Services
 
@@ -21,6 +21,7 @@ COMMANDS = [
     ("start", N_("Menu: find technology or partners")),
     ("help", N_("How to use TechConnect")),
     ("language", N_("Change language")),
+    ("end", N_("End the conversation with staff")),
 ]
 MENU_LANGUAGES = {"vi": "vi", "en": "en", "zh": "zh-Hans"}  # Telegram code -> UI language
 
@@ -52,11 +53,21 @@ async def build_services(settings: Settings, database_url: str | None = None) ->
 
 
 async def set_commands(application: Application) -> None:
-    """Localized command menus: one per Telegram language, English for everyone else."""
+    """Localized command menus: one per Telegram language, English for everyone else; staff's own."""
     for code, language in [(None, "en"), *MENU_LANGUAGES.items()]:
         _ = gettext_for(language)
         commands = [BotCommand(name, _(description)) for name, description in COMMANDS]
         await application.bot.set_my_commands(commands, language_code=code)
+    settings = application.bot_data["services"].settings
+    if settings.staff_chat_id is not None:
+        _ = gettext_for(settings.staff_language)
+        try:
+            await application.bot.set_my_commands(
+                [BotCommand(name, _(description)) for name, description in staff.COMMANDS],
+                scope=BotCommandScopeChat(settings.staff_chat_id),
+            )
+        except (BadRequest, Forbidden) as exc:
+            log.warning("staff command menu not set (is the bot in the staff group?): %s", exc)
 
 
 def build_application(services: Services, application_class: type[Application] = Application) -> Application:
@@ -73,9 +84,12 @@ def build_application(services: Services, application_class: type[Application] =
         .build()
     )
     application.bot_data["services"] = services
-    for module in (start, discover, media):
-        application.add_handlers(module.HANDLERS)
+    application.add_handlers(handoff.RELAY_HANDLERS, group=-1)  # decides whether the bot answers at all
+    for group in (start.HANDLERS, handoff.HANDLERS, staff.handlers(settings.staff_chat_id), discover.HANDLERS, media.HANDLERS):
+        application.add_handlers(group)
     application.add_error_handler(errors.on_error)
+    if settings.staff_chat_id is not None:
+        staff.schedule(application)
     return application
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from catalog.store import CatalogStore, data_dir, make_engine
 from index.build import Progress, sync
-from index.embedder import load_embedder
+from index.embedder import bulk_embedder, load_embedder
 from index.search import SearchEngine
 
 
@@ -23,10 +23,11 @@ async def open_engine(
 ) -> tuple[SearchEngine, int, int]:
     """A search engine over an index brought up to date with ``catalog`` first.
 
-    ``build_spec`` names another backend with the same weights for embedding passages
-    (e.g. ``st:DIR``, faster in batches); queries always use the default embedder.
+    Large builds use a backend with the same weights that is faster in batches: ``build_spec``
+    (e.g. ``st:DIR``), else the bundled model through sentence-transformers when installed.
+    Queries always use the default embedder.
     """
     embedder = load_embedder()
-    builder = load_embedder(build_spec) if build_spec else embedder
-    store, added, removed = await sync(catalog, data_dir() / "index", builder, progress=progress)
+    bulk = (lambda: load_embedder(build_spec)) if build_spec else bulk_embedder(embedder)
+    store, added, removed = await sync(catalog, data_dir() / "index", embedder, progress=progress, bulk=bulk)
     return SearchEngine(store, embedder), added, removed

@@ -5,6 +5,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from bot.office_hours import OfficeHours
+
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -25,6 +27,10 @@ class Settings:
     webhook_port: int = 8443
     log_level: str = "INFO"
     staff_language: str = "vi"
+    staff_ids: frozenset[int] = frozenset()
+    office_hours: OfficeHours = OfficeHours()
+    unclaimed_alert_minutes: int = 30
+    reopen_days: int = 7
 
     def __repr__(self) -> str:  # the token never reaches a log line
         return f"Settings(staff_chat_id={self.staff_chat_id}, webhook={'on' if self.webhook_url else 'off'})"
@@ -71,6 +77,22 @@ class Settings:
         staff_language = env.get("TECHCONNECT_STAFF_LANGUAGE", "vi").strip()
         if staff_language not in ("vi", "en", "zh-Hant", "zh-Hans"):
             problems.append("TECHCONNECT_STAFF_LANGUAGE must be vi, en, zh-Hant or zh-Hans")
+        staff_ids: set[int] = set()
+        for part in env.get("TECHCONNECT_STAFF_IDS", "").replace(" ", "").split(","):
+            if part and not part.isdigit():
+                problems.append(f"TECHCONNECT_STAFF_IDS must be Telegram user ids separated by commas, not {part!r}")
+            elif part:
+                staff_ids.add(int(part))
+        office_hours = OfficeHours()
+        try:
+            office_hours = OfficeHours.parse(
+                env.get("TECHCONNECT_OFFICE_HOURS", "mon-fri 08:00-17:00"), env.get("TECHCONNECT_HOLIDAYS", ""),
+                env.get("TECHCONNECT_TIMEZONE", "Asia/Ho_Chi_Minh"),
+            )
+        except (ValueError, KeyError) as exc:
+            problems.append(f"TECHCONNECT_OFFICE_HOURS / TECHCONNECT_HOLIDAYS / TECHCONNECT_TIMEZONE: {exc}")
+        alert = integer("TECHCONNECT_UNCLAIMED_ALERT_MINUTES", 1, 24 * 60)
+        reopen = integer("TECHCONNECT_REOPEN_DAYS", 0, 365)
         if problems:
             raise ConfigError("\n".join(problems))
         api = env.get("TELEGRAM_API_URL", "").rstrip("/")
@@ -85,4 +107,8 @@ class Settings:
             webhook_port=port or 8443,
             log_level=level,
             staff_language=staff_language,
+            staff_ids=frozenset(staff_ids),
+            office_hours=office_hours,
+            unclaimed_alert_minutes=alert or 30,
+            reopen_days=7 if reopen is None else reopen,
         )

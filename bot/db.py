@@ -1,4 +1,4 @@
-"""The bot's own state in the database: users and their searches.
+"""The bot's own state in the database: users, searches, handoff tickets, relays, introductions.
 
 Nothing a conversation needs lives only in process memory, so a restart (or a second worker)
 picks up where the last one left off, and every button refers to a row it can be checked against.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -43,6 +43,66 @@ class Search(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     hits: Mapped[list] = mapped_column(JSON, default=list)  # [[record id, score, matched language], ...]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+ACTIVE = ("collecting", "open", "claimed")
+STAGES = ("introduced", "meeting", "negotiation", "agreement", "declined")
+
+
+class Ticket(Base):
+    """A user's request for staff: collecting contact details -> open -> claimed -> resolved."""
+
+    __tablename__ = "bot_tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bot_users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # collecting, open, claimed, resolved, cancelled
+    step: Mapped[str | None] = mapped_column(String(20))  # while collecting: the detail asked for
+    language: Mapped[str] = mapped_column(String(8))
+    entries: Mapped[list] = mapped_column(JSON, default=list)  # catalogue record ids asked about
+    queries: Mapped[list] = mapped_column(JSON, default=list)  # what the user searched
+    contact: Mapped[dict] = mapped_column(JSON, default=dict)  # name, organisation, role, reach, purpose
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    topic_id: Mapped[int | None] = mapped_column(BigInteger)  # forum topic in the staff group
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_name: Mapped[str | None] = mapped_column(String(200))
+    bot_answers: Mapped[bool] = mapped_column(Boolean, default=True)  # False while a human holds it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Relay(Base):
+    """One message carried between a user and a ticket's topic (or a staff note); also the outbox."""
+
+    __tablename__ = "bot_relays"
+    __table_args__ = (UniqueConstraint("source_chat", "source_message_id", name="uq_relay_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(Integer, ForeignKey("bot_tickets.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(10))  # to_staff, to_user, note
+    source_chat: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    target_message_id: Mapped[int | None] = mapped_column(BigInteger)  # None until delivered
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class Introduction(Base):
+    """An introduction staff made between a requester and an entry's owner, and what came of it."""
+
+    __tablename__ = "bot_introductions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(Integer, ForeignKey("bot_tickets.id"), index=True)
+    record_id: Mapped[str] = mapped_column(String(100))
+    stage: Mapped[str] = mapped_column(String(12), default="introduced")
+    reason: Mapped[str | None] = mapped_column(Text)
+    staff_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
 
 class BotStore:
@@ -83,3 +143,65 @@ class BotStore:
             return await session.scalar(
                 select(Search).where(Search.user_id == user_id).order_by(Search.id.desc()).limit(1)
             )
+
+    # --- handoff --------------------------------------------------------------------------
+    async def active_ticket(self, user_id: int) -> Ticket | None:
+        async with self.session() as session:
+            return await session.scalar(
+                select(Ticket).where(Ticket.user_id == user_id, Ticket.status.in_(ACTIVE)).order_by(Ticket.id.desc()).limit(1)
+            )
+
+    async def newest_ticket(self, user_id: int) -> Ticket | None:
+        async with self.session() as session:
+            return await session.scalar(select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(1))
+
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        async with self.session() as session:
+            return await session.get(Ticket, ticket_id)
+
+    async def ticket_by_topic(self, topic_id: int) -> Ticket | None:
+        async with self.session() as session:
+            return await session.scalar(select(Ticket).where(Ticket.topic_id == topic_id).order_by(Ticket.id.desc()).limit(1))
+
+    async def tickets(self, *conditions) -> list[Ticket]:
+        async with self.session() as session:
+            return list((await session.scalars(select(Ticket).where(*conditions).order_by(Ticket.id))).all())
+
+    async def save(self, *rows) -> None:
+        """Insert new rows and update loaded ones (tickets, relays, introductions) in one transaction."""
+        async with self.session.begin() as session:
+            for row in rows:
+                if row.id is None:
+                    session.add(row)
+                else:
+                    await session.merge(row)
+
+    async def relay_for(self, source_chat: int, source_message_id: int) -> Relay | None:
+        async with self.session() as session:
+            return await session.scalar(
+                select(Relay).where(Relay.source_chat == source_chat, Relay.source_message_id == source_message_id)
+            )
+
+    async def relay_by_target(self, ticket_id: int, target_message_id: int) -> Relay | None:
+        async with self.session() as session:
+            return await session.scalar(
+                select(Relay).where(Relay.ticket_id == ticket_id, Relay.target_message_id == target_message_id)
+            )
+
+    async def relays(self, *conditions, limit: int | None = None, newest: bool = False) -> list[Relay]:
+        async with self.session() as session:
+            query = select(Relay).where(*conditions).order_by(Relay.id.desc() if newest else Relay.id)
+            return list((await session.scalars(query.limit(limit) if limit else query)).all())
+
+    async def introductions(self, *conditions) -> list[Introduction]:
+        async with self.session() as session:
+            return list((await session.scalars(select(Introduction).where(*conditions).order_by(Introduction.id))).all())
+
+    async def introduction(self, intro_id: int) -> Introduction | None:
+        async with self.session() as session:
+            return await session.get(Introduction, intro_id)
+
+    async def count_by(self, column, *conditions) -> dict:
+        async with self.session() as session:
+            rows = await session.execute(select(column, func.count()).where(*conditions).group_by(column))
+            return dict(rows.all())

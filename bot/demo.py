@@ -164,12 +164,10 @@ class Conversation:
             raise ScriptError(f"no button labelled {label!r}") from None
 
     async def _ticket_topic(self) -> int:
-        from bot.handoff_store import newest_ticket_topic
-
-        topic = await newest_ticket_topic(self.live.services, USER_ID)
-        if topic is None:
-            raise ScriptError("the demo user has no ticket")
-        return topic
+        ticket = await self.live.services.store.newest_ticket(USER_ID)
+        if ticket is None or ticket.topic_id is None:
+            raise ScriptError("the demo user has no ticket with a staff topic")
+        return ticket.topic_id
 
     def flush(self) -> None:
         for message in self.emu.events_since(self.seen):

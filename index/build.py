@@ -52,17 +52,26 @@ def open_or_create(folder: Path, embedder: Embedder, *, rebuild: bool = True, fr
     return VectorStore(folder, embedder.model_id, embedder.dim)
 
 
+BULK_RECORDS = 40  # from this many changed records on, a bulk embedder is worth loading
+
+
 async def sync(
     catalog: CatalogStore, folder: Path, embedder: Embedder, *, rebuild: bool = True,
-    full: bool = False, progress: Progress | None = None,
+    full: bool = False, progress: Progress | None = None, bulk: Callable[[], Embedder] | None = None,
 ) -> tuple[VectorStore, int, int]:
-    """Update the index from the catalogue: (store, records embedded, records removed)."""
+    """Update the index from the catalogue: (store, records embedded, records removed).
+
+    ``bulk`` loads an embedder with the same weights that is faster in batches; it is used
+    only when many records changed.
+    """
     store = open_or_create(folder, embedder, rebuild=rebuild, fresh=full)
     current = await catalog.fingerprints()
     stale = [rid for rid, digest in current.items() if store.records.get(rid, {}).get("hash") != digest]
     gone = [rid for rid in store.records if rid not in current]
     records = list((await catalog.get_many(stale)).values())
     store.remove(gone)
+    if bulk is not None and len(records) >= BULK_RECORDS:
+        embedder = bulk()
     add_records(store, embedder, records, progress)
     if records or gone or not (folder / "manifest.json").exists():
         store.save()

