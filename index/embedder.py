@@ -71,7 +71,7 @@ class SentenceTransformerEmbedder:
         torch.set_num_threads(threads or int(os.environ["OMP_NUM_THREADS"]))
         self._torch = torch
         self._model = SentenceTransformer(name_or_path, device="cpu")
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension())
         marker = Path(name_or_path) / MODEL_ID_FILE
         self.model_id = json.loads(marker.read_text())["model_id"] if marker.is_file() else name_or_path
         self.batch_size = batch_size

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 
+from index.accents import needs_restoring
 from index.embedder import Embedder
 from index.store import VectorStore
 from index.text import detect_language, normalize
@@ -20,7 +21,8 @@ from index.text import detect_language, normalize
 DENSE_CANDIDATES = 64
 LEXICAL_CANDIDATES = 64
 LEXICAL_WEIGHT = 0.10  # tuned in bench/retrieval.py
-MIN_SCORE = 0.80  # below this a hit is not a good match; tuned on bench/confidence.py
+MIN_MARGIN = 0.062  # a good match stands this far above the query's background; bench/confidence.py
+BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,16 @@ class SearchResult:
     query: str
     language: str
     hits: list[Hit] = field(default_factory=list)
+    background: float = 0.0  # the query's median similarity to the catalogue
 
     @property
     def good(self) -> list[Hit]:
-        """Hits confident enough to show as matches."""
-        return [hit for hit in self.hits if hit.score >= MIN_SCORE]
+        """Hits that stand out from the background: a vague or off-topic query has none.
+
+        Absolute cosines of e5 are compressed (unrelated text still scores ~0.8), so the
+        threshold is on the margin over what the query scores against everything.
+        """
+        return [hit for hit in self.hits if hit.score - self.background >= MIN_MARGIN]
 
 
 class SearchEngine:
@@ -85,7 +92,9 @@ class SearchEngine:
         allowed = self.allowed_units(filters, today)
         if allowed is not None and not len(allowed):
             return result
-        vector = self.embedder.encode_queries([text])[0]
+        meant = self.store.accents.restore(text) if needs_restoring(text, result.language) else text
+        vector = self.embedder.encode_queries([meant])[0]
+        result.background = float(np.median(self.store.background_sample(BACKGROUND_UNITS) @ vector))
         dense: dict[int, float] = dict(zip(*(a.tolist() for a in self.store.dense(vector, DENSE_CANDIDATES, allowed))))
         allowed_set = None if allowed is None else set(allowed.tolist())
         lexical = self.store.lexical.search(text, allowed_set)

