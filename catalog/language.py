@@ -16,13 +16,24 @@ _LATIN_WORD = re.compile(r"[^\W\d_]+")
 # Letters that exist only in Vietnamese among the languages we meet (after NFC).
 _VI_LETTERS = set("ăâđêôơưĂÂĐÊÔƠƯ")
 _VI_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-# Frequent Vietnamese syllables that survive the loss of diacritics and are rare in English.
-_VI_SYLLABLES = frozenset(
+# A Vietnamese syllable without its diacritics: optional onset, one to three vowels, optional coda.
+_VI_SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnpt])?$")
+# Frequent Vietnamese syllables; a plain-text query needs some to count as Vietnamese.
+_VI_COMMON = frozenset(
     "cua cho nhung mot cac trong nay duoc voi khong nguoi cong nghe viec thi la va de "
     "ve tai tu nhu nhieu hon da dang se can muon tim nuoi tom ca giong thuy san nong "
     "nghiep may moc che bien nuoc thai xu ly dien nang luong mat troi doanh nghiep "
-    "hai phong san xuat he thong thiet bi gia tri cao chat luong ky thuat giai phap "
-    "cung cap chuyen giao hop tac dau tu tu dong hoa nha may cang bien kho lanh".split()
+    "hai phong xuat he thong thiet bi gia tri cao chat ky thuat giai phap cung cap "
+    "chuyen giao hop tac dau dong hoa nha cang kho lanh say banh nhiet lam gi sao bao "
+    "nam ngay thang nao duong phai biet minh ban toi chung ho cai con vao ra len xuong "
+    "trai cay lua gao rau thit trung sua phan bon thuoc benh dich moi truong sach xanh "
+    "ao song ruong vuon dat nhua giay ai dau doi so lan nhat cu phun tuoi".split()
+)
+# English words that Vietnamese typed without diacritics never forms.
+_EN_WORDS = frozenset(
+    "the is are was were be been of and to for with what who why how when where which "
+    "this that these those it its he she they we you my your our their his her not "
+    "yes do does did have has had will would from by at on in an as".split()
 )
 
 
@@ -62,8 +73,11 @@ def detect_language(text: str) -> str:
         ch in _VI_TONES for ch in unicodedata.normalize("NFD", text)
     ):
         return "vi"
-    hits = sum(w in _VI_SYLLABLES for w in words)
-    return "vi" if hits * 3 >= len(words) and hits >= 1 else "en"
+    syllables = sum(bool(_VI_SYLLABLE.match(w)) for w in words)
+    common = sum(w in _VI_COMMON for w in words)
+    english = sum(w in _EN_WORDS for w in words)
+    plausible = syllables >= 0.6 * len(words) and common >= min(2, len(words)) and english <= common // 4
+    return "vi" if plausible else "en"
 
 
 def normalize_language_code(code: str | None) -> str | None:

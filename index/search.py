@@ -20,7 +20,8 @@ from index.text import detect_language, normalize
 
 DENSE_CANDIDATES = 64
 LEXICAL_CANDIDATES = 64
-LEXICAL_WEIGHT = 0.10  # tuned in bench/retrieval.py
+LEXICAL_WEIGHT = 0.10  # same language family (vi with or without accents; Hant and Hans); bench/retrieval.py
+CROSS_LEXICAL_WEIGHT = 0.05  # across languages shared terms are mostly names and numbers
 MIN_MARGIN = 0.062  # a good match stands this far above the query's background; bench/confidence.py
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
 
@@ -101,11 +102,13 @@ class SearchEngine:
         extra = [u for u in sorted(lexical, key=lexical.get, reverse=True)[:LEXICAL_CANDIDATES] if u not in dense]
         if extra:
             dense.update(zip(extra, (self.store.vectors_of(extra) @ vector).tolist()))
+        family = result.language[:2]
         best: dict[str, Hit] = {}
         for unit, cosine in dense.items():
             lex = lexical.get(unit, 0.0)
-            record_id = self.store.unit_record[unit]
-            hit = Hit(record_id, cosine + LEXICAL_WEIGHT * lex, self.store.unit_language[unit], cosine, lex)
+            record_id, language = self.store.unit_record[unit], self.store.unit_language[unit]
+            weight = LEXICAL_WEIGHT if language[:2] == family else CROSS_LEXICAL_WEIGHT
+            hit = Hit(record_id, cosine + weight * lex, language, cosine, lex)
             if record_id not in best or hit.score > best[record_id].score:
                 best[record_id] = hit
         result.hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[:top_k]

@@ -26,8 +26,12 @@ _STOP = frozenset(
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width to ASCII, NFD to NFC) and collapsed white space."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    """NFC (Vietnamese typed as NFD becomes NFC) and collapsed white space.
+
+    What is embedded keeps its full-width punctuation: the model's own tokenizer maps those
+    forms, and was trained on text as people write it.
+    """
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
 def strip_diacritics(text: str) -> str:
@@ -37,8 +41,8 @@ def strip_diacritics(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Lower case, no diacritics, Simplified Chinese: the form lexical terms are compared in."""
-    text = normalize(text).lower()
+    """Lower case, no diacritics, no full-width forms, Simplified Chinese: how lexical terms compare."""
+    text = normalize(unicodedata.normalize("NFKC", text)).lower()
     if _CJK.search(text):
         text = to_simplified(text)
     return strip_diacritics(text)
