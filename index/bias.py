@@ -6,6 +6,10 @@ On parallel text (records written in full in several languages) the part of a ve
 comes from its language alone can be measured: the mean, over records, of each version's
 difference from its record's mean. Subtracting that offset from every stored vector makes the
 inner product compare content rather than language.
+
+Queries carry their language too: the same measurement on titles embedded as queries gives
+query offsets, and removing part of the query's own language pulls it towards the meaning
+it shares with texts in other languages.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from index.embedder import Embedder
 from index.store import Unit, units_of
 
 MIN_RECORDS = 30  # translated records needed to measure offsets on the catalogue itself
+QUERY_STRENGTH = 0.5  # share of the query offset removed; tuned in bench/retrieval.py
 
 
 def parallel_rows(records: list[Record], units: list[Unit]) -> list[int]:
@@ -61,3 +66,10 @@ def apply_offsets(vectors: np.ndarray, units: list[Unit], offsets: dict[str, np.
         return vectors
     zero = np.zeros(vectors.shape[1], np.float32)
     return vectors - np.stack([offsets.get(u.language, zero) for u in units])
+
+
+def sample_query_offsets(embedder: Embedder) -> dict[str, np.ndarray]:
+    """Query-side offsets: the sample catalogue's translated titles, embedded as queries."""
+    units = [Unit(r.id, lang, r.title[lang]) for r in sample_records() if len(r.title) > 1 for lang in r.title]
+    offsets = estimate_offsets(embedder.encode_queries([u.text for u in units]), units)
+    return {language: QUERY_STRENGTH * offset for language, offset in offsets.items()}

@@ -12,7 +12,7 @@ import numpy as np
 
 from catalog.model import Record
 from catalog.store import CatalogStore
-from index.bias import apply_offsets, measure_offsets, sample_offsets
+from index.bias import apply_offsets, measure_offsets, sample_offsets, sample_query_offsets
 from index.embedder import Embedder
 from index.store import IndexMismatch, Unit, VectorStore, units_of
 
@@ -38,6 +38,7 @@ def add_records(store: VectorStore, embedder: Embedder, records: list[Record], p
     vectors = embed_units(embedder, units, progress)
     if units and not store.offsets:  # a new index: measure on its own translations, else on the sample's
         store.offsets = measure_offsets(records, units, vectors) or sample_offsets(embedder)
+        store.query_offsets = sample_query_offsets(embedder)
     store.add(records, apply_offsets(vectors, units, store.offsets), units)
 
 

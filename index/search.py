@@ -22,7 +22,7 @@ DENSE_CANDIDATES = 64
 LEXICAL_CANDIDATES = 64
 LEXICAL_WEIGHT = 0.10  # same language family (vi with or without accents; Hant and Hans); bench/retrieval.py
 CROSS_LEXICAL_WEIGHT = 0.05  # across languages shared terms are mostly names and numbers
-MIN_MARGIN = 0.062  # a good match stands this far above the query's background; bench/confidence.py
+MIN_MARGIN = 0.056  # a good match stands this far above the query's background; bench/confidence.py
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
 
 
@@ -94,7 +94,7 @@ class SearchEngine:
         if allowed is not None and not len(allowed):
             return result
         meant = self.store.accents.restore(text) if needs_restoring(text, result.language) else text
-        vector = self.embedder.encode_queries([meant])[0]
+        vector = self.embedder.encode_queries([meant])[0] - self.store.query_offsets.get(result.language, 0.0)
         result.background = float(np.median(self.store.background_sample(BACKGROUND_UNITS) @ vector))
         dense: dict[int, float] = dict(zip(*(a.tolist() for a in self.store.dense(vector, DENSE_CANDIDATES, allowed))))
         allowed_set = None if allowed is None else set(allowed.tolist())

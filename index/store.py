@@ -23,7 +23,7 @@ from index.accents import AccentRestorer, base_restorer
 from index.lexical import LexicalIndex
 from index.text import normalize
 
-FORMAT = 3
+FORMAT = 4
 faiss.omp_set_num_threads(1)
 
 
@@ -74,7 +74,8 @@ class VectorStore:
         self.unit_record: dict[int, str] = {}
         self.unit_language: dict[int, str] = {}
         self.lexical = LexicalIndex()
-        self.offsets: dict[str, np.ndarray] = {}
+        self.offsets: dict[str, np.ndarray] = {}  # per language, subtracted from passages
+        self.query_offsets: dict[str, np.ndarray] = {}  # per language, subtracted from queries
         self.next_unit = 0
         self._background: np.ndarray | None = None
         self.accents = accents or base_restorer()
@@ -100,7 +101,9 @@ class VectorStore:
                 store.unit_record[unit] = record_id
                 store.unit_language[unit] = language
         with np.load(folder / "offsets.npz") as offsets:
-            store.offsets = {language: offsets[language] for language in offsets.files}
+            for key in offsets.files:
+                side, language = key.split(":", 1)
+                (store.query_offsets if side == "query" else store.offsets)[language] = offsets[key]
         if store.faiss.ntotal != len(store.unit_record):
             raise IndexMismatch("index files disagree with the manifest")
         return store
@@ -116,7 +119,8 @@ class VectorStore:
         staged = {
             "vectors.faiss": lambda p: faiss.write_index(self.faiss, str(p)),
             "lexical.pkl": lambda p: p.write_bytes(pickle.dumps((self.lexical, self.accents), protocol=pickle.HIGHEST_PROTOCOL)),
-            "offsets.npz": lambda p: np.savez(p.open("wb"), **self.offsets),
+            "offsets.npz": lambda p: np.savez(p.open("wb"), **{f"passage:{k}": v for k, v in self.offsets.items()},
+                                              **{f"query:{k}": v for k, v in self.query_offsets.items()}),
             "manifest.json": lambda p: p.write_text(json.dumps(manifest, ensure_ascii=False)),
         }
         for name, write in staged.items():
