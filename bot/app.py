@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import BadRequest, Forbidden, NetworkError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
 
 from bot.bootstrap import open_catalog, open_engine
 from bot.config import Settings
@@ -87,6 +87,7 @@ def build_application(services: Services, application_class: type[Application] =
     application.add_handlers(handoff.RELAY_HANDLERS, group=-1)  # decides whether the bot answers at all
     for group in (start.HANDLERS, handoff.HANDLERS, staff.handlers(settings.staff_chat_id), discover.HANDLERS, media.HANDLERS):
         application.add_handlers(group)
+    application.add_handler(CallbackQueryHandler(start.on_unknown_button))  # after every other button handler
     application.add_error_handler(errors.on_error)
     if settings.staff_chat_id is not None:
         staff.schedule(application)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from catalog.store import Database
 
 
 def now() -> datetime:
@@ -105,14 +106,8 @@ class Introduction(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
 
-class BotStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.session = async_sessionmaker(engine, expire_on_commit=False)
-
-    async def create(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+class BotStore(Database):
+    metadata = Base.metadata
 
     async def user(self, user_id: int, first_name: str = "") -> User:
         """The user's row, created on first contact."""

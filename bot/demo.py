@@ -65,6 +65,7 @@ class LiveBot:
         self.emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID])
         self.app = build_application(self.services, application_class=TrackedApplication)
         await self.app.initialize()
+        await self.app.post_init(self.app)  # run_polling would call it; the demo starts the parts itself
         await self.app.start()
         await self.app.updater.start_polling(poll_interval=0, timeout=1)
         return self

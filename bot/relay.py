@@ -195,3 +195,17 @@ async def _tell_user_delivered(bot: Bot, ticket: Ticket) -> None:
         await bot.send_message(ticket.user_id, _("Your request has now reached our staff. They will reply here."))
     except (Forbidden, BadRequest, NetworkError):
         log.info("could not tell user %s that ticket %s was delivered", ticket.user_id, ticket.id)
+
+
+async def send_to_user(bot: Bot, services: Services, ticket: Ticket, text: str) -> bool:
+    """A bot message to the ticket's user; when they blocked the bot, staff are told in the topic."""
+    try:
+        await bot.send_message(ticket.user_id, text)
+        return True
+    except Forbidden:
+        staff_ = gettext_for(services.settings.staff_language)
+        try:
+            await post_to_topic(bot, services, ticket, "⚠️ " + staff_("The user has blocked the bot; this was not delivered."))
+        except StaffUnreachable:
+            log.info("ticket %s: user blocked the bot and staff cannot be reached", ticket.id)
+        return False

@@ -65,8 +65,10 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-class CatalogStore:
-    """Records in the database; every write is one transaction."""
+class Database:
+    """An async engine, its session factory, and the tables of one declarative base."""
+
+    metadata = Base.metadata
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -74,7 +76,11 @@ class CatalogStore:
 
     async def create(self) -> None:
         async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(self.metadata.create_all)
+
+
+class CatalogStore(Database):
+    """Records in the database; every write is one transaction."""
 
     async def upsert(self, records: Iterable[Record]) -> tuple[int, int]:
         """Insert new records and update existing ones by id: (inserted, updated)."""

@@ -93,7 +93,7 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         prefix = self._prompts.get(prompt, f"{prompt}: ")
-        ids = [self._model.tokenizer(prefix + t, truncation=False)["input_ids"] for t in texts]
+        ids = [self._model.tokenizer(prefix + t, truncation=False, verbose=False)["input_ids"] for t in texts]
         out = np.zeros((len(texts), self.dim), np.float32)
         short = [i for i, x in enumerate(ids) if len(x) <= self._window]
         if short:

@@ -533,10 +533,6 @@ async def test_a_search_id_too_big_for_the_database_is_just_invalid(live):
     assert_no_error_reply(live)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "callback data no handler matches ('zz', 'menu:bogus') is never answered: app.py has no "
-    "catch-all CallbackQueryHandler, so the user's button keeps spinning"
-))
 async def test_callback_data_of_no_known_button_is_answered(live):
     meet(live, EN)
     (results,) = await say(live, EN, "wastewater treatment")
@@ -619,10 +615,6 @@ async def test_command_menus_are_localized(live):
     assert_menus(live)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LiveBot (bot/demo.py) starts the Application with initialize()/start() and never awaits "
-    "its post_init, so set_commands never runs under the demo and the tests"
-))
 async def test_the_running_bot_has_set_its_command_menus(live):
     await live.settle()
     assert_menus(live)

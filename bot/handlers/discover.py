@@ -47,11 +47,17 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def new_search(
-    context, user: User, query: str, filters: Filters, *, exclude: str | None = None, text: str | None = None
+    context, user: User, query: str, filters: Filters, *, like: str | None = None, text: str | None = None
 ) -> Search:
-    """Run ``text`` (default: ``query``) and keep its confident hits as a row the result buttons point at."""
+    """Run ``text`` (default: ``query``) and keep its hits as a row the result buttons point at.
+
+    A typed query keeps only confident hits; "more like this" (``like``: the entry searched
+    from, left out) keeps the nearest neighbours, since a whole entry as a query says clearly
+    what it is about and its neighbours are what the user asked for.
+    """
     result = await services(context).engine.asearch(text or query, top_k=MAX_HITS + 1, filters=filters)
-    hits = [[h.id, round(h.score, 4), h.language] for h in result.good if h.id != exclude][:MAX_HITS]
+    kept = result.hits if like else result.good
+    hits = [[h.id, round(h.score, 4), h.language] for h in kept if h.id != like][:MAX_HITS]
     return await services(context).store.save_search(
         Search(user_id=user.id, query=query, kind=filters.kind, sector=filters.sector, country=filters.country, hits=hits)
     )
@@ -138,7 +144,7 @@ async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         title, description = record.text(record.language)
         similar = await new_search(
             context, user, title, Filters(search.kind, search.sector, search.country),
-            exclude=record.id, text=f"{title}\n{description}",
+            like=record.id, text=f"{title}\n{description}",
         )
         await show(query.message, context, similar, language, 1)
     elif action == "filt":

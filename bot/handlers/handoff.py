@@ -17,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHa
 from bot.callbacks import parse
 from bot.db import Relay, Ticket, User, now
 from bot.i18n import N_, gettext_for
-from bot.relay import StaffUnreachable, deliver_to_staff, ensure_topic, post_to_topic, refresh_card
+from bot.relay import StaffUnreachable, deliver_to_staff, ensure_topic, post_to_topic, refresh_card, send_to_user
 from bot.render import button, shorten
 from bot.services import Services, current_user, services
 from catalog.taxonomy import babel_locale
@@ -237,7 +237,7 @@ async def close_ticket(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, *, by
         await context.bot.close_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
     except Exception:  # closing the topic is a courtesy; the ticket is closed either way
         pass
-    await context.bot.send_message(ticket.user_id, _(
+    await send_to_user(context.bot, svc, ticket, _(
         "This conversation with staff is closed. Write again within {days} days to reopen it; "
         "otherwise I am back to searching for you."
     ).format(days=svc.settings.reopen_days))
@@ -258,6 +258,7 @@ async def on_user_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         if ticket is None:
             return
         ticket.status, ticket.closed_at, ticket.alerted_at = "open", None, now()
+        ticket.claimed_by = ticket.claimed_name = None  # whoever answers now claims it again
         await svc.store.save(ticket)
         staff_ = gettext_for(svc.settings.staff_language)
         try:

@@ -20,9 +20,9 @@ from bot.callbacks import parse
 from bot.db import STAGES, Introduction, Relay, Ticket, now
 from bot.handlers.handoff import close_ticket
 from bot.i18n import N_, gettext_for
-from bot.relay import StaffUnreachable, deliver_to_user, flush_outbox, post_to_topic, refresh_card
+from bot.relay import StaffUnreachable, deliver_to_user, flush_outbox, post_to_topic, refresh_card, send_to_user
 from bot.render import button, shorten
-from bot.services import services
+from bot.services import current_user, services
 
 log = logging.getLogger("techconnect.staff")
 CANNED = {
@@ -59,8 +59,8 @@ async def _staff_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> boo
     """True for staff; anyone else is told, in their language, that the command is not for them."""
     if await is_staff(context, update.effective_user.id):
         return True
-    user = await services(context).store.user(update.effective_user.id)
-    _ = gettext_for(user.language or "en")
+    _user, language = await current_user(update, context)
+    _ = gettext_for(language)
     await update.effective_message.reply_text(_("This command is for department staff."))
     return False
 
@@ -82,18 +82,8 @@ async def _claim(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, staff_id: i
     await svc.store.save(ticket)
     await refresh_card(context.bot, svc, ticket)
     _ = gettext_for(ticket.language)
-    await _to_user(context, ticket, _("{name} from the Department's staff has joined this conversation. "
+    await send_to_user(context.bot, services(context), ticket, _("{name} from the Department's staff has joined this conversation. "
                                       "I will stay quiet while you talk.").format(name=staff_name))
-
-
-async def _to_user(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, text: str) -> bool:
-    try:
-        await context.bot.send_message(ticket.user_id, text)
-        return True
-    except Forbidden:
-        staff_ = staff_gettext(context)
-        await post_to_topic(context.bot, services(context), ticket, "⚠️ " + staff_("The user has blocked the bot; this was not delivered."))
-        return False
 
 
 async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -186,7 +176,7 @@ async def on_canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if ticket.claimed_by is None:
         await _claim(context, ticket, query.from_user.id, query.from_user.full_name)
     text = gettext_for(ticket.language)(CANNED[callback.arg])
-    if await _to_user(context, ticket, text):
+    if await send_to_user(context.bot, services(context), ticket, text):
         await query.edit_message_text("📤 " + staff_("Sent to the user: {text}").format(text=text))
 
 
@@ -199,7 +189,7 @@ async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await svc.store.save(ticket)
     await refresh_card(context.bot, svc, ticket)
     _ = gettext_for(ticket.language)
-    await _to_user(context, ticket, _("You are back with the assistant: write what you are looking for. "
+    await send_to_user(context.bot, services(context), ticket, _("You are back with the assistant: write what you are looking for. "
                                       "Staff still see this conversation."))
     await update.effective_message.reply_text("🤖 " + staff_gettext(context)("The assistant answers the user again."))
 
@@ -237,7 +227,7 @@ async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         .format(number=intro.id, title=escape(title)), parse_mode=ParseMode.HTML)
     _ = gettext_for(ticket.language)
     user_title = record.title.get(ticket.language) or record.title[record.language]
-    await _to_user(context, ticket, _("Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=user_title))
+    await send_to_user(context.bot, services(context), ticket, _("Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=user_title))
 
 
 async def stage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -266,22 +256,22 @@ def _ticket_line(ticket: Ticket, staff_) -> str:
     return f"#{ticket.id} · {ticket.language} · {escape(who)} · {escape(holder)}"
 
 
-async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _list_tickets(update: Update, context: ContextTypes.DEFAULT_TYPE, title: str, empty: str, *conditions) -> None:
     if not await _staff_only(update, context):
         return
     staff_ = staff_gettext(context)
-    tickets = await services(context).store.tickets(Ticket.status == "open")
-    lines = [_ticket_line(t, staff_) for t in tickets] or [staff_("No unclaimed tickets.")]
-    await update.effective_message.reply_text("\n".join(["<b>" + staff_("Unclaimed tickets") + "</b>", *lines]), parse_mode=ParseMode.HTML)
+    tickets = await services(context).store.tickets(*conditions)
+    lines = [_ticket_line(t, staff_) for t in tickets] or [staff_(empty)]
+    await update.effective_message.reply_text("\n".join(["<b>" + staff_(title) + "</b>", *lines]), parse_mode=ParseMode.HTML)
+
+
+async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _list_tickets(update, context, N_("Unclaimed tickets"), N_("No unclaimed tickets."), Ticket.status == "open")
 
 
 async def list_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _staff_only(update, context):
-        return
-    staff_ = staff_gettext(context)
-    tickets = await services(context).store.tickets(Ticket.status == "claimed", Ticket.claimed_by == update.effective_user.id)
-    lines = [_ticket_line(t, staff_) for t in tickets] or [staff_("You hold no tickets.")]
-    await update.effective_message.reply_text("\n".join(["<b>" + staff_("Your tickets") + "</b>", *lines]), parse_mode=ParseMode.HTML)
+    await _list_tickets(update, context, N_("Your tickets"), N_("You hold no tickets."),
+                        Ticket.status == "claimed", Ticket.claimed_by == update.effective_user.id)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

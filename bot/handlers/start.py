@@ -100,6 +100,12 @@ async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.message.reply_text(help_text(language), parse_mode=ParseMode.HTML)
 
 
+async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button no handler knows (forged, or from an older version): answered, never left spinning."""
+    _user, language = await current_user(update, context)
+    await update.callback_query.answer(gettext_for(language)("This button is no longer valid. Please search again."), show_alert=True)
+
+
 HANDLERS = [
     CommandHandler("start", start),
     CommandHandler("help", help_command),
