@@ -25,9 +25,6 @@ class Callback:
     def number(self) -> int:
         return int(self.key)
 
-    def arg_number(self) -> int:
-        return int(self.arg or "")
-
 
 def parse(data: str | None) -> Callback | None:
     """The callback, or None for anything malformed (forged, truncated, from an old version)."""

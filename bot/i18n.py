@@ -46,10 +46,6 @@ def gettext_for(language: str):
     return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).gettext
 
 
-def ngettext_for(language: str):
-    return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).ngettext
-
-
 def guess_language(telegram_code: str | None, text: str | None = None) -> str | None:
     """From Telegram's coarse ``language_code``, else from what the user wrote."""
     return normalize_language_code(telegram_code) or (detect_language(text) if text and text.strip() else None)

@@ -119,18 +119,6 @@ def fit(html: str, limit: int = MAX_MESSAGE) -> str:
     return cut + "…"
 
 
-def split_plain(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split plain text into messages Telegram accepts, at line or word boundaries."""
-    chunks: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else text.rfind(" ", 0, limit)
-        cut = cut if cut > limit // 2 else limit
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip()
-    return [*chunks, text] if text else chunks
-
-
 def button(label: str, action: str, key: object = "", arg: object = None) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=Callback(action, str(key), None if arg is None else str(arg)).encode())
 

@@ -48,10 +48,6 @@ def to_simplified(text: str) -> str:
     return _opencc()[0].convert(text)
 
 
-def to_traditional(text: str) -> str:
-    return _opencc()[1].convert(text)
-
-
 def chinese_script(text: str) -> str:
     """``zh-Hant`` or ``zh-Hans``: whichever script converting would change less."""
     t2s, s2t = _opencc()

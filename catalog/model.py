@@ -70,10 +70,6 @@ class Record:
         visible = {k: v for k, v in self.to_json().items() if k not in ("contact", "created_at", "updated_at")}
         return hashlib.sha1(json.dumps(visible, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
-    def is_live(self, today: date | None = None) -> bool:
-        today = today or datetime.now(timezone.utc).date()
-        return self.status == "published" and (self.expires_at is None or self.expires_at >= today)
-
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("expires_at", "created_at", "updated_at"):
