@@ -22,8 +22,9 @@ class Callback:
         assert len(data.encode()) <= 64 and _PATTERN.match(data), data
         return data
 
-    def number(self) -> int:
-        return int(self.key)
+    def number(self) -> int | None:
+        """The row id the key names, or None when it is not one (forged keys can be any digits)."""
+        return int(self.key) if self.key.isdigit() and len(self.key) <= 12 else None
 
 
 def parse(data: str | None) -> Callback | None:

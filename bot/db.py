@@ -129,7 +129,9 @@ class BotStore(Database):
             session.add(search)
         return search
 
-    async def search(self, search_id: int) -> Search | None:
+    async def search(self, search_id: int | None) -> Search | None:
+        if search_id is None:
+            return None
         async with self.session() as session:
             return await session.get(Search, search_id)
 
@@ -150,7 +152,9 @@ class BotStore(Database):
         async with self.session() as session:
             return await session.scalar(select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(1))
 
-    async def ticket(self, ticket_id: int) -> Ticket | None:
+    async def ticket(self, ticket_id: int | None) -> Ticket | None:
+        if ticket_id is None:
+            return None
         async with self.session() as session:
             return await session.get(Ticket, ticket_id)
 

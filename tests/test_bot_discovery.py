@@ -253,9 +253,13 @@ async def test_paging_reaches_the_last_result_which_has_no_next(live):
     assert len(set(shown)) == len(ids)  # every result once
 
 
-@pytest.mark.parametrize("user_id, query", [(HANT, "石斑魚 種苗"), (VI, "xử lý nước thải nuôi tôm")])
-async def test_details_show_the_whole_entry_but_never_the_staff_contact(live, user_id, query):
-    meet(live, user_id)
+async def test_details_show_the_whole_entry_but_never_the_staff_contact(live):
+    meet(live, HANT, VI)
+    for user_id, query in [(HANT, "石斑魚 種苗"), (VI, "xử lý nước thải nuôi tôm")]:
+        await _check_details(live, user_id, query)
+
+
+async def _check_details(live, user_id: int, query: str) -> None:
     language = lang_of(user_id)
     _ = T(language)
     (results,) = await say(live, user_id, query)
@@ -336,7 +340,7 @@ async def test_filters_kind_sector_country_every_result_matches(live):
     results = await choose(live, VI, results, f"fk:{sid}:request")
     assert f"({_('requests')})" in text_of(results)
     ids = await hit_ids(live, results)
-    assert ids and all((await record(live, rid)).kind == "request" for rid in ids)
+    assert ids and [(await record(live, rid)).kind for rid in ids] == ["request"] * len(ids)
     for card in await all_cards(live, VI, results):
         assert _(KIND_LABELS["request"]) in card and _(KIND_LABELS["offer"]) not in card
     results = bot_messages(live, VI)[-1]
@@ -429,33 +433,34 @@ async def test_a_user_without_language_code_is_answered_in_the_language_they_wri
 NO_MATCH = "No good match. Try other or fewer words, or another language; filters may also be too narrow."
 
 
-@pytest.mark.parametrize("user_id, query", [(VI, "cách nấu phở bò ngon"), (EN, "asdfgh qwerty"), (HANS, "今天天气怎么样")])
-async def test_an_off_topic_query_gets_the_honest_no_match_text(live, user_id, query):
-    meet(live, user_id)
-    language = lang_of(user_id)
-    _ = T(language)
-    events = await say(live, user_id, query)
-    assert len(events) == 1
-    text = text_of(events[0])
-    assert text.startswith(header(language, query))
-    assert _(NO_MATCH) in text
-    assert not has_button(events[0], _("Details")) and not has_button(events[0], _("Next"))
-    assert has_button(events[0], _("Filters"))
-    assert await hit_ids(live, events[0]) == []
+async def test_an_off_topic_query_gets_the_honest_no_match_text(live):
+    meet(live, VI, EN, HANS)
+    for user_id, query in [(VI, "cách nấu phở bò ngon"), (EN, "asdfgh qwerty"), (HANS, "今天天气怎么样")]:
+        language = lang_of(user_id)
+        _ = T(language)
+        events = await say(live, user_id, query)
+        assert len(events) == 1, query
+        text = text_of(events[0])
+        assert text.startswith(header(language, query))
+        assert _(NO_MATCH) in text, query
+        assert not has_button(events[0], _("Details")) and not has_button(events[0], _("Next"))
+        assert has_button(events[0], _("Filters"))
+        assert await hit_ids(live, events[0]) == []
 
 
-@pytest.mark.parametrize("kind", ["photo", "sticker", "voice", "location", "document"])
-async def test_non_text_input_gets_one_short_reply(live, kind):
+async def test_non_text_input_gets_one_short_reply(live):
     meet(live, HANT)
     _ = T("zh-Hant")
-    mark = live.emulator.mark()
-    await live.emulator.send_media(HANT, kind, caption="石斑魚" if kind in ("photo", "document") else None)
-    await live.settle()
-    events = live.emulator.events_since(mark)
-    assert len(events) == 1, events
     expected = _("I can only read text. Describe the technology you need or offer in a few words, "
                  "or use /start for the menu.")
-    assert text_of(events[0]) == expected and len(expected) < 300
+    for kind in ("photo", "sticker", "voice", "location", "document"):
+        mark = live.emulator.mark()
+        await live.emulator.send_media(HANT, kind, caption="石斑魚" if kind in ("photo", "document") else None)
+        await live.settle()
+        events = live.emulator.events_since(mark)
+        assert [text_of(e) for e in events] == [expected], kind
+    assert len(expected) < 300
+    assert_no_error_reply(live)
 
 
 async def test_an_over_long_message_is_answered_and_no_message_exceeds_telegram_limits(live):
@@ -594,28 +599,20 @@ async def test_in_a_group_only_mentions_and_commands_are_answered(live):
 # ---------------------------------------------------------------- command menus
 
 
-COMMANDS = {
-    "start": "Menu: find technology or partners",
-    "help": "How to use TechConnect",
-    "language": "Change language",
-}
-
-
 def assert_menus(live) -> None:
+    from bot.app import COMMANDS
+
+    names = [name for name, _description in COMMANDS]
+    assert {"start", "help", "language"} <= set(names)
     for code, language in [("", "en"), ("vi", "vi"), ("en", "en"), ("zh", "zh-Hans")]:
         menu = live.emulator.my_commands(language_code=code)
-        assert [c["command"] for c in menu] == list(COMMANDS), (code, menu)
-        assert [c["description"] for c in menu] == [T(language)(d) for d in COMMANDS.values()], (code, menu)
+        assert [c["command"] for c in menu] == names, (code, menu)
+        assert [c["description"] for c in menu] == [T(language)(d) for _n, d in COMMANDS], (code, menu)
+    if T("vi")("Change language") != "Change language":  # once translated, the menus differ
+        assert live.emulator.my_commands(language_code="vi") != live.emulator.my_commands()
 
 
-async def test_command_menus_are_localized(live):
-    from bot.app import set_commands
-
-    await set_commands(live.app)
-    assert_menus(live)
-
-
-async def test_the_running_bot_has_set_its_command_menus(live):
+async def test_the_running_bot_has_localized_command_menus(live):
     await live.settle()
     assert_menus(live)
 
@@ -648,8 +645,8 @@ async def test_a_vietnamese_query_finds_a_traditional_chinese_only_offer(live):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "cross-lingual recall without shared words: the single-language entry ranks low or only just "
-    "above the query's background, so the margin threshold of index/search.py hides it"
+    "cross-lingual recall without shared words: Vietnamese queries do not reach the zh-Hant-only "
+    "offers tw-agri-003 and tw-food-002 (not in the top 5 the bot keeps after index/search.py's margin)"
 ))
 async def test_single_language_entries_are_found_from_the_other_language_without_shared_words(live):
     meet(live, VI, HANT)

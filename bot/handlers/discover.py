@@ -117,9 +117,7 @@ async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     user, language = await current_user(update, context)
     _ = gettext_for(language)
     callback = parse(query.data)
-    search = None
-    if callback and callback.key.isdigit():
-        search = await services(context).store.search(callback.number())
+    search = await services(context).store.search(callback.number()) if callback else None
     if search is None or search.user_id != user.id or not _valid_arg(callback, search):
         await query.answer(_("This button is no longer valid. Please search again."), show_alert=True)
         return

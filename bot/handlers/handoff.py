@@ -143,7 +143,7 @@ async def on_request_introduction(update: Update, context: ContextTypes.DEFAULT_
     query = update.callback_query
     callback = parse(query.data)
     user, language = await current_user(update, context)
-    search = await services(context).store.search(callback.number()) if callback.key.isdigit() else None
+    search = await services(context).store.search(callback.number())
     if (search is None or search.user_id != user.id or not (callback.arg or "").isdigit()
             or not 1 <= int(callback.arg) <= len(search.hits)):
         await query.answer(gettext_for(language)("This button is no longer valid. Please search again."), show_alert=True)
@@ -159,7 +159,7 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     svc = services(context)
     user, language = await current_user(update, context)
     _ = gettext_for(language)
-    ticket = await svc.store.ticket(callback.number()) if callback.key.isdigit() else None
+    ticket = await svc.store.ticket(callback.number())
     if ticket is None or ticket.user_id != user.id or ticket.status != "collecting":
         await query.answer(_("This button is no longer valid. Please search again."), show_alert=True)
         return
