@@ -76,14 +76,21 @@ async def _ticket_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ti
     return ticket
 
 
-async def _claim(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, staff_id: int, staff_name: str) -> None:
+async def _set_holder(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, staff_id: int | None, staff_name: str | None) -> None:
+    """A staff member takes the ticket (the bot goes quiet), or nobody holds it (the bot answers again)."""
     svc = services(context)
-    ticket.status, ticket.claimed_by, ticket.claimed_name, ticket.bot_answers = "claimed", staff_id, staff_name, False
+    held = staff_id is not None
+    ticket.status, ticket.claimed_by, ticket.claimed_name = ("claimed" if held else "open"), staff_id, staff_name
+    ticket.bot_answers = not held
     await svc.store.save(ticket)
     await refresh_card(context.bot, svc, ticket)
     _ = gettext_for(ticket.language)
-    await send_to_user(context.bot, services(context), ticket, _("{name} from the Department's staff has joined this conversation. "
-                                      "I will stay quiet while you talk.").format(name=staff_name))
+    notice = (
+        _("{name} from the Department's staff has joined this conversation. I will stay quiet while you talk.").format(name=staff_name)
+        if held else
+        _("You are back with the assistant: write what you are looking for. Staff still see this conversation.")
+    )
+    await send_to_user(context.bot, svc, ticket, notice)
 
 
 async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -103,7 +110,7 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             await query.answer(staff_("Already claimed by {name}.").format(name=ticket.claimed_name), show_alert=True)
             return
         await query.answer(staff_("You hold this ticket now."))
-        await _claim(context, ticket, query.from_user.id, query.from_user.full_name)
+        await _set_holder(context, ticket, query.from_user.id, query.from_user.full_name)
     else:
         await query.answer()
         await close_ticket(context, ticket, by_user=False)
@@ -122,7 +129,7 @@ async def on_topic_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if await svc.store.relay_for(message.chat_id, message.message_id):
         return  # relayed before a restart
     if ticket.claimed_by is None:
-        await _claim(context, ticket, message.from_user.id, message.from_user.full_name)
+        await _set_holder(context, ticket, message.from_user.id, message.from_user.full_name)
     reply_to = None
     if message.reply_to_message and message.reply_to_message.message_id != message.message_thread_id:
         original = await svc.store.relay_by_target(ticket.id, message.reply_to_message.message_id)
@@ -174,7 +181,7 @@ async def on_canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     if ticket.claimed_by is None:
-        await _claim(context, ticket, query.from_user.id, query.from_user.full_name)
+        await _set_holder(context, ticket, query.from_user.id, query.from_user.full_name)
     text = gettext_for(ticket.language)(CANNED[callback.arg])
     if await send_to_user(context.bot, services(context), ticket, text):
         await query.edit_message_text("📤 " + staff_("Sent to the user: {text}").format(text=text))
@@ -184,13 +191,7 @@ async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/bot: staff step back; the assistant answers the user's searches again (the ticket stays open)."""
     if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
-    svc = services(context)
-    ticket.status, ticket.claimed_by, ticket.claimed_name, ticket.bot_answers = "open", None, None, True
-    await svc.store.save(ticket)
-    await refresh_card(context.bot, svc, ticket)
-    _ = gettext_for(ticket.language)
-    await send_to_user(context.bot, services(context), ticket, _("You are back with the assistant: write what you are looking for. "
-                                      "Staff still see this conversation."))
+    await _set_holder(context, ticket, None, None)
     await update.effective_message.reply_text("🤖 " + staff_gettext(context)("The assistant answers the user again."))
 
 
