@@ -70,19 +70,23 @@ async def set_commands(application: Application) -> None:
             log.warning("staff command menu not set (is the bot in the staff group?): %s", exc)
 
 
-def build_application(services: Services, application_class: type[Application] = Application) -> Application:
+def build_application(
+    services: Services, application_class: type[Application] = Application, *, rate_limits: bool = True
+) -> Application:
+    """The bot; ``rate_limits=False`` only to measure handling cost apart from Telegram's limits."""
     settings = services.settings
-    application = (
+    builder = (
         ApplicationBuilder()
         .application_class(application_class)
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(set_commands)
-        .build()
     )
+    if rate_limits:
+        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3))
+    application = builder.build()
     application.bot_data["services"] = services
     application.add_handlers(handoff.RELAY_HANDLERS, group=-1)  # decides whether the bot answers at all
     for group in (start.HANDLERS, handoff.HANDLERS, staff.handlers(settings.staff_chat_id), discover.HANDLERS, media.HANDLERS):
