@@ -15,6 +15,7 @@ from bot.db import BotStore
 from bot.handlers import discover, errors, handoff, media, staff, start
 from bot.i18n import N_, gettext_for
 from bot.services import Services
+from catalog.store import make_engine
 
 log = logging.getLogger("techconnect")
 COMMANDS = [
@@ -43,10 +44,14 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable")
 
 
-async def build_services(settings: Settings, database_url: str | None = None) -> Services:
-    """Open the database (seeding an empty catalogue) and bring the index up to date."""
-    catalog = await open_catalog(database_url, seed=True)
-    store = BotStore(catalog.engine)
+async def build_services(settings: Settings, conversations_url: str | None = None) -> Services:
+    """Open the database (seeding an empty catalogue) and bring the index up to date.
+
+    ``conversations_url`` keeps users, searches and tickets in another database (the demo
+    starts each run from a clean slate while reusing the catalogue and its index).
+    """
+    catalog = await open_catalog(seed=True)
+    store = BotStore(make_engine(conversations_url) if conversations_url else catalog.engine)
     await store.create()
     engine, _, _ = await open_engine(catalog)
     return Services(settings=settings, catalog=catalog, store=store, engine=engine)

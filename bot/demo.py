@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +18,7 @@ from telegram.ext import Application
 from bot.app import build_application, build_services
 from bot.config import Settings
 from bot.emulator import BotApiEmulator
+from bot.i18n import translations_containing
 from bot.services import Services
 
 USER_ID = 100001
@@ -46,10 +48,13 @@ class TrackedApplication(Application):
 class LiveBot:
     """Emulator + the real bot polling it over HTTP, with a staff forum group."""
 
-    def __init__(self, services: Services | None = None, *, rate_limits: bool = True) -> None:
+    def __init__(
+        self, services: Services | None = None, *, rate_limits: bool = True, conversations_url: str | None = None
+    ) -> None:
         self.emulator = BotApiEmulator()
         self.services = services
         self.rate_limits = rate_limits
+        self.conversations_url = conversations_url
         self.app: TrackedApplication | None = None
 
     async def start(self) -> "LiveBot":
@@ -59,7 +64,7 @@ class LiveBot:
             base_url=self.emulator.base_url, base_file_url=self.emulator.base_file_url,
         )
         if self.services is None:
-            self.services = await build_services(settings)
+            self.services = await build_services(settings, self.conversations_url)
         else:
             self.services.settings = settings
         self.emulator.user(STAFF_ID, "Lan", "vi", username="lan_staff")
@@ -160,8 +165,10 @@ class Conversation:
         self.flush()
 
     def _find(self, chat_id: int, label: str) -> tuple[dict, dict]:
+        """A button by what it shows, or by (part of) its English label in any UI language: "Claim" finds "Nhận xử lý"."""
+        names = {label.lower()} | {text.lower() for text in translations_containing(label)}
         try:
-            return self._newest_with(chat_id, lambda b: label.lower() in b["text"].lower() and "callback_data" in b)
+            return self._newest_with(chat_id, lambda b: "callback_data" in b and any(n in b["text"].lower() for n in names))
         except ScriptError:
             raise ScriptError(f"no button labelled {label!r}") from None
 
@@ -179,8 +186,17 @@ class Conversation:
 
 
 async def run_demo(script: Iterable[str] | None, language_code: str | None, out: TextIO = sys.stdout) -> int:
-    """Run a script (or the interactive chat when ``script`` is None); the exit status."""
-    async with LiveBot() as live:
+    """Run a script (or the interactive chat when ``script`` is None); the exit status.
+
+    Every run starts a new conversation (its own scratch database for users and tickets) on
+    the catalogue and index of the data directory.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        return await _run_demo(script, language_code, out, f"sqlite+aiosqlite:///{Path(scratch) / 'demo.db'}")
+
+
+async def _run_demo(script: Iterable[str] | None, language_code: str | None, out: TextIO, conversations_url: str) -> int:
+    async with LiveBot(conversations_url=conversations_url) as live:
         conversation = Conversation(live, out, language_code)
         if script is not None:
             try:

@@ -12,6 +12,7 @@ import io
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -29,16 +30,34 @@ def N_(message: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def translations(language: str) -> gettext.NullTranslations:
+def _catalog(language: str) -> Catalog | None:
     po = LOCALES_DIR / BABEL_LOCALES.get(language, "en") / "LC_MESSAGES" / "messages.po"
     if not po.exists():
-        return gettext.NullTranslations()
+        return None
     with po.open("rb") as handle:
-        catalog = read_po(handle, locale=BABEL_LOCALES[language])
+        return read_po(handle, locale=BABEL_LOCALES[language])
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> gettext.NullTranslations:
+    catalog = _catalog(language)
+    if catalog is None:
+        return gettext.NullTranslations()
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+def translations_containing(fragment: str) -> set[str]:
+    """Every translation of every message whose English text contains ``fragment`` (any case)."""
+    fragment = fragment.lower()
+    return {
+        message.string
+        for language in LANGUAGES if (catalog := _catalog(language)) is not None
+        for message in catalog
+        if isinstance(message.id, str) and message.string and fragment in message.id.lower()
+    }
 
 
 def gettext_for(language: str):

@@ -117,3 +117,17 @@ async def test_staff_step_without_a_ticket_exits_2(sample_env, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("demo: ") and "ticket" in err and "\n" not in err
     assert "[staff]" not in out.getvalue()
+
+
+async def test_english_labels_work_in_every_language_and_each_run_starts_afresh(sample_env, capsys):
+    script = [
+        "> hệ thống nuôi tôm tuần hoàn", "* Request introduction", "> Nguyễn Văn Minh", "> Thủy sản Cát Hải",
+        "> Giám đốc", "> 0912 345 678", "> Nuôi tôm trong nhà quanh năm", "* I agree", "staff* Claim",
+    ]
+    for _run in range(2):
+        out = io.StringIO()
+        assert await run_demo(script, "vi", out=out) == 0
+        transcript = out.getvalue()
+        vi = gettext_for("vi")
+        assert vi("Your full name?") in transcript  # a new conversation: the form starts from the top
+        assert vi("Claim") in transcript and "Claim" not in transcript  # tapped by its English label
