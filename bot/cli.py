@@ -7,17 +7,17 @@ import json
 import sys
 from pathlib import Path
 
-from catalog.io import ImportFailed, read_records, write_records
 from bot.bootstrap import open_catalog, open_engine
+from catalog.io import ImportFailed, read_records, write_records
 
 
 async def open_search(*, quiet: bool = False, build_spec: str | None = None):
-    """A search engine over an index that is current with the catalogue (seeded when empty)."""
+    """(engine, records embedded, records removed): search over an index brought up to date first."""
     catalog = await open_catalog(seed=True)
     with _progress(quiet) as progress:
-        engine = await open_engine(catalog, build_spec=build_spec, progress=progress)
+        opened = await open_engine(catalog, build_spec=build_spec, progress=progress)
     await catalog.engine.dispose()
-    return engine
+    return opened
 
 
 class _progress:
@@ -67,9 +67,9 @@ async def cmd_export(args) -> int:
 
 async def cmd_build(args) -> int:
     engine, added, removed = await open_search(build_spec=args.build_with)
-    manifest = engine.store
-    print(f"index: {len(manifest.records)} record(s), {manifest.faiss.ntotal} passage(s); "
-          f"{added} embedded, {removed} removed; model {manifest.model_id}")
+    store = engine.store
+    print(f"index: {len(store.records)} record(s), {store.faiss.ntotal} passage(s); "
+          f"{added} embedded, {removed} removed; model {store.model_id}")
     return 0
 
 
