@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, delete, func, select
+from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -35,6 +35,16 @@ def make_engine(url: str | None = None) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+class UtcDateTime(TypeDecorator):
+    """A time zone-aware timestamp on every database: SQLite hands back naive values, read as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -49,20 +59,16 @@ class EntryRow(Base):
     country: Mapped[str | None] = mapped_column(String(2), index=True)
     trl: Mapped[int | None] = mapped_column(Integer)
     expires_at: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     content_hash: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict] = mapped_column(JSON)
 
     def record(self) -> Record:
         record = parse_record(self.data)
-        record.created_at = _aware(self.created_at)
-        record.updated_at = _aware(self.updated_at)
+        record.created_at = self.created_at
+        record.updated_at = self.updated_at
         return record
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class Database:

@@ -287,7 +287,7 @@ async def on_user_message(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def _reopenable(svc: Services, user: User) -> Ticket | None:
     ticket = await svc.store.newest_ticket(user.id)
     if (ticket is None or ticket.status != "resolved" or ticket.closed_at is None
-            or now() - ticket.closed_at.replace(tzinfo=ticket.closed_at.tzinfo or now().tzinfo) > timedelta(days=svc.settings.reopen_days)):
+            or now() - ticket.closed_at > timedelta(days=svc.settings.reopen_days)):
         return None
     return ticket
 

@@ -337,8 +337,7 @@ async def realert_unclaimed(context: ContextTypes.DEFAULT_TYPE) -> None:
     limit = now() - timedelta(minutes=svc.settings.unclaimed_alert_minutes)
     staff_ = staff_gettext(context)
     for ticket in await svc.store.tickets(Ticket.status == "open", Ticket.topic_id.is_not(None)):
-        alerted = ticket.alerted_at or ticket.created_at
-        if alerted.replace(tzinfo=alerted.tzinfo or limit.tzinfo) > limit:
+        if (ticket.alerted_at or ticket.created_at) > limit:
             continue
         text = "⏰ " + staff_("Ticket #{number} is still unclaimed.").format(number=ticket.id)
         try:
