@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from catalog.store import Database
+from catalog.store import Database, UtcDateTime
 
 
 def now() -> datetime:
@@ -28,7 +28,7 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     mode: Mapped[str | None] = mapped_column(String(10))  # kind searched by default: offer, request or None (both)
     first_name: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
 class Search(Base):
@@ -43,7 +43,7 @@ class Search(Base):
     sector: Mapped[str | None] = mapped_column(String(60))
     country: Mapped[str | None] = mapped_column(String(2))
     hits: Mapped[list] = mapped_column(JSON, default=list)  # [[record id, score, matched language], ...]
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
 ACTIVE = ("collecting", "open", "claimed")
@@ -63,16 +63,16 @@ class Ticket(Base):
     entries: Mapped[list] = mapped_column(JSON, default=list)  # catalogue record ids asked about
     queries: Mapped[list] = mapped_column(JSON, default=list)  # what the user searched
     contact: Mapped[dict] = mapped_column(JSON, default=dict)  # name, organisation, role, reach, purpose
-    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)  # forum topic in the staff group
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     claimed_name: Mapped[str | None] = mapped_column(String(200))
     bot_answers: Mapped[bool] = mapped_column(Boolean, default=True)  # False while a human holds it
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Relay(Base):
@@ -88,7 +88,7 @@ class Relay(Base):
     source_message_id: Mapped[int] = mapped_column(BigInteger)
     target_message_id: Mapped[int | None] = mapped_column(BigInteger)  # None until delivered
     text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
 class Introduction(Base):
@@ -102,8 +102,8 @@ class Introduction(Base):
     stage: Mapped[str] = mapped_column(String(12), default="introduced")
     reason: Mapped[str | None] = mapped_column(Text)
     staff_id: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
 
 
 class BotStore(Database):
@@ -129,38 +129,36 @@ class BotStore(Database):
             session.add(search)
         return search
 
-    async def search(self, search_id: int | None) -> Search | None:
-        if search_id is None:
+    async def _get(self, model, row_id: int | None):
+        """The row with this id; None for none (ids from buttons may name nothing)."""
+        if row_id is None:
             return None
         async with self.session() as session:
-            return await session.get(Search, search_id)
+            return await session.get(model, row_id)
+
+    async def _newest(self, model, *conditions):
+        """The newest row of ``model`` that meets ``conditions``, or None."""
+        async with self.session() as session:
+            return await session.scalar(select(model).where(*conditions).order_by(model.id.desc()).limit(1))
+
+    async def search(self, search_id: int | None) -> Search | None:
+        return await self._get(Search, search_id)
 
     async def latest_search(self, user_id: int) -> Search | None:
-        async with self.session() as session:
-            return await session.scalar(
-                select(Search).where(Search.user_id == user_id).order_by(Search.id.desc()).limit(1)
-            )
+        return await self._newest(Search, Search.user_id == user_id)
 
     # --- handoff --------------------------------------------------------------------------
     async def active_ticket(self, user_id: int) -> Ticket | None:
-        async with self.session() as session:
-            return await session.scalar(
-                select(Ticket).where(Ticket.user_id == user_id, Ticket.status.in_(ACTIVE)).order_by(Ticket.id.desc()).limit(1)
-            )
+        return await self._newest(Ticket, Ticket.user_id == user_id, Ticket.status.in_(ACTIVE))
 
     async def newest_ticket(self, user_id: int) -> Ticket | None:
-        async with self.session() as session:
-            return await session.scalar(select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(1))
+        return await self._newest(Ticket, Ticket.user_id == user_id)
 
     async def ticket(self, ticket_id: int | None) -> Ticket | None:
-        if ticket_id is None:
-            return None
-        async with self.session() as session:
-            return await session.get(Ticket, ticket_id)
+        return await self._get(Ticket, ticket_id)
 
     async def ticket_by_topic(self, topic_id: int) -> Ticket | None:
-        async with self.session() as session:
-            return await session.scalar(select(Ticket).where(Ticket.topic_id == topic_id).order_by(Ticket.id.desc()).limit(1))
+        return await self._newest(Ticket, Ticket.topic_id == topic_id)
 
     async def tickets(self, *conditions) -> list[Ticket]:
         async with self.session() as session:
@@ -176,16 +174,10 @@ class BotStore(Database):
                     await session.merge(row)
 
     async def relay_for(self, source_chat: int, source_message_id: int) -> Relay | None:
-        async with self.session() as session:
-            return await session.scalar(
-                select(Relay).where(Relay.source_chat == source_chat, Relay.source_message_id == source_message_id)
-            )
+        return await self._newest(Relay, Relay.source_chat == source_chat, Relay.source_message_id == source_message_id)
 
     async def relay_by_target(self, ticket_id: int, target_message_id: int) -> Relay | None:
-        async with self.session() as session:
-            return await session.scalar(
-                select(Relay).where(Relay.ticket_id == ticket_id, Relay.target_message_id == target_message_id)
-            )
+        return await self._newest(Relay, Relay.ticket_id == ticket_id, Relay.target_message_id == target_message_id)
 
     async def relays(self, *conditions, limit: int | None = None, newest: bool = False) -> list[Relay]:
         async with self.session() as session:
@@ -197,8 +189,7 @@ class BotStore(Database):
             return list((await session.scalars(select(Introduction).where(*conditions).order_by(Introduction.id))).all())
 
     async def introduction(self, intro_id: int) -> Introduction | None:
-        async with self.session() as session:
-            return await session.get(Introduction, intro_id)
+        return await self._get(Introduction, intro_id)
 
     async def count_by(self, column, *conditions) -> dict:
         async with self.session() as session:
