@@ -10,18 +10,23 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
 
 from bot.bootstrap import open_catalog, open_engine
+from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore
-from bot.handlers import discover, errors, handoff, media, staff, start
+from bot.handlers import catalog_files, discover, entries, errors, events, handoff, matches, media, review, staff, start, submit, subscribe
 from bot.i18n import N_, gettext_for
 from bot.services import Services
-from catalog.store import make_engine
 
 log = logging.getLogger("techconnect")
 COMMANDS = [
     ("start", N_("Menu: find technology or partners")),
     ("help", N_("How to use TechConnect")),
     ("language", N_("Change language")),
+    ("post", N_("Post a need or offer a technology")),
+    ("mine", N_("Your posted entries")),
+    ("events", N_("Upcoming connection events")),
+    ("subscribe", N_("Follow new entries: a daily digest")),
+    ("unsubscribe", N_("Stop the daily digest")),
     ("end", N_("End the conversation with staff")),
 ]
 MENU_LANGUAGES = {"vi": "vi", "en": "en", "zh": "zh-Hans"}  # Telegram code -> UI language
@@ -44,17 +49,13 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable")
 
 
-async def build_services(settings: Settings, conversations_url: str | None = None) -> Services:
-    """Open the database (seeding an empty catalogue) and bring the index up to date.
-
-    ``conversations_url`` keeps users, searches and tickets in another database (the demo
-    starts each run from a clean slate while reusing the catalogue and its index).
-    """
+async def build_services(settings: Settings) -> Services:
+    """Open the database (seeding an empty catalogue) and bring the index up to date."""
     catalog = await open_catalog(seed=True)
-    store = BotStore(make_engine(conversations_url) if conversations_url else catalog.engine)
+    store = BotStore(catalog.engine)
     await store.create()
     engine, _, _ = await open_engine(catalog)
-    return Services(settings=settings, catalog=catalog, store=store, engine=engine)
+    return Services(settings=settings, catalog=catalog, store=store, engine=engine, clock=Clock(settings.office_hours.zone))
 
 
 async def set_commands(application: Application) -> None:
@@ -93,13 +94,20 @@ def build_application(
         builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data["services"] = services
+    application.add_handlers(submit.DRAFT_HANDLERS + review.text_handlers(settings.staff_chat_id), group=-2)  # forms take typed answers
     application.add_handlers(handoff.RELAY_HANDLERS, group=-1)  # decides whether the bot answers at all
-    for group in (start.HANDLERS, handoff.HANDLERS, staff.handlers(settings.staff_chat_id), discover.HANDLERS, media.HANDLERS):
+    for group in (start.HANDLERS, submit.HANDLERS, entries.HANDLERS, review.HANDLERS, matches.HANDLERS, handoff.HANDLERS,
+                  staff.handlers(settings.staff_chat_id), events.HANDLERS, subscribe.HANDLERS, catalog_files.HANDLERS, discover.HANDLERS, media.HANDLERS):
         application.add_handlers(group)
+    application.add_handlers(catalog_files.document_handlers(settings.staff_chat_id), group=1)  # beside the ticket relay, not instead
     application.add_handler(CallbackQueryHandler(start.on_unknown_button))  # after every other button handler
     application.add_error_handler(errors.on_error)
+    entries.schedule(application)
+    events.schedule(application)
+    subscribe.schedule(application)
     if settings.staff_chat_id is not None:
         staff.schedule(application)
+        review.schedule(application)
     return application
 
 

@@ -31,6 +31,8 @@ class Settings:
     office_hours: OfficeHours = OfficeHours()
     unclaimed_alert_minutes: int = 30
     reopen_days: int = 7
+    entry_days: int = 182  # how long a posted entry stays published before it must be renewed
+    expiry_notice_days: int = 7  # owners are reminded this many days before
 
     def __repr__(self) -> str:  # the token never reaches a log line
         return f"Settings(staff_chat_id={self.staff_chat_id}, webhook={'on' if self.webhook_url else 'off'})"
@@ -93,6 +95,8 @@ class Settings:
             problems.append(f"TECHCONNECT_OFFICE_HOURS / TECHCONNECT_HOLIDAYS / TECHCONNECT_TIMEZONE: {exc}")
         alert = integer("TECHCONNECT_UNCLAIMED_ALERT_MINUTES", 1, 24 * 60)
         reopen = integer("TECHCONNECT_REOPEN_DAYS", 0, 365)
+        entry_days = integer("TECHCONNECT_ENTRY_DAYS", 7, 3650)
+        notice_days = integer("TECHCONNECT_EXPIRY_NOTICE_DAYS", 1, 60)
         if problems:
             raise ConfigError("\n".join(problems))
         api = env.get("TELEGRAM_API_URL", "").rstrip("/")
@@ -111,4 +115,6 @@ class Settings:
             office_hours=office_hours,
             unclaimed_alert_minutes=alert or 30,
             reopen_days=7 if reopen is None else reopen,
+            entry_days=entry_days or 182,
+            expiry_notice_days=notice_days or 7,
         )

@@ -1,13 +1,14 @@
-"""The bot's own state in the database: users, searches, handoff tickets, relays, introductions.
+"""The bot's own state in the database: users, searches, handoff tickets, relays, introductions,
+posted entries under review, matches, subscriptions and their digests, connection events.
 
 Nothing a conversation needs lives only in process memory, so a restart (or a second worker)
 picks up where the last one left off, and every button refers to a row it can be checked against.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from catalog.store import Database, UtcDateTime
@@ -106,6 +107,129 @@ class Introduction(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
 
 
+class Submission(Base):
+    """An offer or a need posted through the bot: drafting -> pending (staff review) -> approved | rejected.
+
+    ``draft`` holds the fields as the user gave them; once approved, ``record_id`` names the
+    catalogue entry, which stays published in its last approved version while a later edit
+    is drafted or reviewed.
+    """
+
+    __tablename__ = "bot_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bot_users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # offer or request
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(12), index=True)  # drafting, pending, approved, rejected, cancelled
+    step: Mapped[str | None] = mapped_column(String(20))  # while drafting: the field asked for, or "confirm"
+    to_preview: Mapped[bool] = mapped_column(Boolean, default=False)  # editing one field: back to "confirm" after it
+    draft: Mapped[dict] = mapped_column(JSON, default=dict)  # title, description, sector, country, trl, partnership, ip_status, deadline
+    contact: Mapped[dict] = mapped_column(JSON, default=dict)  # name, organisation, role, reach
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    record_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    review_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    staff_field: Mapped[str | None] = mapped_column(String(20))  # a field a staff member is rewriting
+    staff_editor: Mapped[int | None] = mapped_column(BigInteger)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was rejected
+    expiry_notice_for: Mapped[date | None] = mapped_column(Date)  # the expiry date the owner was reminded of
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
+
+
+class StaffTopic(Base):
+    """Forum topics of the staff group kept for one purpose (entries to review, matches)."""
+
+    __tablename__ = "bot_staff_topics"
+
+    key: Mapped[str] = mapped_column(String(20), primary_key=True)
+    topic_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class Match(Base):
+    """A newly published entry and a counterpart found for it (a need and an offer)."""
+
+    __tablename__ = "bot_matches"
+    __table_args__ = (UniqueConstraint("record_id", "counterpart_id", name="uq_match_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(100), index=True)
+    counterpart_id: Mapped[str] = mapped_column(String(100))
+    score: Mapped[float] = mapped_column(Float)
+    ticket_id: Mapped[int | None] = mapped_column(Integer)  # once staff proposed the introduction
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class Subscription(Base):
+    """What a user follows: sectors and/or an interest in their own words."""
+
+    __tablename__ = "bot_subscriptions"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bot_users.id"), primary_key=True)
+    sectors: Mapped[list] = mapped_column(JSON, default=list)
+    interest: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class Digest(Base):
+    """One digest message; written before it is sent, so a restart never sends it twice."""
+
+    __tablename__ = "bot_digests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[str] = mapped_column(String(10), default="sending")  # sending, sent, failed
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class DigestItem(Base):
+    """A new entry waiting for a subscriber's next digest."""
+
+    __tablename__ = "bot_digest_items"
+    __table_args__ = (UniqueConstraint("user_id", "record_id", name="uq_digest_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    record_id: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(80))  # the sector key, or "interest"
+    digest_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("bot_digests.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class Event(Base):
+    """A connection session the department runs, with the entries taking part."""
+
+    __tablename__ = "bot_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str | None] = mapped_column(String(100), unique=True)  # id from an imported file: re-import updates
+    title: Mapped[dict] = mapped_column(JSON)  # language -> title
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    place: Mapped[str] = mapped_column(Text, default="")
+    entries: Mapped[list] = mapped_column(JSON, default=list)  # catalogue record ids
+    status: Mapped[str] = mapped_column(String(10), default="scheduled")  # scheduled, cancelled
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
+class EventRegistration(Base):
+    """A user's wish to meet one participant of an event."""
+
+    __tablename__ = "bot_event_registrations"
+    __table_args__ = (UniqueConstraint("event_id", "user_id", "record_id", name="uq_registration"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(Integer, ForeignKey("bot_events.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    record_id: Mapped[str] = mapped_column(String(100))
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+
+
 class BotStore(Database):
     metadata = Base.metadata
 
@@ -129,67 +253,76 @@ class BotStore(Database):
             session.add(search)
         return search
 
-    async def _get(self, model, row_id: int | None):
-        """The row with this id; None for none (ids from buttons may name nothing)."""
-        if row_id is None:
+    async def get(self, model, key):
+        """The row with this primary key; None for none (ids from buttons may name nothing)."""
+        if key is None:
             return None
         async with self.session() as session:
-            return await session.get(model, row_id)
+            return await session.get(model, key)
 
-    async def _newest(self, model, *conditions):
+    async def newest(self, model, *conditions):
         """The newest row of ``model`` that meets ``conditions``, or None."""
         async with self.session() as session:
             return await session.scalar(select(model).where(*conditions).order_by(model.id.desc()).limit(1))
 
+    async def rows(self, model, *conditions, order_by=None, limit: int | None = None) -> list:
+        """Rows of ``model`` that meet ``conditions``, oldest first unless ``order_by`` says otherwise."""
+        async with self.session() as session:
+            query = select(model).where(*conditions).order_by(model.id if order_by is None else order_by)
+            return list((await session.scalars(query.limit(limit) if limit else query)).all())
+
     async def search(self, search_id: int | None) -> Search | None:
-        return await self._get(Search, search_id)
+        return await self.get(Search, search_id)
 
     async def latest_search(self, user_id: int) -> Search | None:
-        return await self._newest(Search, Search.user_id == user_id)
+        return await self.newest(Search, Search.user_id == user_id)
 
     # --- handoff --------------------------------------------------------------------------
     async def active_ticket(self, user_id: int) -> Ticket | None:
-        return await self._newest(Ticket, Ticket.user_id == user_id, Ticket.status.in_(ACTIVE))
+        return await self.newest(Ticket, Ticket.user_id == user_id, Ticket.status.in_(ACTIVE))
 
     async def newest_ticket(self, user_id: int) -> Ticket | None:
-        return await self._newest(Ticket, Ticket.user_id == user_id)
+        return await self.newest(Ticket, Ticket.user_id == user_id)
 
     async def ticket(self, ticket_id: int | None) -> Ticket | None:
-        return await self._get(Ticket, ticket_id)
+        return await self.get(Ticket, ticket_id)
 
     async def ticket_by_topic(self, topic_id: int) -> Ticket | None:
-        return await self._newest(Ticket, Ticket.topic_id == topic_id)
+        return await self.newest(Ticket, Ticket.topic_id == topic_id)
 
     async def tickets(self, *conditions) -> list[Ticket]:
-        async with self.session() as session:
-            return list((await session.scalars(select(Ticket).where(*conditions).order_by(Ticket.id))).all())
+        return await self.rows(Ticket, *conditions)
 
     async def save(self, *rows) -> None:
-        """Insert new rows and update loaded ones (tickets, relays, introductions) in one transaction."""
+        """Insert new rows and update loaded ones in one transaction (rows keyed otherwise than by
+        a generated id are merged: inserted or updated)."""
         async with self.session.begin() as session:
             for row in rows:
-                if row.id is None:
+                if getattr(row, "id", 0) is None:
                     session.add(row)
                 else:
                     await session.merge(row)
 
+    async def delete(self, model, key) -> None:
+        async with self.session.begin() as session:
+            row = await session.get(model, key)
+            if row is not None:
+                await session.delete(row)
+
     async def relay_for(self, source_chat: int, source_message_id: int) -> Relay | None:
-        return await self._newest(Relay, Relay.source_chat == source_chat, Relay.source_message_id == source_message_id)
+        return await self.newest(Relay, Relay.source_chat == source_chat, Relay.source_message_id == source_message_id)
 
     async def relay_by_target(self, ticket_id: int, target_message_id: int) -> Relay | None:
-        return await self._newest(Relay, Relay.ticket_id == ticket_id, Relay.target_message_id == target_message_id)
+        return await self.newest(Relay, Relay.ticket_id == ticket_id, Relay.target_message_id == target_message_id)
 
     async def relays(self, *conditions, limit: int | None = None, newest: bool = False) -> list[Relay]:
-        async with self.session() as session:
-            query = select(Relay).where(*conditions).order_by(Relay.id.desc() if newest else Relay.id)
-            return list((await session.scalars(query.limit(limit) if limit else query)).all())
+        return await self.rows(Relay, *conditions, order_by=Relay.id.desc() if newest else None, limit=limit)
 
     async def introductions(self, *conditions) -> list[Introduction]:
-        async with self.session() as session:
-            return list((await session.scalars(select(Introduction).where(*conditions).order_by(Introduction.id))).all())
+        return await self.rows(Introduction, *conditions)
 
     async def introduction(self, intro_id: int) -> Introduction | None:
-        return await self._get(Introduction, intro_id)
+        return await self.get(Introduction, intro_id)
 
     async def count_by(self, column, *conditions) -> dict:
         async with self.session() as session:

@@ -7,19 +7,24 @@ for the tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
 from telegram.ext import Application
 
 from bot.app import build_application, build_services
+from bot.bootstrap import open_catalog, open_engine
 from bot.config import Settings
 from bot.emulator import BotApiEmulator
 from bot.i18n import translations_containing
 from bot.services import Services
+from catalog.store import CatalogStore, data_dir, make_engine
 
 USER_ID = 100001
 STAFF_ID = 900001
@@ -48,13 +53,10 @@ class TrackedApplication(Application):
 class LiveBot:
     """Emulator + the real bot polling it over HTTP, with a staff forum group."""
 
-    def __init__(
-        self, services: Services | None = None, *, rate_limits: bool = True, conversations_url: str | None = None
-    ) -> None:
+    def __init__(self, services: Services | None = None, *, rate_limits: bool = True) -> None:
         self.emulator = BotApiEmulator()
         self.services = services
         self.rate_limits = rate_limits
-        self.conversations_url = conversations_url
         self.app: TrackedApplication | None = None
 
     async def start(self) -> "LiveBot":
@@ -64,7 +66,7 @@ class LiveBot:
             base_url=self.emulator.base_url, base_file_url=self.emulator.base_file_url,
         )
         if self.services is None:
-            self.services = await build_services(settings, self.conversations_url)
+            self.services = await build_services(settings)
         else:
             self.services.settings = settings
         self.emulator.user(STAFF_ID, "Lan", "vi", username="lan_staff")
@@ -188,15 +190,43 @@ class Conversation:
 async def run_demo(script: Iterable[str] | None, language_code: str | None, out: TextIO = sys.stdout) -> int:
     """Run a script (or the interactive chat when ``script`` is None); the exit status.
 
-    Every run starts a new conversation (its own scratch database for users and tickets) on
-    the catalogue and index of the data directory.
+    Every run works in a sandbox: a scratch data directory holding a copy of the catalogue and
+    its index (built once in the real data directory), so conversations, posted entries and
+    approvals of a demo never reach the real catalogue.
     """
-    with tempfile.TemporaryDirectory() as scratch:
-        return await _run_demo(script, language_code, out, f"sqlite+aiosqlite:///{Path(scratch) / 'demo.db'}")
+    catalog = await open_catalog(seed=True)
+    await open_engine(catalog)  # the index is built (or brought up to date) where it is kept
+    source = data_dir()
+    with tempfile.TemporaryDirectory() as scratch, _sandbox(Path(scratch)) as sandbox:
+        copy = CatalogStore(make_engine())
+        await copy.create()
+        await copy.upsert(await catalog.all())
+        await catalog.engine.dispose()
+        await copy.engine.dispose()
+        shutil.copytree(source / "index", sandbox / "index")
+        if (source / "models").exists():
+            (sandbox / "models").symlink_to((source / "models").resolve(), target_is_directory=True)
+        return await _run_demo(script, language_code, out)
 
 
-async def _run_demo(script: Iterable[str] | None, language_code: str | None, out: TextIO, conversations_url: str) -> int:
-    async with LiveBot(conversations_url=conversations_url) as live:
+@contextlib.contextmanager
+def _sandbox(folder: Path) -> Iterator[Path]:
+    """TECHCONNECT_DATA_DIR pointed at ``folder`` (and no other database) for the demo's duration."""
+    saved = {key: os.environ.get(key) for key in ("TECHCONNECT_DATA_DIR", "TECHCONNECT_DATABASE_URL")}
+    os.environ["TECHCONNECT_DATA_DIR"] = str(folder)
+    os.environ.pop("TECHCONNECT_DATABASE_URL", None)
+    try:
+        yield folder
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+async def _run_demo(script: Iterable[str] | None, language_code: str | None, out: TextIO) -> int:
+    async with LiveBot() as live:
         conversation = Conversation(live, out, language_code)
         if script is not None:
             try:

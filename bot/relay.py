@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
 
-from bot.db import Relay, Ticket, now
+from bot.db import Relay, StaffTopic, Ticket, now
 from bot.i18n import LANGUAGE_NAMES, gettext_for
 from bot.render import button, fit, flag, shorten
 from bot.services import Services
@@ -124,6 +124,30 @@ async def post_to_topic(bot: Bot, services: Services, ticket: Ticket, text: str)
             if not _topic_gone(exc) or attempt == 2:
                 raise StaffUnreachable(str(exc)) from exc
             ticket.topic_id = None
+        except (Forbidden, NetworkError) as exc:
+            raise StaffUnreachable(str(exc)) from exc
+    raise AssertionError("unreachable")
+
+
+async def post_to_staff_topic(
+    bot: Bot, services: Services, key: str, name: str, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> Message:
+    """A message in one of the staff group's standing topics (``key``: review, matches), created on
+    first use and again when someone deleted it; StaffUnreachable when the group cannot be written to."""
+    chat_id = services.settings.staff_chat_id
+    for attempt in (1, 2):
+        try:
+            row = await services.store.get(StaffTopic, key)
+            if row is None:
+                topic = await bot.create_forum_topic(chat_id, name[:128])
+                row = StaffTopic(key=key, topic_id=topic.message_thread_id)
+                await services.store.save(row)
+            return await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                                          message_thread_id=row.topic_id)
+        except BadRequest as exc:
+            if not _topic_gone(exc) or attempt == 2:
+                raise StaffUnreachable(str(exc)) from exc
+            await services.store.delete(StaffTopic, key)
         except (Forbidden, NetworkError) as exc:
             raise StaffUnreachable(str(exc)) from exc
     raise AssertionError("unreachable")

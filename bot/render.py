@@ -5,14 +5,17 @@ than Telegram's 4,096 characters leaves this module.
 """
 from __future__ import annotations
 
+from datetime import date
 from html import escape
+
+from babel.dates import format_date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Callback
 from bot.i18n import LANGUAGE_NAMES, N_, gettext_for
 from catalog.model import Record
-from catalog.taxonomy import SECTORS, country_name, sector_label
+from catalog.taxonomy import SECTORS, babel_locale, country_name, sector_label
 
 MAX_MESSAGE = 4096
 SUMMARY_CHARS = 260
@@ -41,6 +44,10 @@ def pick(texts: dict[str, str], language: str, original: str) -> tuple[str, str]
         if texts.get(lang):
             return texts[lang], lang
     return "", language
+
+
+def long_date(day: date, language: str) -> str:
+    return format_date(day, format="long", locale=babel_locale(language))
 
 
 def shorten(text: str, limit: int) -> str:

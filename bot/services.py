@@ -1,11 +1,12 @@
 """What handlers share: settings, stores and the search engine, kept in ``bot_data``."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore, User
 from bot.i18n import DEFAULT_LANGUAGE, guess_language
@@ -19,6 +20,7 @@ class Services:
     catalog: CatalogStore
     store: BotStore
     engine: SearchEngine
+    clock: Clock = field(default_factory=Clock)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

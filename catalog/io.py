@@ -17,7 +17,7 @@ from catalog.model import Record, RecordError, parse_record
 
 CSV_COLUMNS = (
     "id", "kind", "language", "title", "description", "sector", "country", "organization", "trl",
-    "ip_status", "partnership", "tags", "contact", "status", "expires_at", "created_at", "updated_at", "sample",
+    "ip_status", "partnership", "tags", "contact", "status", "deadline", "expires_at", "created_at", "updated_at", "sample",
 )
 _STRUCTURED = ("title", "description", "partnership", "tags", "contact")
 
@@ -85,9 +85,9 @@ def _csv_cell(name: str, value: str) -> Any:
     return value or None
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
+def _csv_rows(text: str, required: frozenset[str]) -> Iterator[tuple[int, Any]]:
     reader = csv.DictReader(io.StringIO(text))
-    missing = {"id", "kind", "title"} - set(reader.fieldnames or ())
+    missing = required - set(reader.fieldnames or ())
     if missing:
         yield 1, RecordError("header", f"missing column(s): {', '.join(sorted(missing))}")
         return
@@ -98,12 +98,23 @@ def _csv_rows(text: str) -> Iterator[tuple[int, Any]]:
             yield reader.line_num, exc
 
 
+SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
+RECORD_COLUMNS = frozenset({"id", "kind", "title"})
+
+
+def raw_rows(text: str, suffix: str, required: frozenset[str] = RECORD_COLUMNS) -> Iterator[tuple[int, Any]]:
+    """(line, raw object) for every row of a JSON Lines, JSON or CSV text; a RecordError for an
+    unreadable row. CSV cells holding JSON (titles keyed by language, lists) are decoded."""
+    if suffix == ".csv":
+        return _csv_rows(text, required)
+    return _json_rows(text) if suffix == ".json" else _jsonl_rows(text)
+
+
 def read_records(path: str | Path) -> list[Record]:
     """Parse and validate a whole file; raise :class:`ImportFailed` listing every bad row."""
     path = Path(path)
     suffix = path.suffix.lower()
-    readers = {".jsonl": _jsonl_rows, ".ndjson": _jsonl_rows, ".json": _json_rows, ".csv": _csv_rows}
-    if suffix not in readers:
+    if suffix not in SUFFIXES:
         raise ImportFailed([RowError(str(path), 0, "file", "unsupported type (use .jsonl, .json or .csv)")])
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -112,7 +123,7 @@ def read_records(path: str | Path) -> list[Record]:
     records: list[Record] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
-    for line, raw in readers[suffix](text):
+    for line, raw in raw_rows(text, suffix):
         try:
             if isinstance(raw, RecordError):
                 raise raw

@@ -51,6 +51,7 @@ class Record:
     tags: list[str] = field(default_factory=list)
     contact: dict[str, str] = field(default_factory=dict)
     status: str = "published"
+    deadline: date | None = None  # a request's "needed by"
     expires_at: date | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -72,7 +73,7 @@ class Record:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        for key in ("expires_at", "created_at", "updated_at"):
+        for key in ("deadline", "expires_at", "created_at", "updated_at"):
             if out[key] is not None:
                 out[key] = out[key].isoformat()
         return {k: v for k, v in out.items() if v not in (None, [], {}) or k in ("id", "kind", "title")}
@@ -214,6 +215,7 @@ def parse_record(raw: dict[str, Any]) -> Record:
         tags=_words(raw.get("tags"), "tags"),
         contact=_contact(raw.get("contact")),
         status=_choice(raw.get("status"), "status", STATUSES) or "published",
+        deadline=_date(raw.get("deadline"), "deadline"),
         expires_at=_date(raw.get("expires_at"), "expires_at"),
         created_at=_datetime(raw.get("created_at"), "created_at"),
         updated_at=_datetime(raw.get("updated_at"), "updated_at"),

@@ -5,6 +5,8 @@ the keys; country names come from Babel's CLDR data.
 """
 from __future__ import annotations
 
+from functools import cache
+
 from babel import Locale
 
 from catalog.language import LANGUAGES
@@ -48,3 +50,22 @@ def country_name(code: str | None, language: str) -> str:
 
 def is_country_code(code: str) -> bool:
     return len(code) == 2 and code.upper() in Locale.parse("en").territories
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    """Country names in every UI language (and English), lower-cased, to their codes."""
+    names: dict[str, str] = {}
+    for language in ("en", *LANGUAGES):
+        for code, name in babel_locale(language).territories.items():
+            if len(code) == 2 and code.isalpha():
+                names.setdefault(name.lower(), code)
+    return names
+
+
+def country_code(text: str) -> str | None:
+    """The ISO code a user meant by a code or a country name in any UI language, or None."""
+    text = " ".join(text.split()).strip(" .")
+    if is_country_code(text):
+        return text.upper()
+    return _country_names().get(text.lower())

@@ -6,6 +6,7 @@ that entry. An index from another model is rebuilt (or refused, when rebuilding 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +33,55 @@ def embed_units(embedder: Embedder, units: list[Unit], progress: Progress | None
     return out
 
 
+@dataclass
+class Changes:
+    """What brings an index in line with the catalogue, embedded and ready to apply in one step."""
+
+    embedded: list[Record] = field(default_factory=list)  # new or rewritten: their units and vectors follow
+    units: list[Unit] = field(default_factory=list)
+    vectors: np.ndarray | None = None
+    relabelled: list[Record] = field(default_factory=list)  # same texts, new metadata (status, expiry...)
+    removed: list[str] = field(default_factory=list)
+    offsets: tuple[dict, dict] | None = None  # passage and query offsets, for a new index
+
+    def __bool__(self) -> bool:
+        return bool(self.embedded or self.relabelled or self.removed)
+
+
+def prepare(store: VectorStore, embedder: Embedder, records: list[Record], removed: list[str] = (),
+            progress: Progress | None = None) -> Changes:
+    """The slow half (embedding); it only reads ``store``, so searches can go on meanwhile."""
+    changes = Changes(removed=list(removed))
+    for record in records:
+        (changes.relabelled if store.same_text(record) else changes.embedded).append(record)
+    changes.units = [unit for record in changes.embedded for unit in units_of(record)]
+    changes.vectors = embed_units(embedder, changes.units, progress)
+    if changes.units and not store.offsets:  # a new index: measure on its own translations, else on the sample's
+        passage = measure_offsets(changes.embedded, changes.units, changes.vectors) or sample_offsets(embedder)
+        changes.offsets = passage, sample_query_offsets(embedder)
+    return changes
+
+
+def apply(store: VectorStore, changes: Changes) -> None:
+    """The quick half: change the store in memory (the caller saves it)."""
+    store.remove(changes.removed)
+    store.update_meta(changes.relabelled)
+    if changes.offsets is not None:
+        store.offsets, store.query_offsets = changes.offsets
+    store.add(changes.embedded, apply_offsets(changes.vectors, changes.units, store.offsets), changes.units)
+
+
 def add_records(store: VectorStore, embedder: Embedder, records: list[Record], progress: Progress | None = None) -> None:
     """Embed and (re)insert ``records``; the store is not saved."""
-    units = [unit for record in records for unit in units_of(record)]
-    vectors = embed_units(embedder, units, progress)
-    if units and not store.offsets:  # a new index: measure on its own translations, else on the sample's
-        store.offsets = measure_offsets(records, units, vectors) or sample_offsets(embedder)
-        store.query_offsets = sample_query_offsets(embedder)
-    store.add(records, apply_offsets(vectors, units, store.offsets), units)
+    apply(store, prepare(store, embedder, records, progress=progress))
+
+
+async def pending(catalog: CatalogStore, store: VectorStore) -> tuple[list[Record], list[str]]:
+    """Records whose indexed version is missing or out of date, and ids no longer in the catalogue."""
+    current = await catalog.fingerprints()
+    stale = [rid for rid, digest in current.items() if store.records.get(rid, {}).get("hash") != digest]
+    gone = [rid for rid in store.records if rid not in current]
+    return list((await catalog.get_many(stale)).values()), gone
 
 
 def open_or_create(folder: Path, embedder: Embedder, *, rebuild: bool = True, fresh: bool = False) -> VectorStore:
@@ -66,15 +108,11 @@ async def sync(
     only when many records changed.
     """
     store = open_or_create(folder, embedder, rebuild=rebuild, fresh=full)
-    current = await catalog.fingerprints()
-    stale = [rid for rid, digest in current.items() if store.records.get(rid, {}).get("hash") != digest]
-    gone = [rid for rid in store.records if rid not in current]
-    records = list((await catalog.get_many(stale)).values())
-    store.remove(gone)
-    if bulk is not None and len(records) >= BULK_RECORDS:
+    records, gone = await pending(catalog, store)
+    if bulk is not None and sum(not store.same_text(r) for r in records) >= BULK_RECORDS:
         embedder = bulk()
-    add_records(store, embedder, records, progress)
-    if records or gone or not (folder / "manifest.json").exists():
+    changes = prepare(store, embedder, records, gone, progress)
+    apply(store, changes)
+    if changes or not (folder / "manifest.json").exists():
         store.save()
-    return store, len(records), len(gone)
-
+    return store, len(changes.embedded), len(gone)

@@ -13,7 +13,9 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 
+from catalog.store import CatalogStore
 from index.accents import needs_restoring
+from index.build import Changes, apply, pending, prepare
 from index.embedder import Embedder
 from index.store import VectorStore
 from index.text import detect_language, normalize
@@ -31,10 +33,12 @@ class Filters:
     kind: str | None = None
     sector: str | None = None
     country: str | None = None
+    ids: frozenset[str] | None = None  # only these records (e.g. the entries just published)
 
-    def admits(self, meta: dict, today: date) -> bool:
+    def admits(self, record_id: str, meta: dict, today: date) -> bool:
         return (
             meta["status"] == "published"
+            and (self.ids is None or record_id in self.ids)
             and (meta["expires_at"] is None or meta["expires_at"] >= today.isoformat())
             and (self.kind is None or meta["kind"] == self.kind)
             and (self.sector is None or meta["sector"] == self.sector)
@@ -75,11 +79,12 @@ class SearchEngine:
         self.store = store
         self.embedder = embedder
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
+        self._refreshing = asyncio.Lock()
 
     def allowed_units(self, filters: Filters, today: date) -> np.ndarray | None:
         """Unit ids that pass the filters, or None when every unit does."""
         metas = self.store.records
-        admitted = [rid for rid, meta in metas.items() if filters.admits(meta, today)]
+        admitted = [rid for rid, meta in metas.items() if filters.admits(rid, meta, today)]
         if len(admitted) == len(metas):
             return None
         return np.array([u for rid in admitted for u, _ in metas[rid]["units"]], dtype=np.int64)
@@ -114,5 +119,23 @@ class SearchEngine:
         result.hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[:top_k]
         return result
 
-    async def asearch(self, query: str, top_k: int = 5, filters: Filters = Filters()) -> SearchResult:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self.search, query, top_k, filters)
+    async def asearch(self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None) -> SearchResult:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.search, query, top_k, filters, today)
+
+    async def refresh(self, catalog: CatalogStore) -> Changes:
+        """Bring the index in line with the catalogue while searches go on.
+
+        New texts are embedded in another thread; the store changes (and is saved) in the
+        search thread, between two searches, so no search sees half an update.
+        """
+        async with self._refreshing:
+            records, gone = await pending(catalog, self.store)
+            if not records and not gone:
+                return Changes()
+            changes = await asyncio.to_thread(prepare, self.store, self.embedder, records, gone)
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._apply, changes)
+            return changes
+
+    def _apply(self, changes: Changes) -> None:
+        apply(self.store, changes)
+        self.store.save()

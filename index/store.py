@@ -8,6 +8,7 @@ record, so an index from another model, or from an older catalogue, is never use
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -54,11 +55,20 @@ def units_of(record: Record) -> list[Unit]:
     return out
 
 
+def text_hash(units: list[Unit]) -> str:
+    """Changes only when what is embedded changes: a renewal or a withdrawal re-embeds nothing."""
+    digest = hashlib.sha1()
+    for unit in units:
+        digest.update(f"{unit.language}\0{unit.text}\0".encode())
+    return digest.hexdigest()[:16]
+
+
 def record_meta(record: Record) -> dict:
     """What filters need at search time, so a search never waits on the database."""
     return {
-        "hash": record.content_hash(), "kind": record.kind, "sector": record.sector, "country": record.country,
-        "status": record.status, "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+        "hash": record.content_hash(), "text": text_hash(units_of(record)), "kind": record.kind,
+        "sector": record.sector, "country": record.country, "status": record.status,
+        "expires_at": record.expires_at.isoformat() if record.expires_at else None,
     }
 
 
@@ -129,14 +139,22 @@ class VectorStore:
             os.replace(tmp, self.folder / name)
 
     def fingerprint(self) -> str:
-        import hashlib
-
         digest = hashlib.sha1()
         for record_id in sorted(self.records):
             digest.update(f"{record_id}:{self.records[record_id]['hash']};".encode())
         return digest.hexdigest()[:16]
 
     # --- changes -----------------------------------------------------------------------
+    def same_text(self, record: Record) -> bool:
+        """True when ``record`` is indexed with exactly these texts (only its metadata changed)."""
+        meta = self.records.get(record.id)
+        return meta is not None and meta.get("text") == text_hash(units_of(record))
+
+    def update_meta(self, records: Iterable[Record]) -> None:
+        """New status, expiry, sector... for records whose texts did not change."""
+        for record in records:
+            self.records[record.id] = {**record_meta(record), "units": self.records[record.id]["units"]}
+
     def remove(self, record_ids: Iterable[str]) -> None:
         doomed: list[int] = []
         for record_id in record_ids:

@@ -66,7 +66,8 @@ async def test_script_prints_the_transcript_of_user_and_staff(sample_env, capsys
     assert header == "[user]"
     assert welcome[0] == VI("Hello {name}! I am TechConnect, the technology supply–demand connection assistant of "
                             "Hai Phong's Department of Science and Technology.").format(name="Minh")
-    assert welcome[-4:] == [row("🔎 " + VI("Find technology")), row("🤝 " + VI("Find partners for my technology")),
+    assert welcome[-5:] == [row("🔎 " + VI("Find technology")), row("🤝 " + VI("Find partners for my technology")),
+                            row("📝 " + VI("Post a need"), "💡 " + VI("Offer a technology")),
                             row("💬 " + VI("Talk to staff")), row("🌐 " + VI("Language"), "❓ " + VI("Help"))]
 
     results = [lines for header, lines in parsed if lines[0].startswith(VI("Results for “{query}”").format(query="nuôi cá mú giống"))]
@@ -131,3 +132,31 @@ async def test_english_labels_work_in_every_language_and_each_run_starts_afresh(
         vi = gettext_for("vi")
         assert vi("Your full name?") in transcript  # a new conversation: the form starts from the top
         assert vi("Claim") in transcript and "Claim" not in transcript  # tapped by its English label
+
+
+async def test_entries_posted_and_approved_in_a_demo_stay_out_of_the_real_catalogue(sample_env, capsys):
+    """Staff approve a need posted in the demo: the demo's own copy has it, the data directory does not."""
+    script = [
+        "> /start", "* Post a need", "> Máy sấy vải thiều bằng năng lượng mặt trời",
+        "> Hợp tác xã trồng vải thiều ở Thanh Hà cần máy sấy dùng năng lượng mặt trời, công suất 2 tấn mỗi mẻ.",
+        "* Nông nghiệp", "* Việt Nam", "* Pilot", "* Equipment purchase", "* Done", "* No deadline",
+        "> Nguyễn Văn Minh", "> HTX Vải thiều Thanh Hà", "> Giám đốc", "> 0912 345 678", "* I agree",
+        "staff* Approve",
+    ]
+    before = await _catalogue_ids()
+    out = io.StringIO()
+    assert await run_demo(script, "vi", out=out) == 0, capsys.readouterr().err
+    transcript = out.getvalue()
+    assert VI("Approved by {name}").format(name="Lan") in transcript
+    assert "Máy sấy vải thiều bằng năng lượng mặt trời" in transcript
+    assert await _catalogue_ids() == before
+
+
+async def _catalogue_ids() -> set[str]:
+    from catalog.store import CatalogStore, make_engine
+
+    catalog = CatalogStore(make_engine())
+    try:
+        return set(await catalog.fingerprints())
+    finally:
+        await catalog.engine.dispose()

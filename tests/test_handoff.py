@@ -9,13 +9,12 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_application, build_services
 from bot.db import STAGES, Relay, Search, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
-from bot.handlers.handoff import HINTS, PROMPTS
+from bot.contact import HINTS, PROMPTS
 from bot.handlers.staff import CANNED
 from bot.i18n import LANGUAGE_NAMES, gettext_for
 from bot.relay import flush_outbox

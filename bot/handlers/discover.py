@@ -55,7 +55,8 @@ async def new_search(
     from, left out) keeps the nearest neighbours, since a whole entry as a query says clearly
     what it is about and its neighbours are what the user asked for.
     """
-    result = await services(context).engine.asearch(text or query, top_k=MAX_HITS + 1, filters=filters)
+    svc = services(context)
+    result = await svc.engine.asearch(text or query, top_k=MAX_HITS + 1, filters=filters, today=svc.clock.today())
     kept = result.hits if like else result.good
     hits = [[h.id, round(h.score, 4), h.language] for h in kept if h.id != like][:MAX_HITS]
     return await services(context).store.save_search(

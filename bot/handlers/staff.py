@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 from html import escape
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
@@ -55,7 +55,7 @@ def staff_gettext(context: ContextTypes.DEFAULT_TYPE):
     return gettext_for(services(context).settings.staff_language)
 
 
-async def _staff_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def staff_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """True for staff; anyone else is told, in their language, that the command is not for them."""
     if await is_staff(context, update.effective_user.id):
         return True
@@ -145,7 +145,7 @@ async def on_topic_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+    if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     message = update.effective_message
     text = " ".join(context.args)
@@ -160,7 +160,7 @@ async def note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Buttons with the ready-made replies, sent in the user's language."""
-    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+    if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     staff_ = staff_gettext(context)
     rows = [[button(shorten(staff_(text), 60), "cr", ticket.id, key)] for key, text in CANNED.items()]
@@ -189,14 +189,14 @@ async def on_canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/bot: staff step back; the assistant answers the user's searches again (the ticket stays open)."""
-    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+    if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     await _set_holder(context, ticket, None, None)
     await update.effective_message.reply_text("🤖 " + staff_gettext(context)("The assistant answers the user again."))
 
 
 async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+    if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     await close_ticket(context, ticket, by_user=False)
     await refresh_card(context.bot, services(context), ticket)
@@ -204,7 +204,7 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/introduce [N | entry id]: record an introduction between the requester and an entry's owner."""
-    if not await _staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
+    if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     svc = services(context)
     staff_ = staff_gettext(context)
@@ -233,7 +233,7 @@ async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def stage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stage ID STAGE [reason]: move an introduction's outcome on (declined needs a reason)."""
-    if not await _staff_only(update, context):
+    if not await staff_only(update, context):
         return
     svc = services(context)
     staff_ = staff_gettext(context)
@@ -258,7 +258,7 @@ def _ticket_line(ticket: Ticket, staff_) -> str:
 
 
 async def _list_tickets(update: Update, context: ContextTypes.DEFAULT_TYPE, title: str, empty: str, *conditions) -> None:
-    if not await _staff_only(update, context):
+    if not await staff_only(update, context):
         return
     staff_ = staff_gettext(context)
     tickets = await services(context).store.tickets(*conditions)
@@ -277,7 +277,7 @@ async def list_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tickets by status and language; introductions by stage and sector."""
-    if not await _staff_only(update, context):
+    if not await staff_only(update, context):
         return
     svc = services(context)
     staff_ = staff_gettext(context)
@@ -306,7 +306,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tickets and introductions as two CSV files."""
-    if not await _staff_only(update, context):
+    if not await staff_only(update, context):
         return
     svc = services(context)
     tickets = await svc.store.tickets()
@@ -360,6 +360,8 @@ COMMANDS = [
     ("reply", N_("Ready-made replies (in a ticket topic)")), ("introduce", N_("Record an introduction")),
     ("stage", N_("Update an introduction's outcome")), ("bot", N_("Hand the user back to the assistant")),
     ("close", N_("Close the ticket")),
+    ("newevent", N_("Create a connection event")), ("cancelevent", N_("Cancel a connection event")),
+    ("export_catalog", N_("The catalogue as a file (jsonl or csv)")),
 ]
 
 

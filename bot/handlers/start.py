@@ -19,6 +19,7 @@ def menu_keyboard(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
         [button("🔎 " + _("Find technology"), "menu", "find")],
         [button("🤝 " + _("Find partners for my technology"), "menu", "partners")],
+        [button("📝 " + _("Post a need"), "menu", "need"), button("💡 " + _("Offer a technology"), "menu", "offer")],
         [button("💬 " + _("Talk to staff"), "menu", "staff")],
         [button("🌐 " + _("Language"), "menu", "lang"), button("❓ " + _("Help"), "menu", "help")],
     ])

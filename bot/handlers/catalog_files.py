@@ -1,0 +1,116 @@
+"""Staff manage the catalogue from Telegram: a .jsonl/.json/.csv file sent to the staff group is
+imported (all or nothing, bad rows reported by line), /export_catalog sends the catalogue back.
+
+A file whose name starts with ``events`` holds connection events instead (``events.import_events``).
+Files sent inside a ticket's topic are for the user, so they are left to the relay.
+"""
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from html import escape
+from pathlib import Path
+
+from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.handlers.events import import_events
+from bot.handlers.staff import staff_only, is_staff, staff_gettext
+from bot.matching import on_published
+from bot.render import fit, shorten
+from bot.services import services
+from catalog.io import SUFFIXES, ImportFailed, RowError, read_records, write_records
+
+MAX_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+SHOWN_ERRORS = 20
+EXPORT_FORMATS = ("jsonl", "csv")
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A catalogue or events file from staff: import it and say what changed, or why nothing did."""
+    svc = services(context)
+    message = update.effective_message
+    document = message.document
+    name = document.file_name or ""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES or message.from_user is None:
+        return
+    if message.is_topic_message and await svc.store.ticket_by_topic(message.message_thread_id):
+        return
+    if not await is_staff(context, message.from_user.id):
+        return
+    staff_ = staff_gettext(context)
+    if (document.file_size or 0) > MAX_BYTES:
+        await message.reply_text(staff_("This file is larger than 20 MB, which Telegram does not let bots download. "
+                                        "Please split it into smaller files."))
+        return
+    data = await (await context.bot.get_file(document.file_id)).download_as_bytearray()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("upload" + suffix)
+        path.write_bytes(data)
+        try:
+            if name.lower().startswith("events"):
+                new, updated = await import_events(path, svc, message.from_user.id, staff_)
+                text = staff_("Imported {count} events: {new} new, {updated} updated.")
+            else:
+                new, updated = await import_catalogue(context, path)
+                text = staff_("Imported {count} entries: {new} new, {updated} updated; search is up to date.")
+        except ImportFailed as exc:
+            await report_errors(message, exc.errors, staff_)
+            return
+    await message.reply_text("✅ " + text.format(count=new + updated, new=new, updated=updated))
+
+
+async def import_catalogue(context: ContextTypes.DEFAULT_TYPE, path: Path) -> tuple[int, int]:
+    """Write a valid file's records, then bring search (and matching) up to date: (new, updated)."""
+    svc = services(context)
+    records = await asyncio.to_thread(read_records, path)
+    before = await svc.catalog.get_many(r.id for r in records)
+    inserted, updated = await svc.catalog.upsert(records)
+    published = [r for r in records if r.status == "published" and (r.id not in before or before[r.id].status != "published")]
+    if published:
+        await on_published(context.bot, svc, published)
+    else:
+        await svc.engine.refresh(svc.catalog)
+    return inserted, updated
+
+
+async def report_errors(message: Message, errors: list[RowError], staff_) -> None:
+    """How many rows failed and the first ones as ``line: field: reason``; all of them as errors.txt."""
+    lines = [f"{e.line}: {e.field}: {e.reason}" for e in errors]
+    text = ["❌ " + staff_("{count} rows could not be imported; nothing was saved.").format(count=len({e.line for e in errors}))]
+    text += [escape(shorten(line, 180)) for line in lines[:SHOWN_ERRORS]]
+    if len(lines) > SHOWN_ERRORS:
+        text.append("\n" + staff_("All {count} errors are in the attached file.").format(count=len(lines)))
+    await message.reply_text(fit("\n".join(text)), parse_mode=ParseMode.HTML)
+    if len(lines) > SHOWN_ERRORS:
+        await message.reply_document(("\n".join(lines) + "\n").encode("utf-8"), filename="errors.txt")
+
+
+async def export_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/export_catalog [jsonl|csv]: the whole catalogue (contacts included: staff only) as a file."""
+    if not await staff_only(update, context):
+        return
+    svc = services(context)
+    staff_ = staff_gettext(context)
+    kind = context.args[0].lower() if context.args else EXPORT_FORMATS[0]
+    if kind not in EXPORT_FORMATS:
+        await update.effective_message.reply_text(staff_("Use /export_catalog jsonl or /export_catalog csv."))
+        return
+    records = await svc.catalog.all()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"catalogue.{kind}"
+        await asyncio.to_thread(write_records, records, path)
+        await update.effective_message.reply_document(
+            path.read_bytes(), filename=path.name, caption=staff_("{count} entries").format(count=len(records)))
+
+
+HANDLERS = [CommandHandler("export_catalog", export_catalog)]
+
+
+def document_handlers(staff_chat_id: int | None) -> list:
+    """Files in the staff group, for a handler group of their own: the ticket relay still sees them."""
+    if staff_chat_id is None:
+        return []
+    return [MessageHandler(filters.Chat(staff_chat_id) & filters.Document.ALL & filters.UpdateType.MESSAGE, on_document)]

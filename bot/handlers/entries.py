@@ -1,0 +1,179 @@
+"""A user's own entries (/mine): where each stands, and edit, renew, withdraw; plus the job that
+reminds owners a week before an entry expires (expired entries simply leave search results).
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from html import escape
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
+
+from bot import entry_form as form
+from bot.callbacks import parse
+from bot.db import Submission
+from bot.handlers.review import reason_text, refresh_card
+from bot.handlers.submit import ask, post_keyboard
+from bot.i18n import gettext_for
+from bot.render import button, long_date, shorten
+from bot.services import Services, current_user, services
+from catalog.model import Record
+
+LISTED = 20
+
+
+def state(submission: Submission, record: Record | None, today: date, language: str) -> str:
+    """Where the entry stands, in a few words: published until, expired, under review..."""
+    _ = gettext_for(language)
+    if record is None:
+        return {
+            "drafting": _("unfinished draft"),
+            "pending": _("waiting for staff review"),
+            "rejected": _("not published: {reason}").format(reason=reason_text(submission, language)),
+        }.get(submission.status, _("withdrawn"))
+    if record.status != "published":
+        live = _("withdrawn")
+    elif record.expires_at and record.expires_at < today:
+        live = _("expired on {date}").format(date=long_date(record.expires_at, language))
+    else:
+        live = _("published until {date}").format(date=long_date(record.expires_at, language)) if record.expires_at else _("published")
+    change = {
+        "drafting": _("changes not sent yet"), "pending": _("changes waiting for review"),
+        "rejected": _("changes not accepted: {reason}").format(reason=reason_text(submission, language)),
+    }.get(submission.status)
+    return f"{live} · {change}" if change else live
+
+
+def actions(submission: Submission, record: Record | None, language: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    key = submission.id
+    if submission.status == "drafting":
+        return InlineKeyboardMarkup([[button("▶️ " + _("Continue"), "pst", key, "resume"), button("✖️ " + _("Cancel"), "pst", key, "cancel")]])
+    row = []
+    if submission.status != "pending":
+        row.append(button("✏️ " + _("Edit"), "my", key, "edit"))
+    if record is not None and record.status == "published":
+        row.append(button("🔄 " + _("Renew"), "my", key, "renew"))
+    if submission.status == "pending" or record is not None and record.status == "published":
+        row.append(button("🗑 " + _("Withdraw"), "my", key, "withdraw"))
+    return InlineKeyboardMarkup([row])
+
+
+async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/mine: the user's entries, newest first, one button each."""
+    svc = services(context)
+    user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    submissions = await svc.store.rows(Submission, Submission.user_id == user.id, Submission.status != "cancelled",
+                                       order_by=Submission.id.desc(), limit=LISTED)
+    if not submissions:
+        await update.effective_message.reply_text(_("You have not posted anything yet."), reply_markup=post_keyboard(language))
+        return
+    records = await svc.catalog.get_many(s.record_id for s in submissions if s.record_id)
+    today = svc.clock.today()
+    lines = ["<b>" + _("Your entries") + "</b>"]
+    rows = []
+    for number, submission in enumerate(submissions, 1):
+        title = submission.draft.get("title") or "…"
+        icon = "📝" if submission.kind == "request" else "💡"
+        lines.append(f"{number}. {icon} {escape(shorten(title, 80))}\n    {escape(state(submission, records.get(submission.record_id), today, language))}")
+        rows.append([button(f"{number}. {shorten(title, 40)}", "my", submission.id, "open")])
+    await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Open, Edit, Renew, Withdraw (and its confirmation) on one of the user's entries."""
+    query = update.callback_query
+    callback = parse(query.data)
+    svc = services(context)
+    user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    submission = await svc.store.get(Submission, callback.number())
+    if submission is None or submission.user_id != user.id or submission.status == "cancelled":
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    record = await svc.catalog.get(submission.record_id) if submission.record_id else None
+    code = callback.arg
+    live = record is not None and record.status == "published"
+    await query.answer()
+    if code == "open":
+        text = form.preview(submission, language) + "\n\n<i>" + escape(state(submission, record, svc.clock.today(), language)) + "</i>"
+        await query.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=actions(submission, record, language))
+    elif code == "edit" and submission.status not in ("pending", "drafting"):
+        submission.status, submission.step, submission.to_preview = "drafting", "confirm", False
+        await svc.store.save(submission)
+        await query.edit_message_reply_markup(None)
+        await ask(query.message, language, submission)
+    elif code == "renew" and live:
+        until = await renew(svc, submission, record)
+        await query.edit_message_reply_markup(None)
+        await query.message.reply_text(_("Renewed: “{title}” stays online until {date}.").format(
+            title=submission.draft.get("title", ""), date=long_date(until, language)))
+    elif code == "withdraw" and (live or submission.status == "pending"):
+        await query.edit_message_reply_markup(InlineKeyboardMarkup([[
+            button("🗑 " + _("Yes, withdraw it"), "my", submission.id, "gone"), button(_("Keep it"), "my", submission.id, "open"),
+        ]]))
+    elif code == "gone" and (live or submission.status == "pending"):
+        await withdraw(context, svc, submission, record)
+        await query.edit_message_reply_markup(None)
+        await query.message.reply_text(_("Withdrawn: “{title}” no longer appears in searches.").format(title=submission.draft.get("title", "")))
+    else:
+        await query.message.reply_text(_("This button is no longer valid."))
+
+
+async def renew(svc: Services, submission: Submission, record: Record) -> date:
+    """Another full period online from today; the index only relabels the entry."""
+    record.expires_at = svc.clock.today() + timedelta(days=svc.settings.entry_days)
+    await svc.catalog.upsert([record])
+    await svc.engine.refresh(svc.catalog)
+    return record.expires_at
+
+
+async def withdraw(context: ContextTypes.DEFAULT_TYPE, svc: Services, submission: Submission, record: Record | None) -> None:
+    """Off the search results at once; a review still waiting is called off on its card."""
+    if record is not None:
+        record.status = "withdrawn"
+        await svc.catalog.upsert([record])
+        await svc.engine.refresh(svc.catalog)
+    reviewing = submission.status == "pending"
+    submission.status, submission.step = "withdrawn", None
+    await svc.store.save(submission)
+    if reviewing:
+        await refresh_card(context.bot, svc, submission)
+
+
+async def remind_expiring(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: owners hear once, a week (configurable) before, that an entry will expire, with a Renew button."""
+    svc = services(context)
+    today = svc.clock.today()
+    horizon = today + timedelta(days=svc.settings.expiry_notice_days)
+    owned = await svc.store.rows(Submission, Submission.record_id.is_not(None), Submission.status != "withdrawn")
+    records = await svc.catalog.get_many(s.record_id for s in owned)
+    for submission in owned:
+        record = records.get(submission.record_id)
+        if (record is None or record.status != "published" or record.expires_at is None
+                or not today <= record.expires_at <= horizon or submission.expiry_notice_for == record.expires_at):
+            continue
+        submission.expiry_notice_for = record.expires_at  # saved first: a restart never reminds twice
+        await svc.store.save(submission)
+        _ = gettext_for(submission.language)
+        text = _("Your entry “{title}” expires on {date} and will then leave search results. Renew it to keep it online.")
+        try:
+            await context.bot.send_message(
+                submission.user_id, text.format(title=submission.draft.get("title", ""), date=long_date(record.expires_at, submission.language)),
+                reply_markup=InlineKeyboardMarkup([[button("🔄 " + _("Renew"), "my", submission.id, "renew")]]),
+            )
+        except (Forbidden, BadRequest):
+            continue
+
+
+HANDLERS = [
+    CommandHandler("mine", mine, filters=filters.ChatType.PRIVATE),  # staff's /mine in the staff group lists tickets
+    CallbackQueryHandler(on_entry_button, pattern=r"^my:\d+:[a-z]+$"),
+]
+
+
+def schedule(application) -> None:
+    application.job_queue.run_repeating(remind_expiring, interval=3600, first=120, name="remind_expiring")

@@ -1,0 +1,115 @@
+"""Buttons under match notices: owners see a counterpart's details or ask for an introduction;
+staff propose an introduction, which opens a handoff ticket holding both parties' entries.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import CallbackQueryHandler, ContextTypes
+
+from bot.callbacks import parse
+from bot.db import Match, Ticket
+from bot.handlers.handoff import request_handoff
+from bot.handlers.staff import is_staff, staff_gettext
+from bot.i18n import gettext_for
+from bot.matching import owners
+from bot.relay import StaffUnreachable, ensure_topic, post_to_topic, refresh_card
+from bot.render import details, pick
+from bot.services import Services, current_user, services
+
+
+async def on_owner_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Details of the other side, or a request for an introduction to it (the usual handoff)."""
+    query = update.callback_query
+    callback = parse(query.data)
+    svc = services(context)
+    user, language = await current_user(update, context)
+    match = await svc.store.get(Match, callback.number())
+    owned = await owners(svc, [match.record_id, match.counterpart_id]) if match else {}
+    mine = [rid for rid, submission in owned.items() if submission.user_id == user.id]
+    if not mine:
+        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
+        return
+    other_id = match.counterpart_id if mine[0] == match.record_id else match.record_id
+    record = await svc.catalog.get(other_id)
+    await query.answer()
+    if record is None:
+        return
+    if callback.arg == "det":
+        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML)
+    else:
+        await request_handoff(update, context, [other_id], owned[mine[0]].draft.get("title"))
+
+
+async def on_propose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Staff: open (or extend) a ticket for the party that uses the bot, a need's owner first."""
+    query = update.callback_query
+    svc = services(context)
+    staff_ = staff_gettext(context)
+    if not await is_staff(context, query.from_user.id):
+        await query.answer(staff_("Only department staff can do this."), show_alert=True)
+        return
+    match = await svc.store.get(Match, parse(query.data).number())
+    if match is None:
+        await query.answer(staff_("This button is no longer valid."), show_alert=True)
+        return
+    if match.ticket_id:
+        await query.answer(staff_("Already proposed: ticket #{number}.").format(number=match.ticket_id), show_alert=True)
+        return
+    records = await svc.catalog.get_many([match.record_id, match.counterpart_id])
+    owned = await owners(svc, list(records))
+    parties = sorted(owned, key=lambda rid: records[rid].kind != "request")  # the need's owner leads the ticket
+    if not parties:
+        await query.answer(staff_("Neither party uses the bot: introduce them by their contact details."), show_alert=True)
+        return
+    await query.answer()
+    lead = owned[parties[0]]
+    ticket = await ticket_for(context, svc, lead, [match.counterpart_id if parties[0] == match.record_id else match.record_id, parties[0]],
+                              staff_("Introduction proposed by staff (match #{number})").format(number=match.id))
+    match.ticket_id = ticket.id
+    await svc.store.save(match)
+    await query.message.reply_text("🤝 " + staff_("Ticket #{number} opened for this introduction.").format(number=ticket.id))
+    for rid in parties:
+        other = records[match.record_id if rid == match.counterpart_id else match.counterpart_id]
+        owner = owned[rid]
+        _ = gettext_for(owner.language)
+        title = pick(other.title, owner.language, other.language)[0]
+        text = _("Our staff propose to introduce you to the owner of “{title}”, which matches your entry “{mine}”. "
+                 "A staff member will contact you.").format(title=title, mine=owner.draft.get("title", ""))
+        try:
+            await context.bot.send_message(owner.user_id, escape(text), parse_mode=ParseMode.HTML)
+        except (Forbidden, BadRequest):
+            continue  # a party who blocked the bot is still introduced by staff
+
+
+async def ticket_for(context: ContextTypes.DEFAULT_TYPE, svc: Services, owner, entries: list[str], purpose: str) -> Ticket:
+    """The owner's active ticket with ``entries`` added, or a new open one with the contact details
+    and consent they gave when posting their entry."""
+    ticket = await svc.store.active_ticket(owner.user_id)
+    if ticket is not None:
+        ticket.entries = ticket.entries + [e for e in entries if e not in ticket.entries]
+        await svc.store.save(ticket)
+        if ticket.topic_id:
+            try:
+                await post_to_topic(context.bot, svc, ticket, "🤝 " + escape(purpose))
+            except StaffUnreachable:
+                pass
+            await refresh_card(context.bot, svc, ticket)
+        return ticket
+    ticket = Ticket(user_id=owner.user_id, status="open", language=owner.language, entries=entries, queries=[],
+                    contact={**owner.contact, "purpose": purpose}, consent_at=owner.consent_at)
+    await svc.store.save(ticket)
+    try:
+        await ensure_topic(context.bot, svc, ticket)
+    except StaffUnreachable:
+        pass  # the outbox job opens the topic when the group can be reached
+    return ticket
+
+
+HANDLERS = [
+    CallbackQueryHandler(on_owner_button, pattern=r"^mt:\d+:(det|ask)$"),
+    CallbackQueryHandler(on_propose, pattern=r"^pi:\d+$"),
+]

@@ -1,0 +1,251 @@
+"""Posting a need or offering a technology: a guided form in the user's language.
+
+The draft is a row, saved at every answer, so a restart loses nothing and an unfinished
+draft can be resumed. Back, Cancel and (at the end) Edit work at every step; the draft goes
+to staff for review only with the user's consent.
+"""
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot import entry_form as form
+from bot.callbacks import parse
+from bot.db import Submission, Ticket
+from bot.handlers.review import send_for_review
+from bot.i18n import gettext_for
+from bot.render import button
+from bot.services import Services, current_user, services
+from catalog.model import KINDS
+
+
+def keyboard(submission: Submission, language: str) -> InlineKeyboardMarkup:
+    """The current step's answer buttons, then Back and Cancel (Submit and Edit at the end)."""
+    _ = gettext_for(language)
+    key = submission.id
+    if submission.step == "confirm":
+        return InlineKeyboardMarkup([
+            [button("✅ " + _("I agree, send for review"), "pst", key, "submit")],
+            [button("✏️ " + _("Edit"), "pst", key, "edit"), button("✖️ " + _("Cancel"), "pst", key, "cancel")],
+        ])
+    if submission.step == "fields":
+        return InlineKeyboardMarkup(form.field_rows(submission, language, "pst") + [[button("◀️ " + _("Back"), "pst", key, "back")]])
+    rows = form.choice_rows(submission, language, "pst")
+    nav = [button("✖️ " + _("Cancel"), "pst", key, "cancel")]
+    if submission.to_preview or form.previous_step(submission):
+        nav.insert(0, button("◀️ " + _("Back"), "pst", key, "back"))
+    return InlineKeyboardMarkup(rows + [nav])
+
+
+async def ask(message: Message, language: str, submission: Submission) -> None:
+    """Show the current step: a question, the list of fields to edit, or the preview with consent."""
+    _ = gettext_for(language)
+    if submission.step == "confirm":
+        consent = _("By tapping “I agree” you consent to the Department publishing this entry (without your contact "
+                    "details) and sharing your contact details with its staff and with partners it introduces to you.")
+        text = "<b>" + _("Please check your entry") + "</b>\n\n" + form.preview(submission, language) + "\n\n" + consent
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(submission, language))
+    elif submission.step == "fields":
+        await message.reply_text(_("What would you like to change?"), reply_markup=keyboard(submission, language))
+    else:
+        await message.reply_text(form.prompt(submission, language), reply_markup=keyboard(submission, language))
+
+
+def known_contact(*sources: dict) -> dict:
+    """Contact details the user gave before (newest first), to skip asking again."""
+    for contact in sources:
+        if contact and all(contact.get(step) for step in form.CONTACT_STEPS):
+            return {step: contact[step] for step in form.CONTACT_STEPS}
+    return {}
+
+
+async def start_posting(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> None:
+    """Begin a draft of ``kind`` (offer or request), or offer to resume an unfinished one."""
+    svc = services(context)
+    user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    message = update.effective_message
+    unfinished = await svc.store.newest(Submission, Submission.user_id == user.id, Submission.status == "drafting")
+    if unfinished is not None:
+        title = unfinished.draft.get("title") or "…"
+        await message.reply_text(
+            _("You have an unfinished draft: “{title}”. Continue it or start a new one?").format(title=title),
+            reply_markup=InlineKeyboardMarkup([[
+                button("▶️ " + _("Continue"), "pst", unfinished.id, "resume"),
+                button("🆕 " + _("Start a new one"), "pst", unfinished.id, f"new-{kind}"),
+            ]]),
+        )
+        return
+    await _new_draft(message, svc, user.id, language, kind)
+
+
+async def _new_draft(message: Message, svc: Services, user_id: int, language: str, kind: str) -> None:
+    _ = gettext_for(language)
+    previous = await svc.store.newest(Submission, Submission.user_id == user_id, Submission.consent_at.is_not(None))
+    ticket = await svc.store.newest(Ticket, Ticket.user_id == user_id, Ticket.consent_at.is_not(None))
+    submission = Submission(user_id=user_id, kind=kind, language=language, status="drafting", draft={},
+                            contact=known_contact(previous.contact if previous else {}, ticket.contact if ticket else {}))
+    submission.step = form.first_missing(submission)
+    await svc.store.save(submission)
+    intro = (_("Let us post your need. Staff review it before it is published; you can go back or cancel at any step.")
+             if kind == "request" else
+             _("Let us post your technology offer. Staff review it before it is published; you can go back or cancel at any step."))
+    await message.reply_text(intro)
+    await ask(message, language, submission)
+
+
+async def on_post_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/post: choose between posting a need and offering a technology."""
+    _user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    await update.effective_message.reply_text(_("What would you like to post?"), reply_markup=post_keyboard(language))
+
+
+def post_keyboard(language: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    return InlineKeyboardMarkup([[
+        button("📝 " + _("Post a need"), "menu", "need"), button("💡 " + _("Offer a technology"), "menu", "offer"),
+    ]])
+
+
+async def on_post_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.callback_query.answer()
+    await start_posting(update, context, "request" if parse(update.callback_query.data).key == "need" else "offer")
+
+
+async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every button of the form: answers, Back, Cancel, Edit, Submit, Continue / Start a new one."""
+    query = update.callback_query
+    callback = parse(query.data)
+    svc = services(context)
+    user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    submission = await svc.store.get(Submission, callback.number())
+    if submission is None or submission.user_id != user.id or submission.status != "drafting":
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    code = callback.arg or ""
+    if code == "resume" or code.startswith("new-") and code[4:] in KINDS:
+        await query.answer()
+        await query.edit_message_reply_markup(None)
+        if code == "resume":
+            await ask(query.message, language, submission)
+        else:
+            await cancel(svc, submission)
+            await _new_draft(query.message, svc, user.id, language, code[4:])
+        return
+    if not await _apply_button(query.message, svc, submission, code, language):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    if code.startswith("p-") and code != "p-done":  # a tick: the same question, its buttons updated
+        await query.edit_message_reply_markup(keyboard(submission, language))
+        return
+    await query.edit_message_reply_markup(None)
+    if code == "cancel":
+        await query.message.reply_text(_("Cancelled. Your published entry is unchanged.") if submission.record_id
+                                       else _("Cancelled. Nothing was sent to staff."))
+    elif submission.status == "drafting":
+        await ask(query.message, language, submission)
+
+
+async def _apply_button(message: Message, svc: Services, submission: Submission, code: str, language: str) -> bool:
+    """Change the draft as the button says and save it; False for a button of another step."""
+    if code == "cancel":
+        await cancel(svc, submission)
+        return True
+    if code == "back":
+        back_to_preview = submission.to_preview or submission.step == "fields"
+        submission.step = "confirm" if back_to_preview else form.previous_step(submission) or submission.step
+        submission.to_preview = False
+    elif code == "edit" and submission.step == "confirm":
+        submission.step = "fields"
+    elif code.startswith("e-") and submission.step == "fields" and code[2:] in form.steps(submission):
+        submission.step, submission.to_preview = code[2:], True
+    elif code == "submit" and submission.step == "confirm":
+        await submit(message, svc, submission, language)
+        return True
+    elif code == "p-done" and submission.step == "partnership":
+        _advance(submission)
+    elif code.startswith("p-"):
+        if not form.toggle_partnership(submission, code):
+            return False
+    else:
+        answer = form.choice(submission, code, svc.clock.today())
+        if answer is None:
+            return False
+        form.set_value(submission, *answer)
+        _advance(submission)
+    await svc.store.save(submission)
+    return True
+
+
+def _advance(submission: Submission) -> None:
+    submission.step = "confirm" if submission.to_preview else form.first_missing(submission, after=submission.step)
+    submission.to_preview = False
+
+
+async def cancel(svc: Services, submission: Submission) -> None:
+    """Drop a new draft; an edit of a published entry goes back to the published version."""
+    if submission.record_id:
+        record = await svc.catalog.get(submission.record_id)
+        submission.status = "approved" if record and record.status == "published" else "withdrawn"
+        submission.draft = form.draft_of(record) if record else submission.draft
+    else:
+        submission.status = "cancelled"
+    submission.step, submission.to_preview = None, False
+    await svc.store.save(submission)
+
+
+async def submit(message: Message, svc: Services, submission: Submission, language: str) -> None:
+    """Consent given: the draft waits for staff review (the card reaches staff now, or when they can be reached)."""
+    _ = gettext_for(language)
+    submission.status, submission.step, submission.consent_at = "pending", None, svc.clock.now()
+    submission.reason = None
+    await svc.store.save(submission)
+    reached = await send_for_review(message.get_bot(), svc, submission)
+    text = _("Thank you! Your entry #{number} was sent to staff for review. I will tell you when it is published.")
+    if not reached:
+        text = _("Thank you! Your entry #{number} is saved; staff will review it as soon as they can be reached. "
+                 "I will tell you when it is published.")
+    await message.reply_text(text.format(number=submission.id))
+
+
+async def on_draft_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A typed answer while a draft is open (before search and relay handlers).
+
+    A contact form for staff that the user touched more recently takes the text instead.
+    """
+    svc = services(context)
+    user, language = await current_user(update, context)
+    submission = await svc.store.newest(Submission, Submission.user_id == user.id, Submission.status == "drafting")
+    if submission is None:
+        return
+    ticket = await svc.store.active_ticket(user.id)
+    if ticket is not None and ticket.status == "collecting" and ticket.updated_at > submission.updated_at:
+        return
+    message = update.effective_message
+    _ = gettext_for(language)
+    step = submission.step
+    if not message.text or step not in form.TEXT_STEPS:
+        await message.reply_text(_("Please use the buttons above, or answer with text."), reply_markup=keyboard(submission, language))
+        raise ApplicationHandlerStop
+    value = form.parse_text(step, message.text, svc.clock.today())
+    if value is None:
+        await message.reply_text(form.hint(step, language), reply_markup=keyboard(submission, language))
+        raise ApplicationHandlerStop
+    form.set_value(submission, step, value)
+    _advance(submission)
+    await svc.store.save(submission)
+    await ask(message, language, submission)
+    raise ApplicationHandlerStop
+
+
+HANDLERS = [
+    CommandHandler("post", on_post_command, filters=filters.ChatType.PRIVATE),
+    CallbackQueryHandler(on_post_menu, pattern=r"^menu:(need|offer)$"),
+    CallbackQueryHandler(on_form_button, pattern=r"^pst:\d+:"),
+]
+# Before the handoff relay and search: a draft being filled in takes the user's text.
+DRAFT_HANDLERS = [MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_draft_text)]
