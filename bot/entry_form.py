@@ -24,12 +24,11 @@ from catalog.taxonomy import SECTORS, country_code, country_name, sector_label
 
 CONTACT_STEPS = ("name", "organisation", "role", "reach")
 STEPS = {
-    "request": ("title", "description", "sector", "country", "trl", "partnership", "deadline", *CONTACT_STEPS),
-    "offer": ("title", "description", "sector", "country", "trl", "partnership", "ip_status", *CONTACT_STEPS),
+    "request": ("title", "title_en", "description", "sector", "country", "trl", "partnership", "deadline", *CONTACT_STEPS),
+    "offer": ("title", "title_en", "description", "sector", "country", "trl", "partnership", "ip_status", *CONTACT_STEPS),
 }
-TEXT_STEPS = frozenset({"title", "description", "country", "deadline", *CONTACT_STEPS})
-OPTIONAL = frozenset({"sector", "trl", "ip_status", "deadline"})  # answered "not sure" / "none" with a button
-LIMITS = {"title": (5, 150), "description": (20, 2000)}
+TEXT_STEPS = frozenset({"title", "title_en", "description", "country", "deadline", *CONTACT_STEPS})
+LIMITS = {"title": (5, 150), "title_en": (5, 150), "description": (20, 2000)}
 MONTHS = (1, 3, 6)  # deadline buttons
 MAX_DEADLINE_DAYS = 3 * 365
 COUNTRIES = ("VN", "TW", "JP", "KR", "IL", "NL", "CN", "SG", "DE", "US", "TH", "FR")
@@ -43,7 +42,7 @@ IP_CHOICES = {
     "open": N_("Open"), "none": N_("No IP protection"),
 }
 FIELD_NAMES = {
-    "title": N_("Title"), "description": N_("Description"), "sector": N_("Sector"), "country": N_("Country"),
+    "title": N_("Title"), "title_en": N_("Title in English"), "description": N_("Description"), "sector": N_("Sector"), "country": N_("Country"),
     "trl": N_("Stage"), "partnership": N_("Partnership"), "ip_status": N_("Intellectual property"),
     "deadline": N_("Deadline"), "name": N_("Name"), "organisation": N_("Organisation"), "role": N_("Role"),
     "reach": N_("Phone or e-mail"),
@@ -52,6 +51,8 @@ PROMPTS = {
     ("request", "title"): N_("What technology do you need? Give it a short title, e.g. “Water recirculation for a shrimp hatchery”."),
     ("offer", "title"): N_("What technology do you offer? Give it a short title, e.g. “Solar dryer for fruit and spices”."),
     ("request", "description"): N_("Describe your need: the problem, your scale (area, output), what you have tried, your budget if known."),
+    ("request", "title_en"): N_("Optional: the same title in English. Partners abroad search mostly in English, so it helps them find you."),
+    ("offer", "title_en"): N_("Optional: the same title in English. Partners abroad search mostly in English, so it helps them find you."),
     ("offer", "description"): N_("Describe your technology: what it does, results achieved, where it is used, what the partner gets."),
     ("request", "sector"): N_("Which sector is it?"),
     ("offer", "sector"): N_("Which sector is it?"),
@@ -66,6 +67,7 @@ PROMPTS = {
 }
 HINTS = {
     "title": N_("Please write a title of 5 to 150 characters."),
+    "title_en": N_("Please write the title in English (5 to 150 characters), or tap Skip."),
     "description": N_("Please write a description of 20 to 2,000 characters."),
     "country": N_("I do not know that country. Tap one of the buttons, or write its name, e.g. Vietnam, Taiwan, 日本."),
     "deadline": N_("Please write a future date within three years, like 31/12/2027, or tap a button."),
@@ -73,16 +75,21 @@ HINTS = {
 _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 
 
+def in_english(submission: Submission) -> bool:
+    return detect_language(submission.draft.get("title") or "") == "en"
+
+
 def steps(submission: Submission) -> tuple[str, ...]:
-    return STEPS[submission.kind]
+    """The fields of this kind of entry; an English title needs no English version."""
+    return tuple(step for step in STEPS[submission.kind] if step != "title_en" or not in_english(submission))
 
 
 def first_missing(submission: Submission, after: str | None = None) -> str:
     """The next step to ask: the one after ``after`` (contact details already known are skipped)."""
-    order = steps(submission)
+    order = STEPS[submission.kind]
     following = order[order.index(after) + 1:] if after else order
     for step in following:
-        if step not in CONTACT_STEPS or not submission.contact.get(step):
+        if step in steps(submission) and (step not in CONTACT_STEPS or not submission.contact.get(step)):
             return step
     return "confirm"
 
@@ -101,7 +108,8 @@ def parse_text(step: str, text: str, today: date) -> object | None:
         return valid_contact(step, text)
     if step in LIMITS:
         low, high = LIMITS[step]
-        return text if low <= len(text) <= high else None
+        fits = low <= len(text) <= high and (step != "title_en" or detect_language(text) == "en")
+        return text if fits else None
     if step == "country":
         return country_code(text)
     if step == "deadline":
@@ -132,7 +140,7 @@ def prompt(submission: Submission, language: str) -> str:
 def choice(submission: Submission, code: str, today: date) -> tuple[str, object] | None:
     """(field, value) a choice button's code sets on the current step, or None when it is not one of its buttons."""
     step, _, value = code.partition("-")
-    steps_of = {"s": "sector", "c": "country", "t": "trl", "i": "ip_status", "d": "deadline"}
+    steps_of = {"n": "title_en", "s": "sector", "c": "country", "t": "trl", "i": "ip_status", "d": "deadline"}
     if steps_of.get(step) != submission.step:
         return None
     if value == "none":
@@ -158,6 +166,8 @@ def choice_rows(submission: Submission, language: str, action: str) -> list[list
     def grid(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
         return [buttons[i:i + width] for i in range(0, len(buttons), width)]
 
+    if step == "title_en":
+        return [[button("⏭ " + _("Skip"), action, key, "n-none")]]
     if step == "sector":
         rows = grid([button(sector_label(s, language), action, key, f"s-{s}") for s in SECTORS], 2)
         return rows + [[button(_("Other / not sure"), action, key, "s-none")]]
@@ -211,11 +221,14 @@ def to_record(submission: Submission, expires_at: date | None = None) -> Record:
     draft, contact = submission.draft, submission.contact
     title, description = draft.get("title", ""), draft.get("description", "")
     language = detect_language(f"{title}\n{description}")
+    titles = {language: title}
+    if draft.get("title_en") and language != "en":
+        titles["en"] = draft["title_en"]
     reach = contact.get("reach", "")
     return Record(
         id=submission.record_id or f"tc-{submission.id}",
         kind=submission.kind,
-        title={language: title},
+        title=titles,
         language=language,
         description={language: description} if description else {},
         sector=draft.get("sector"),
@@ -234,6 +247,7 @@ def draft_of(record: Record) -> dict:
     """A published entry's fields as a draft, to edit it."""
     return {
         "title": record.title[record.language], "description": record.description.get(record.language, ""),
+        "title_en": record.title.get("en") if record.language != "en" else None,
         "sector": record.sector, "country": record.country, "trl": record.trl, "ip_status": record.ip_status,
         "partnership": list(record.partnership), "deadline": record.deadline.isoformat() if record.deadline else None,
     }

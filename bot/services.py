@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.callbacks import parse
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore, User
-from bot.i18n import DEFAULT_LANGUAGE, guess_language
+from bot.i18n import DEFAULT_LANGUAGE, gettext_for, guess_language
 from catalog.store import CatalogStore
 from index.search import SearchEngine
 
@@ -40,3 +41,17 @@ async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tu
         user.language = guess
         await store.update_user(user.id, language=guess)
     return user, user.language
+
+
+async def pressed_row(update: Update, context: ContextTypes.DEFAULT_TYPE, model, *conditions) -> tuple[object | None, str]:
+    """The row a button's key names, when it belongs to the user pressing it and meets
+    ``conditions`` (a predicate on the row); else the press is answered "no longer valid" and
+    the row is None. Anyone can forge button data, so every user-side button goes through here."""
+    user, language = await current_user(update, context)
+    query = update.callback_query
+    callback = parse(query.data)
+    row = await services(context).store.get(model, callback.number() if callback else None)
+    if row is None or row.user_id != user.id or not all(condition(row) for condition in conditions):
+        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
+        return None, language
+    return row, language

@@ -137,7 +137,7 @@ async def test_english_labels_work_in_every_language_and_each_run_starts_afresh(
 async def test_entries_posted_and_approved_in_a_demo_stay_out_of_the_real_catalogue(sample_env, capsys):
     """Staff approve a need posted in the demo: the demo's own copy has it, the data directory does not."""
     script = [
-        "> /start", "* Post a need", "> Máy sấy vải thiều bằng năng lượng mặt trời",
+        "> /start", "* Post a need", "> Máy sấy vải thiều bằng năng lượng mặt trời", "* Skip",
         "> Hợp tác xã trồng vải thiều ở Thanh Hà cần máy sấy dùng năng lượng mặt trời, công suất 2 tấn mỗi mẻ.",
         "* Nông nghiệp", "* Việt Nam", "* Pilot", "* Equipment purchase", "* Done", "* No deadline",
         "> Nguyễn Văn Minh", "> HTX Vải thiều Thanh Hà", "> Giám đốc", "> 0912 345 678", "* I agree",

@@ -21,6 +21,7 @@ STAFF = gettext_for("vi")
 
 VI_NEED = {
     "title": "Cần hệ thống nuôi tôm tuần hoàn RAS tiết kiệm nước",
+    "title_en": "Water-saving indoor recirculating shrimp farming system",
     "description": "Công ty nuôi tôm thẻ chân trắng 20 ha ở Cát Hải, Hải Phòng, cần công nghệ nuôi tuần hoàn RAS "
                    "trong nhà để giảm thay nước và dịch bệnh, công suất 200 tấn mỗi năm.",
     "contact": ["Nguyễn Thị Hoa", "Công ty Thủy sản Cát Hải", "Giám đốc", "0912 345 678"],
@@ -62,6 +63,7 @@ async def post(live, user_id: int, kind: str, entry: dict, language_code: str, *
     await say(live, user_id, "/start")
     await press(live, user_id, "need" if kind == "request" else "offer")
     await say(live, user_id, entry["title"])
+    await english_title(live, user_id, entry)
     await say(live, user_id, entry["description"])
     await press(live, user_id, f"s-{sector}")
     await press(live, user_id, country)
@@ -74,6 +76,14 @@ async def post(live, user_id: int, kind: str, entry: dict, language_code: str, *
     if submit:
         await press(live, user_id, "submit")
     return await live.services.store.newest(Submission, Submission.user_id == user_id)
+
+
+async def english_title(live, user_id: int, entry: dict) -> None:
+    """The optional English title: given, skipped, or not asked (the title is English already)."""
+    if entry.get("title_en"):
+        await say(live, user_id, entry["title_en"])
+    elif (await live.services.store.newest(Submission, Submission.user_id == user_id)).step == "title_en":
+        await press(live, user_id, "n-none")
 
 
 async def publish(live, user_id: int, kind: str, entry: dict, language_code: str, **kwargs) -> Submission:
@@ -108,9 +118,13 @@ async def test_need_posted_in_vietnamese_with_a_correction_is_reviewed_and_found
     assert bot_texts(live, VI_USER)[-1] == _(HINTS["title"])
     await say(live, VI_USER, "Tôm")
     await say(live, VI_USER, VI_NEED["title"])
-    await press(live, VI_USER, "back")  # back from description to the title
+    assert bot_texts(live, VI_USER)[-1] == _(PROMPTS[("request", "title_en")])
+    await say(live, VI_USER, "Hệ thống nuôi tôm")  # not English
+    assert bot_texts(live, VI_USER)[-1] == _(HINTS["title_en"])
+    await press(live, VI_USER, "back")  # back to the title
     assert bot_texts(live, VI_USER)[-1] == _(PROMPTS[("request", "title")])
     await say(live, VI_USER, VI_NEED["title"])
+    await say(live, VI_USER, VI_NEED["title_en"])
     await say(live, VI_USER, VI_NEED["description"])
     await press(live, VI_USER, "s-aquaculture")
     await say(live, VI_USER, "Việt Nam")  # a country typed by name
@@ -146,12 +160,13 @@ async def test_need_posted_in_vietnamese_with_a_correction_is_reviewed_and_found
     assert submission.status == "approved" and submission.reviewed_by
     record = await live.services.catalog.get(submission.record_id)
     assert record.status == "published" and record.kind == "request" and record.language == "vi"
+    assert record.title["en"] == VI_NEED["title_en"]
     assert record.expires_at == live.services.clock.today() + timedelta(days=live.services.settings.entry_days)
     told = bot_texts(live, VI_USER, since=since)
     published = _("Good news: your entry “{title}” is published. Others can find it now, in every language. "
                   "It stays online until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it.")
     assert published.format(title=submission.draft["title"], date=long_date(record.expires_at, "vi")) in told
-    assert await found(live, EN_USER, "shrimp RAS", record.id)
+    assert await found(live, EN_USER, "indoor recirculating shrimp farming system wanted", record.id)
     card = live.emulator.messages(STAFF_CHAT_ID, thread_id=await review_topic(live), from_bot=True)[0]
     assert not buttons(card) and STAFF("Approved by {name}").format(name="") in card["text"]  # decided: no more buttons
 
@@ -177,6 +192,7 @@ async def test_offer_in_each_language_with_a_cancel_then_a_resume(live, language
     await press(live, TW_USER, "offer")
     assert bot_texts(live, TW_USER)[-1] == _(PROMPTS[("offer", "title")])
     await say(live, TW_USER, entry["title"])
+    await english_title(live, TW_USER, entry)
     await say(live, TW_USER, entry["description"])
     await press(live, TW_USER, "s-aquaculture")
     await say(live, TW_USER, "/post")
@@ -202,6 +218,7 @@ async def test_a_restart_in_the_middle_of_a_posting_loses_nothing(sample_env):
         await say(live, VI_USER, "/start")
         await press(live, VI_USER, "need")
         await say(live, VI_USER, VI_NEED["title"])
+        await press(live, VI_USER, "n-none")
         await say(live, VI_USER, VI_NEED["description"])
     async with LiveBot() as live:  # a new process: emulator, services and application all new
         live.emulator.user(VI_USER, "Hoa", "vi")
@@ -260,7 +277,8 @@ async def test_staff_edit_a_field_before_approving(live):
     await staff_press(live, "ok")
     submission = await live.services.store.newest(Submission, Submission.user_id == VI_USER)
     record = await live.services.catalog.get(submission.record_id)
-    assert record.title == {"vi": "Hệ thống RAS nuôi tôm thẻ chân trắng"} and record.sector == "water_treatment"
+    assert record.title == {"vi": "Hệ thống RAS nuôi tôm thẻ chân trắng", "en": VI_NEED["title_en"]}
+    assert record.sector == "water_treatment"
 
 
 async def test_only_staff_can_review(live):

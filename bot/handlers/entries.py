@@ -18,7 +18,7 @@ from bot.handlers.review import reason_text, refresh_card
 from bot.handlers.submit import ask, post_keyboard
 from bot.i18n import gettext_for
 from bot.render import button, long_date, shorten
-from bot.services import Services, current_user, services
+from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 
 LISTED = 20
@@ -85,15 +85,13 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Open, Edit, Renew, Withdraw (and its confirmation) on one of the user's entries."""
+    submission, language = await pressed_row(update, context, Submission, lambda s: s.status != "cancelled")
+    if submission is None:
+        return
     query = update.callback_query
     callback = parse(query.data)
     svc = services(context)
-    user, language = await current_user(update, context)
     _ = gettext_for(language)
-    submission = await svc.store.get(Submission, callback.number())
-    if submission is None or submission.user_id != user.id or submission.status == "cancelled":
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
     record = await svc.catalog.get(submission.record_id) if submission.record_id else None
     code = callback.arg
     live = record is not None and record.status == "published"

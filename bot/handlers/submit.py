@@ -16,7 +16,7 @@ from bot.db import Submission, Ticket
 from bot.handlers.review import send_for_review
 from bot.i18n import gettext_for
 from bot.render import button
-from bot.services import Services, current_user, services
+from bot.services import Services, current_user, pressed_row, services
 from catalog.model import KINDS
 
 
@@ -116,15 +116,13 @@ async def on_post_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every button of the form: answers, Back, Cancel, Edit, Submit, Continue / Start a new one."""
+    submission, language = await pressed_row(update, context, Submission, lambda s: s.status == "drafting")
+    if submission is None:
+        return
     query = update.callback_query
     callback = parse(query.data)
     svc = services(context)
-    user, language = await current_user(update, context)
     _ = gettext_for(language)
-    submission = await svc.store.get(Submission, callback.number())
-    if submission is None or submission.user_id != user.id or submission.status != "drafting":
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
     code = callback.arg or ""
     if code == "resume" or code.startswith("new-") and code[4:] in KINDS:
         await query.answer()
@@ -133,7 +131,7 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             await ask(query.message, language, submission)
         else:
             await cancel(svc, submission)
-            await _new_draft(query.message, svc, user.id, language, code[4:])
+            await _new_draft(query.message, svc, submission.user_id, language, code[4:])
         return
     if not await _apply_button(query.message, svc, submission, code, language):
         await query.answer(_("This button is no longer valid."), show_alert=True)
