@@ -48,18 +48,30 @@ class Changes:
         return bool(self.embedded or self.relabelled or self.removed)
 
 
-def prepare(store: VectorStore, embedder: Embedder, records: list[Record], removed: list[str] = (),
-            progress: Progress | None = None) -> Changes:
-    """The slow half (embedding); it only reads ``store``, so searches can go on meanwhile."""
+def plan(store: VectorStore, records: list[Record], removed: list[str] = ()) -> Changes:
+    """Sort changed records into those to embed and those only relabelled; nothing embedded yet."""
     changes = Changes(removed=list(removed))
     for record in records:
         (changes.relabelled if store.same_text(record) else changes.embedded).append(record)
     changes.units = [unit for record in changes.embedded for unit in units_of(record)]
-    changes.vectors = embed_units(embedder, changes.units, progress)
-    if changes.units and not store.offsets:  # a new index: measure on its own translations, else on the sample's
-        passage = measure_offsets(changes.embedded, changes.units, changes.vectors) or sample_offsets(embedder)
+    return changes
+
+
+def finish(store: VectorStore, embedder: Embedder, changes: Changes, vectors: np.ndarray) -> Changes:
+    """Attach the vectors; a new index also gets its language offsets (measured on its own
+    translations, else on the sample's)."""
+    changes.vectors = vectors
+    if changes.units and not store.offsets:
+        passage = measure_offsets(changes.embedded, changes.units, vectors) or sample_offsets(embedder)
         changes.offsets = passage, sample_query_offsets(embedder)
     return changes
+
+
+def prepare(store: VectorStore, embedder: Embedder, records: list[Record], removed: list[str] = (),
+            progress: Progress | None = None) -> Changes:
+    """The slow half (embedding); it only reads ``store``."""
+    changes = plan(store, records, removed)
+    return finish(store, embedder, changes, embed_units(embedder, changes.units, progress))
 
 
 def apply(store: VectorStore, changes: Changes) -> None:

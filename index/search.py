@@ -15,7 +15,7 @@ import numpy as np
 
 from catalog.store import CatalogStore
 from index.accents import needs_restoring
-from index.build import Changes, apply, pending, prepare
+from index.build import Changes, apply, embed_units, finish, pending, plan
 from index.embedder import Embedder
 from index.store import VectorStore
 from index.text import detect_language, normalize
@@ -25,6 +25,7 @@ LEXICAL_CANDIDATES = 64
 LEXICAL_WEIGHT = 0.10  # same language family (vi with or without accents; Hant and Hans); bench/retrieval.py
 CROSS_LEXICAL_WEIGHT = 0.05  # across languages shared terms are mostly names and numbers
 MIN_MARGIN = 0.056  # a good match stands this far above the query's background; bench/confidence.py
+REFRESH_UNITS = 1  # passages embedded at a time while searches wait: up to ~0.15 s each (bench/publish.py)
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
 
 
@@ -125,15 +126,20 @@ class SearchEngine:
     async def refresh(self, catalog: CatalogStore) -> Changes:
         """Bring the index in line with the catalogue while searches go on.
 
-        New texts are embedded in another thread; the store changes (and is saved) in the
-        search thread, between two searches, so no search sees half an update.
+        New texts are embedded a few units at a time in the search thread, so a search asked
+        for meanwhile waits for one small batch at most, not for the whole import; the store
+        then changes (and is saved) between two searches, so none sees half an update.
         """
         async with self._refreshing:
             records, gone = await pending(catalog, self.store)
             if not records and not gone:
                 return Changes()
-            changes = await asyncio.to_thread(prepare, self.store, self.embedder, records, gone)
-            await asyncio.get_running_loop().run_in_executor(self._pool, self._apply, changes)
+            changes = plan(self.store, records, gone)
+            loop = asyncio.get_running_loop()
+            parts = [await loop.run_in_executor(self._pool, embed_units, self.embedder, changes.units[i : i + REFRESH_UNITS])
+                     for i in range(0, len(changes.units), REFRESH_UNITS)]
+            vectors = np.concatenate(parts) if parts else np.zeros((0, self.store.dim), np.float32)
+            await loop.run_in_executor(self._pool, self._apply, finish(self.store, self.embedder, changes, vectors))
             return changes
 
     def _apply(self, changes: Changes) -> None:
