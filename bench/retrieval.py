@@ -19,7 +19,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import faiss  # noqa: E402
-import numpy as np  # noqa: E402
 
 from bench.data import (  # noqa: E402
     CACHE, CachedEmbedder, mixed_languages, paragraph_records, tatoeba, undp, undp_records, xquad,

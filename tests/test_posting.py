@@ -179,7 +179,7 @@ async def test_need_posted_in_vietnamese_with_a_correction_is_reviewed_and_found
     ("zh-hans", "zh-Hans", {"title": "海水养殖网箱自动投饵系统", "description": "为近海网箱养殖提供自动投饵机与远程监控，节省饲料百分之十五，已在福建应用。",
                             "contact": ["王伟", "厦门海洋装备公司", "总经理", "+86 592 555 0123"]}),
 ])
-async def test_offer_in_each_language_with_a_cancel_then_a_resume(live, language_code, language, entry):
+async def test_offer_in_each_language_with_a_correction_a_cancel_and_a_resume(live, language_code, language, entry):
     _ = gettext_for(language)
     live.emulator.user(TW_USER, "Mei", language_code)
     await say(live, TW_USER, "/start")
@@ -193,6 +193,8 @@ async def test_offer_in_each_language_with_a_cancel_then_a_resume(live, language
     assert bot_texts(live, TW_USER)[-1] == _(PROMPTS[("offer", "title")])
     await say(live, TW_USER, entry["title"])
     await english_title(live, TW_USER, entry)
+    await say(live, TW_USER, entry["description"][:12])  # too short: a hint in the user's language, asked again
+    assert bot_texts(live, TW_USER)[-1] == _(HINTS["description"])
     await say(live, TW_USER, entry["description"])
     await press(live, TW_USER, "s-aquaculture")
     await say(live, TW_USER, "/post")

@@ -238,7 +238,7 @@ async def stage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     staff_ = staff_gettext(context)
     args = context.args
-    intro = await svc.store.introduction(int(args[0])) if args and args[0].isdigit() else None
+    intro = await svc.store.introduction(int(args[0])) if args and args[0].isdigit() and len(args[0]) <= 12 else None
     new_stage = args[1].lower() if len(args) > 1 else ""
     reason = " ".join(args[2:])
     if intro is None or new_stage not in STAGES or (new_stage == "declined" and not reason):

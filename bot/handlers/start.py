@@ -34,6 +34,9 @@ def help_text(language: str) -> str:
         _("Each result has buttons: Details, Request introduction, More like this, and Filters "
           "(offers or requests, sector, country)."),
         _("Department staff can introduce you to the owner of a technology or a need."),
+        _("Post what you need or what your technology offers with /post: staff review it, then partners find it "
+          "and I tell you about matches. /mine lists your entries."),
+        _("/subscribe: a daily digest of new entries in your sectors · /events: upcoming connection sessions"),
         "",
         _("/start: menu · /language: change language · /help: this help"),
     ])
