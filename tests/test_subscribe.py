@@ -152,6 +152,10 @@ async def test_subscribers_get_one_digest_a_day_in_their_language(bot):
     # Details of a digest entry, in the reader's language.
     await tap(live, ZH_USER, "dgd:")
     assert bot_texts(live, ZH_USER)[-1] == parse_html(details(parse_record(PORT), "zh-Hans"))[0]
+    await tap(live, ZH_USER, "dgi:")  # and from there, an introduction: the handoff's contact form starts
+    ticket = await live.services.store.newest_ticket(ZH_USER)
+    assert ticket.status == "collecting" and ticket.entries == [PORT["id"]]
+    assert bot_texts(live, ZH_USER)[-1] == ZH("Your full name?")
 
     # A second entry the same day waits for tomorrow's digest.
     await publish(live, water(2, "en"))

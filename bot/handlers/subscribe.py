@@ -22,9 +22,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 
 from bot.callbacks import parse
 from bot.db import Digest, DigestItem, Submission, Subscription, User
+from bot.handlers.handoff import request_handoff
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
 from bot.render import button, details, fit, flag, pick
-from bot.services import Services, current_user, services
+from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 from catalog.taxonomy import SECTORS, country_name, sector_label
 from index.search import Filters
@@ -169,18 +170,25 @@ async def on_subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         await query.edit_message_text(following(sub, language) + "\n\n✅ " + _("Saved."), parse_mode=ParseMode.HTML)
 
 
-async def on_digest_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Details of one entry of the presser's own digest."""
+async def on_digest_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Details of one entry of the presser's own digest, or (from there) a request for an introduction."""
     query = update.callback_query
     svc = services(context)
-    user, language = await current_user(update, context)
-    item = await svc.store.get(DigestItem, parse(query.data).number())
-    record = await svc.catalog.get(item.record_id) if item is not None and item.user_id == user.id else None
+    callback = parse(query.data)
+    item, language = await pressed_row(update, context, DigestItem)
+    if item is None:
+        return
+    record = await svc.catalog.get(item.record_id)
     if record is None or not _live(record, svc.clock.today()):
         await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
         return
     await query.answer()
-    await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML)
+    if callback.action == "dgi":
+        await request_handoff(update, context, [record.id], None)
+        return
+    ask = InlineKeyboardMarkup([[button("🤝 " + gettext_for(language)("Request introduction"), "dgi", item.id)]])
+    await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
+                                   reply_markup=ask if svc.settings.staff_chat_id is not None else None)
 
 
 # ----------------------------------------------------------------------------- the digest job
@@ -306,7 +314,7 @@ HANDLERS = [
     CommandHandler("subscribe", subscribe, filters=filters.ChatType.PRIVATE),
     CommandHandler("unsubscribe", unsubscribe, filters=filters.ChatType.PRIVATE),
     CallbackQueryHandler(on_subscribe_button, pattern=r"^sub:(done|stop|t:[a-z_]+)$"),
-    CallbackQueryHandler(on_digest_details, pattern=r"^dgd:\d+$"),
+    CallbackQueryHandler(on_digest_entry, pattern=r"^dg[di]:\d+$"),
 ]
 
 
