@@ -103,6 +103,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(start.on_unknown_button))  # after every other button handler
     application.add_error_handler(errors.on_error)
     entries.schedule(application)
+    catalog_files.schedule(application)
     events.schedule(application)
     subscribe.schedule(application)
     if settings.staff_chat_id is not None:

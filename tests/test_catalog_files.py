@@ -88,3 +88,20 @@ async def test_export_catalog_csv_reads_back_and_is_for_staff_only(live, tmp_pat
     assert [r.id for r in records] == [r.id for r in originals]
     assert [r.content_hash() for r in records] == [r.content_hash() for r in originals]
     assert records[0].contact == originals[0].contact
+
+
+async def test_entries_imported_outside_the_bot_become_searchable_without_a_restart(live):
+    """``techconnect catalog import`` (or another worker) writes the database; the bot's job picks it up."""
+    from catalog.model import parse_record
+    from catalog.store import CatalogStore, make_engine
+
+    outside = CatalogStore(make_engine())
+    await outside.upsert([parse_record(SILK)])
+    await outside.engine.dispose()
+    live.emulator.user(VI_USER, "Sam", "vi")
+    await say(live, VI_USER, "máy ươm tơ tằm tự động")
+    assert SILK["id"] not in [hit[0] for hit in (await live.services.store.latest_search(VI_USER)).hits]
+    job = next(j for j in live.app.job_queue.jobs() if j.name == "keep_index_current")
+    await job.run(live.app)
+    await say(live, VI_USER, "máy ươm tơ tằm tự động")
+    assert SILK["id"] in [hit[0] for hit in (await live.services.store.latest_search(VI_USER)).hits]

@@ -106,7 +106,18 @@ async def export_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             path.read_bytes(), filename=path.name, caption=staff_("{count} entries").format(count=len(records)))
 
 
+async def keep_index_current(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: the catalogue also changes outside this process (``techconnect catalog import``, another
+    worker); searches follow within minutes, without a restart."""
+    svc = services(context)
+    await svc.engine.refresh(svc.catalog)
+
+
 HANDLERS = [CommandHandler("export_catalog", export_catalog)]
+
+
+def schedule(application) -> None:
+    application.job_queue.run_repeating(keep_index_current, interval=300, first=300, name="keep_index_current")
 
 
 def document_handlers(staff_chat_id: int | None) -> list:
