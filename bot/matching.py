@@ -5,6 +5,7 @@ subscribers' next digests receive the new entries.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from telegram import Bot, InlineKeyboardMarkup
@@ -18,17 +19,41 @@ from bot.relay import StaffUnreachable, post_to_staff_topic
 from bot.render import KIND_LABELS, button, facts, fit, pick, shorten
 from bot.services import Services
 from catalog.model import Record
-from index.search import Filters
+from index.search import Filters, SearchResult
 
-# Stricter than a search's "good match" (0.056): a notice nobody asked for must be worth reading.
-# On the sample catalogue a shrimp RAS need finds its offers at 0.09-0.13 over the background
-# while an accounting-software need (nothing fits) peaks at 0.06. Entries in two different
-# languages with no translation score lower (a Vietnamese need and a Traditional Chinese offer
-# for the same system: 0.05), so a sector both owners chose lowers the bar.
-MATCH_MARGIN = 0.07
-SAME_SECTOR_MARGIN = 0.045
-MAX_MATCHES = 3
-QUERY_CHARS = 400
+@dataclass(frozen=True)
+class MatchRule:
+    """When an entry of the other kind is worth a notice nobody asked for.
+
+    The bar is a margin over the query's background similarity, stricter than a search's
+    "good match" (0.056). Entries written in two different languages without translations
+    score lower even when they describe the same system, so a sector both owners chose
+    lowers the bar. Figures from bench/matching.py.
+    """
+
+    margin: float = 0.07
+    same_sector_margin: float = 0.045
+    most: int = 3
+    query_chars: int = 400
+
+    def query(self, record: Record) -> tuple[str, Filters]:
+        """The entry's own words, searched among entries of the other kind."""
+        title, description = record.text(record.language)
+        other = "offer" if record.kind == "request" else "request"
+        return f"{title}\n{shorten(description, self.query_chars)}", Filters(kind=other)
+
+    def pick(self, record: Record, result: SearchResult, sectors: dict[str, str | None]) -> list[tuple[str, float]]:
+        """(id, margin) of the counterparts that pass, best first."""
+        chosen = []
+        for hit in result.hits:
+            margin = hit.score - result.background
+            bar = self.same_sector_margin if record.sector and sectors.get(hit.id) == record.sector else self.margin
+            if hit.id != record.id and margin >= bar and len(chosen) < self.most:
+                chosen.append((hit.id, round(margin, 4)))
+        return chosen
+
+
+RULE = MatchRule()
 TOPIC_NAME = N_("Matches")
 
 
@@ -43,28 +68,22 @@ async def on_published(bot: Bot, svc: Services, records: list[Record]) -> None:
 
 
 async def find_counterparts(svc: Services, record: Record) -> list[Match]:
-    """New pairs of ``record`` with the best entries of the other kind above :data:`MATCH_MARGIN`.
+    """New pairs of ``record`` with the best entries of the other kind that pass :data:`RULE`.
 
     Pairs announced before (either way round) are not announced again, so an edited or
     re-imported entry does not repeat its notices.
     """
     if record.status != "published":
         return []
-    title, description = record.text(record.language)
-    other = "offer" if record.kind == "request" else "request"
-    result = await svc.engine.asearch(f"{title}\n{shorten(description, QUERY_CHARS)}", top_k=2 * MAX_MATCHES,
-                                      filters=Filters(kind=other), today=svc.clock.today())
+    text, filters = RULE.query(record)
+    result = await svc.engine.asearch(text, top_k=2 * RULE.most, filters=filters, today=svc.clock.today())
     sectors = {rid: r.sector for rid, r in (await svc.catalog.get_many(h.id for h in result.hits)).items()}
     matches = []
-    for hit in result.hits:
-        margin = hit.score - result.background
-        bar = SAME_SECTOR_MARGIN if record.sector and sectors.get(hit.id) == record.sector else MATCH_MARGIN
-        if hit.id == record.id or margin < bar or len(matches) == MAX_MATCHES:
-            continue
-        known = await svc.store.newest(Match, ((Match.record_id == record.id) & (Match.counterpart_id == hit.id))
-                                       | ((Match.record_id == hit.id) & (Match.counterpart_id == record.id)))
+    for counterpart, margin in RULE.pick(record, result, sectors):
+        known = await svc.store.newest(Match, ((Match.record_id == record.id) & (Match.counterpart_id == counterpart))
+                                       | ((Match.record_id == counterpart) & (Match.counterpart_id == record.id)))
         if known is None:
-            matches.append(Match(record_id=record.id, counterpart_id=hit.id, score=round(margin, 4)))
+            matches.append(Match(record_id=record.id, counterpart_id=counterpart, score=margin))
     await svc.store.save(*matches)
     return matches
 
