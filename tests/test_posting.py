@@ -247,8 +247,16 @@ async def test_rejection_with_a_listed_reason_and_with_a_typed_one(live):
     assert len(told) == 1 and tw(REASONS["unclear"]) in told[0] and TW_OFFER["title"] in told[0]
     assert await live.services.catalog.get(f"tc-{submission.id}") is None
 
-    # the owner corrects it from /mine and sends it again; staff type a reason this time
+    # an edit begun and cancelled leaves it rejected, still listed
     await say(live, TW_USER, "/mine")
+    await press(live, TW_USER, "open")
+    await press(live, TW_USER, "edit")
+    await press(live, TW_USER, "cancel")
+    assert (await live.services.store.get(Submission, submission.id)).status == "rejected"
+    await say(live, TW_USER, "/mine")
+    assert TW_OFFER["title"] in bot_texts(live, TW_USER)[-1]
+
+    # the owner corrects it from /mine and sends it again; staff type a reason this time
     await press(live, TW_USER, "open")
     await press(live, TW_USER, "edit")
     await press(live, TW_USER, "submit")

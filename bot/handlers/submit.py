@@ -185,13 +185,14 @@ def _advance(submission: Submission) -> None:
 
 
 async def cancel(svc: Services, submission: Submission) -> None:
-    """Drop a new draft; an edit of a published entry goes back to the published version."""
+    """Drop a new draft; an edit of a published entry goes back to the published version, and
+    one of a rejected entry leaves it rejected (its reason is kept until it is sent again)."""
     if submission.record_id:
         record = await svc.catalog.get(submission.record_id)
         submission.status = "approved" if record and record.status == "published" else "withdrawn"
         submission.draft = form.draft_of(record) if record else submission.draft
     else:
-        submission.status = "cancelled"
+        submission.status = "rejected" if submission.reason else "cancelled"
     submission.step, submission.to_preview = None, False
     await svc.store.save(submission)
 
