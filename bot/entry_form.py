@@ -17,7 +17,7 @@ from bot.contact import PROMPTS as CONTACT_PROMPTS
 from bot.contact import valid as valid_contact
 from bot.db import Submission
 from bot.i18n import N_, gettext_for
-from bot.render import PARTNERSHIP_LABELS, button, details, fit, flag, long_date
+from bot.render import IP_LABELS, PARTNERSHIP_LABELS, button, details, fit, flag, long_date
 from catalog.language import detect_language
 from catalog.model import IP_STATUSES, PARTNERSHIPS, Record
 from catalog.taxonomy import SECTORS, country_code, country_name, sector_label
@@ -36,10 +36,6 @@ COUNTRIES = ("VN", "TW", "JP", "KR", "IL", "NL", "CN", "SG", "DE", "US", "TH", "
 STAGES = {
     2: N_("Idea or research"), 4: N_("Lab prototype"), 6: N_("Pilot or demonstration"),
     8: N_("Ready, first customers"), 9: N_("Proven on the market"),
-}
-IP_CHOICES = {
-    "patented": N_("Patented"), "patent_pending": N_("Patent pending"), "trade_secret": N_("Trade secret"),
-    "open": N_("Open"), "none": N_("No IP protection"),
 }
 FIELD_NAMES = {
     "title": N_("Title"), "title_en": N_("Title in English"), "description": N_("Description"), "sector": N_("Sector"), "country": N_("Country"),
@@ -182,7 +178,7 @@ def choice_rows(submission: Submission, language: str, action: str) -> list[list
                  for i, p in enumerate(PARTNERSHIPS)]
         return grid(marks, 2) + [[button("✔️ " + _("Done"), action, key, "p-done")]]
     if step == "ip_status":
-        rows = grid([button(_(IP_CHOICES[i]), action, key, f"i-{i}") for i in IP_STATUSES], 2)
+        rows = grid([button(_(IP_LABELS[i]), action, key, f"i-{i}") for i in IP_STATUSES], 2)
         return rows + [[button(_("Not sure"), action, key, "i-none")]]
     if step == "deadline":
         months = [button(_("In {count} months").format(count=m) if m > 1 else _("In one month"), action, key, f"d-{m}") for m in MONTHS]

@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from html import escape
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
 
 from bot.db import Match, Submission
 from bot.handlers.subscribe import queue_for_subscribers
 from bot.i18n import N_, gettext_for
-from bot.relay import StaffUnreachable, post_to_staff_topic
+from bot.relay import StaffUnreachable, notify, post_to_staff_topic
 from bot.render import KIND_LABELS, button, facts, fit, pick, shorten
 from bot.services import Services
 from catalog.model import Record
@@ -135,7 +133,7 @@ async def announce(bot: Bot, svc: Services, record: Record, matches: list[Match]
         lines = [escape(intro.format(title=owner.draft.get("title", "")))]
         lines += [f"\n{n}. {entry_lines(records[m.counterpart_id], owner.language)}" for n, m in enumerate(matches, 1)]
         keyboard = InlineKeyboardMarkup([owner_keyboard(m, owner.language, n) for n, m in enumerate(matches, 1)])
-        await _send(bot, owner.user_id, fit("\n".join(lines)), keyboard)
+        await notify(bot, owner.user_id, fit("\n".join(lines)), keyboard)
     for match in matches:
         other = owned.get(match.counterpart_id)
         if other is None or owner is not None and other.user_id == owner.user_id:
@@ -144,15 +142,8 @@ async def announce(bot: Bot, svc: Services, record: Record, matches: list[Match]
         intro = (_("A new need may match your offer “{title}”:") if record.kind == "request"
                  else _("A new technology offer may answer your need “{title}”:"))
         text = escape(intro.format(title=other.draft.get("title", ""))) + "\n\n" + entry_lines(record, other.language)
-        await _send(bot, other.user_id, fit(text), InlineKeyboardMarkup([owner_keyboard(match, other.language)]))
+        await notify(bot, other.user_id, fit(text), InlineKeyboardMarkup([owner_keyboard(match, other.language)]))
     await _tell_staff(bot, svc, record, matches, records, owned)
-
-
-async def _send(bot: Bot, chat_id: int, text: str, keyboard: InlineKeyboardMarkup) -> None:
-    try:
-        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except (Forbidden, BadRequest):
-        pass  # blocked or gone: staff still see the match
 
 
 async def _tell_staff(bot: Bot, svc: Services, record: Record, matches: list[Match], records: dict, owned: dict) -> None:

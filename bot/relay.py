@@ -16,9 +16,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.db import Relay, StaffTopic, Ticket, now
 from bot.i18n import LANGUAGE_NAMES, gettext_for
-from bot.render import button, fit, flag, shorten
+from bot.render import button, fit, owner_line, shorten
 from bot.services import Services
-from catalog.taxonomy import country_name, sector_label
+from catalog.taxonomy import sector_label
 
 log = logging.getLogger("techconnect.relay")
 
@@ -56,7 +56,7 @@ async def summary_card(services: Services, ticket: Ticket) -> tuple[str, InlineK
         if record is None:
             continue
         title = record.title.get(staff_language) or record.title[record.language]
-        owner = " · ".join(x for x in (record.organization, f"{flag(record.country)} {country_name(record.country, staff_language)}" if record.country else "") if x)
+        owner = owner_line(record, staff_language)
         reach = ", ".join(record.contact.get(k, "") for k in ("name", "email", "phone") if record.contact.get(k))
         lines.append(f"• <b>{escape(title)}</b> (<code>{escape(record.id)}</code>)\n  {escape(owner)}\n  ☎️ {escape(reach or '—')}")
     recent = await services.store.relays(Relay.ticket_id == ticket.id, Relay.direction == "to_staff", limit=5, newest=True)
@@ -219,6 +219,17 @@ async def _tell_user_delivered(bot: Bot, ticket: Ticket) -> None:
         await bot.send_message(ticket.user_id, _("Your request has now reached our staff. They will reply here."))
     except (Forbidden, BadRequest, NetworkError):
         log.info("could not tell user %s that ticket %s was delivered", ticket.user_id, ticket.id)
+
+
+async def notify(bot: Bot, chat_id: int, html: str, keyboard: InlineKeyboardMarkup | None = None) -> bool:
+    """A bot message to a user outside any ticket (outcomes, matches, reminders); False when it
+    cannot arrive (they blocked the bot, or the chat is gone), which is logged, never raised."""
+    try:
+        await bot.send_message(chat_id, html, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+        return True
+    except (Forbidden, BadRequest) as exc:
+        log.info("message to user %s not delivered: %s", chat_id, exc)
+        return False
 
 
 async def send_to_user(bot: Bot, services: Services, ticket: Ticket, text: str) -> bool:

@@ -9,7 +9,6 @@ from datetime import date
 from html import escape
 
 from babel.dates import format_date
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Callback
@@ -20,6 +19,7 @@ from catalog.taxonomy import SECTORS, babel_locale, country_name, sector_label
 MAX_MESSAGE = 4096
 SUMMARY_CHARS = 260
 KIND_LABELS = {"offer": N_("Technology offer"), "request": N_("Technology request")}
+KIND_ICONS = {"offer": "💡", "request": "📝"}  # as on the menu's "Offer a technology" / "Post a need"
 IP_LABELS = {
     "patented": N_("Patented"), "patent_pending": N_("Patent pending"), "trade_secret": N_("Trade secret"),
     "open": N_("Open"), "none": N_("No IP protection"),
@@ -62,6 +62,12 @@ def _title_line(record: Record, language: str) -> str:
     title, lang = pick(record.title, language, record.language)
     marked = "" if lang == language else f" <i>({escape(LANGUAGE_NAMES[lang])})</i>"
     return f"<b>{escape(title)}</b>{marked}"
+
+
+def owner_line(record: Record, language: str) -> str:
+    """Who offers or needs it, and where from: organisation · flag and country (plain text)."""
+    where = f"{flag(record.country)} {country_name(record.country, language)}" if record.country else ""
+    return " · ".join(x for x in (record.organization, where) if x)
 
 
 def facts(record: Record, language: str) -> str:

@@ -66,6 +66,10 @@ class Record:
         """(title, description) in ``language``; description may fall back to the original."""
         return self.title.get(language, ""), self.description.get(language, "")
 
+    def is_live(self, today: date) -> bool:
+        """Shown in searches on ``today``: published and not expired."""
+        return self.status == "published" and (self.expires_at is None or self.expires_at >= today)
+
     def content_hash(self) -> str:
         """Changes whenever anything a search can see changes (not contact, not timestamps)."""
         visible = {k: v for k, v in self.to_json().items() if k not in ("contact", "created_at", "updated_at")}

@@ -8,16 +8,16 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot import entry_form as form
 from bot.callbacks import parse
 from bot.db import Submission
 from bot.handlers.review import reason_text, refresh_card
+from bot.relay import notify
 from bot.handlers.submit import ask, post_keyboard
 from bot.i18n import gettext_for
-from bot.render import button, long_date, shorten
+from bot.render import KIND_ICONS, button, long_date, shorten
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 
@@ -77,8 +77,7 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rows = []
     for number, submission in enumerate(submissions, 1):
         title = submission.draft.get("title") or "…"
-        icon = "📝" if submission.kind == "request" else "💡"
-        lines.append(f"{number}. {icon} {escape(shorten(title, 80))}\n    {escape(state(submission, records.get(submission.record_id), today, language))}")
+        lines.append(f"{number}. {KIND_ICONS[submission.kind]} {escape(shorten(title, 80))}\n    {escape(state(submission, records.get(submission.record_id), today, language))}")
         rows.append([button(f"{number}. {shorten(title, 40)}", "my", submission.id, "open")])
     await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows))
 
@@ -158,13 +157,9 @@ async def remind_expiring(context: ContextTypes.DEFAULT_TYPE) -> None:
         await svc.store.save(submission)
         _ = gettext_for(submission.language)
         text = _("Your entry “{title}” expires on {date} and will then leave search results. Renew it to keep it online.")
-        try:
-            await context.bot.send_message(
-                submission.user_id, text.format(title=submission.draft.get("title", ""), date=long_date(record.expires_at, submission.language)),
-                reply_markup=InlineKeyboardMarkup([[button("🔄 " + _("Renew"), "my", submission.id, "renew")]]),
-            )
-        except (Forbidden, BadRequest):
-            continue
+        await notify(context.bot, submission.user_id,
+                     escape(text.format(title=submission.draft.get("title", ""), date=long_date(record.expires_at, submission.language))),
+                     InlineKeyboardMarkup([[button("🔄 " + _("Renew"), "my", submission.id, "renew")]]))
 
 
 HANDLERS = [

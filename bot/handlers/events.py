@@ -20,7 +20,6 @@ from babel.dates import format_datetime
 from sqlalchemy.exc import IntegrityError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.callbacks import parse
@@ -28,12 +27,13 @@ from bot.db import Event, EventRegistration, User
 from bot.handlers.handoff import request_handoff
 from bot.handlers.staff import staff_only, staff_gettext
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
-from bot.render import button, details, fit, flag, pick, shorten
+from bot.relay import notify
+from bot.render import button, details, fit, owner_line, pick, shorten
 from bot.services import Services, current_user, services
 from catalog.io import ImportFailed, RowError, raw_rows
 from catalog.language import LANGUAGES, detect_language, normalize_language_code
 from catalog.model import Record, RecordError
-from catalog.taxonomy import babel_locale, country_name
+from catalog.taxonomy import babel_locale
 
 log = logging.getLogger("techconnect.events")
 REMIND_BEFORE = timedelta(hours=24)
@@ -71,8 +71,7 @@ def heading(event: Event, language: str, tz: ZoneInfo) -> list[str]:
 def participant(record: Record, language: str) -> str:
     """Title in the reader's language (or the original), organisation, flag and country."""
     title = pick(record.title, language, record.language)[0]
-    owner = " · ".join(x for x in (
-        record.organization, f"{flag(record.country)} {country_name(record.country, language)}" if record.country else "") if x)
+    owner = owner_line(record, language)
     return f"<b>{escape(title)}</b>" + (f" — {escape(owner)}" if owner else "")
 
 
@@ -211,7 +210,7 @@ async def cancel_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         _ = gettext_for(language)
         text = "❌ " + _("“{title}” on {when} has been cancelled. Staff will contact you about the meetings you asked for.").format(
             title=escape(event_title(event, language)), when=escape(when(event.starts_at, language, zone(svc))))
-        await send_quietly(context, user_id, text)
+        await notify(context.bot, user_id, text)
     await update.effective_message.reply_text(staff_("Event #{number} cancelled; {count} users were told.").format(
         number=event.id, count=len(registered)))
 
@@ -366,14 +365,6 @@ async def user_language(svc: Services, user_id: int) -> str:
     return user.language if user and user.language else DEFAULT_LANGUAGE
 
 
-async def send_quietly(context: ContextTypes.DEFAULT_TYPE, user_id: int, text: str) -> None:
-    """A message the user may never get (they blocked the bot, or deleted the chat): logged, not raised."""
-    try:
-        await context.bot.send_message(user_id, text, parse_mode=ParseMode.HTML)
-    except (Forbidden, BadRequest) as exc:
-        log.info("message to user %s not delivered: %s", user_id, exc)
-
-
 async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Job: users who asked to meet someone at an event starting within 24 hours are reminded once.
 
@@ -398,7 +389,7 @@ async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
             lines = ["⏰ " + _("Reminder: you are expected at this connection event.")] + heading(event, language, zone(svc))
             lines.append(_("You asked to meet:"))
             lines += ["• " + participant(records[r.record_id], language) for r in registrations if r.record_id in records]
-            await send_quietly(context, user_id, fit("\n".join(lines)))
+            await notify(context.bot, user_id, fit("\n".join(lines)))
 
 
 HANDLERS = [

@@ -7,7 +7,6 @@ from html import escape
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.callbacks import parse
@@ -16,7 +15,7 @@ from bot.handlers.handoff import request_handoff
 from bot.handlers.staff import is_staff, staff_gettext
 from bot.i18n import gettext_for
 from bot.matching import owners
-from bot.relay import StaffUnreachable, ensure_topic, post_to_topic, refresh_card
+from bot.relay import StaffUnreachable, ensure_topic, notify, post_to_topic, refresh_card
 from bot.render import details, pick
 from bot.services import Services, current_user, services
 
@@ -79,10 +78,7 @@ async def on_propose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         title = pick(other.title, owner.language, other.language)[0]
         text = _("Our staff propose to introduce you to the owner of “{title}”, which matches your entry “{mine}”. "
                  "A staff member will contact you.").format(title=title, mine=owner.draft.get("title", ""))
-        try:
-            await context.bot.send_message(owner.user_id, escape(text), parse_mode=ParseMode.HTML)
-        except (Forbidden, BadRequest):
-            continue  # a party who blocked the bot is still introduced by staff
+        await notify(context.bot, owner.user_id, escape(text))  # one who blocked the bot is still introduced by staff
 
 
 async def ticket_for(context: ContextTypes.DEFAULT_TYPE, svc: Services, owner, entries: list[str], purpose: str) -> Ticket:

@@ -18,7 +18,7 @@ from bot.db import Submission
 from bot.handlers.staff import is_staff, staff_gettext
 from bot.i18n import LANGUAGE_NAMES, N_, gettext_for
 from bot.matching import on_published
-from bot.relay import StaffUnreachable, post_to_staff_topic
+from bot.relay import StaffUnreachable, notify, post_to_staff_topic
 from bot.render import KIND_LABELS, button, long_date
 from bot.services import Services, services
 
@@ -101,7 +101,7 @@ async def approve(bot: Bot, svc: Services, submission: Submission, staff_name: s
     _ = gettext_for(submission.language)
     text = _("Good news: your entry “{title}” is published. Others can find it now, in every language. "
              "It stays online until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it.")
-    await _tell_owner(bot, submission, text.format(title=submission.draft["title"], date=long_date(expires, submission.language)))
+    await notify(bot, submission.user_id, escape(text.format(title=submission.draft["title"], date=long_date(expires, submission.language))))
     await on_published(bot, svc, [record])
 
 
@@ -113,14 +113,7 @@ async def reject(bot: Bot, svc: Services, submission: Submission, reason: str, s
     text = (_("Your changes to “{title}” were not accepted: {reason} The published version stays online; you can edit it again with /mine.")
             if submission.record_id else
             _("Your entry “{title}” was not published: {reason} You can correct it and send it again with /mine."))
-    await _tell_owner(bot, submission, text.format(title=submission.draft["title"], reason=reason_text(submission, submission.language)))
-
-
-async def _tell_owner(bot: Bot, submission: Submission, text: str) -> None:
-    try:
-        await bot.send_message(submission.user_id, text)
-    except (Forbidden, BadRequest):
-        pass  # blocked the bot: /mine still shows the outcome
+    await notify(bot, submission.user_id, escape(text.format(title=submission.draft["title"], reason=reason_text(submission, submission.language))))
 
 
 async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

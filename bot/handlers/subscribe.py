@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from sqlalchemy import delete, func, or_, select, update
@@ -24,7 +24,7 @@ from bot.callbacks import parse
 from bot.db import Digest, DigestItem, Submission, Subscription, User
 from bot.handlers.handoff import request_handoff
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
-from bot.render import button, details, fit, flag, pick
+from bot.render import KIND_ICONS, button, details, fit, flag, pick
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 from catalog.taxonomy import SECTORS, country_name, sector_label
@@ -35,16 +35,10 @@ DIGEST_EVERY = timedelta(hours=24)
 SHOWN = 10  # entries listed in one digest; the rest are counted
 DIGESTS_PER_SECOND = 25  # below Telegram's ~30/s, which conversations share; the limiter alone allows bursts of 30
 INTEREST_CHARS = (3, 200)
-KIND_ICONS = {"offer": "💡", "request": "📝"}  # as on the menu's "Offer a technology" / "Post a need"
 INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # both can skip rows that exist
 
 
 # ----------------------------------------------------------------------------- queueing new entries
-
-def _live(record: Record, today: date) -> bool:
-    """Still shown in searches: published and not expired."""
-    return record.status == "published" and (record.expires_at is None or record.expires_at >= today)
-
 
 async def queue_for_subscribers(svc: Services, records: list[Record]) -> int:
     """Queue newly published ``records`` for every active subscriber who follows their sector or
@@ -52,7 +46,7 @@ async def queue_for_subscribers(svc: Services, records: list[Record]) -> int:
     user's own entry, never twice. Returns how many items were queued. The index must know the
     records already (``on_published`` refreshes it first)."""
     today = svc.clock.today()
-    fresh = {r.id: r for r in records if _live(r, today)}
+    fresh = {r.id: r for r in records if r.is_live(today)}
     if not fresh:
         return 0
     owned = {(s.user_id, s.record_id) for s in await svc.store.rows(Submission, Submission.record_id.in_(fresh))}
@@ -179,7 +173,7 @@ async def on_digest_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if item is None:
         return
     record = await svc.catalog.get(item.record_id)
-    if record is None or not _live(record, svc.clock.today()):
+    if record is None or not record.is_live(svc.clock.today()):
         await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
         return
     await query.answer()
@@ -222,7 +216,7 @@ async def _pending(svc: Services, user_id: int) -> tuple[list[int], dict[str, Re
     whose entries were withdrawn or expired since they were queued are dropped."""
     pending = await svc.store.rows(DigestItem, DigestItem.user_id == user_id, DigestItem.digest_id.is_(None))
     today = svc.clock.today()
-    records = {rid: r for rid, r in (await svc.catalog.get_many({i.record_id for i in pending})).items() if _live(r, today)}
+    records = {rid: r for rid, r in (await svc.catalog.get_many({i.record_id for i in pending})).items() if r.is_live(today)}
     gone = [item.id for item in pending if item.record_id not in records]
     if gone:
         async with svc.store.session.begin() as session:
