@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_handoff import bot_texts, last_id, newest_with, say
 
 from bot.db import Match, StaffTopic, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, LiveBot, buttons
@@ -15,6 +14,7 @@ from bot.handlers.review import REASONS
 from bot.i18n import gettext_for
 from bot.render import long_date
 from catalog.model import PARTNERSHIPS
+from support import newest_with, say, bot_texts, last_id
 
 VI_USER, TW_USER, EN_USER, HANS_USER = 601, 602, 603, 604
 STAFF = gettext_for("vi")

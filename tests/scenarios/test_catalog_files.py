@@ -9,8 +9,7 @@ import json
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.i18n import gettext_for
 from catalog.io import read_records
-from test_events import send_file
-from test_handoff import VI_USER, bot_texts, last_id, open_ticket, say
+from support import VI_USER, bot_texts, last_id, open_ticket, say, send_file
 
 STAFF = gettext_for("vi")
 SILK = {"id": "vn-hp-silk-001", "kind": "offer", "country": "VN", "sector": "equipment",

@@ -20,7 +20,7 @@ from bot.render import details
 from catalog.language import LANGUAGES
 from catalog.model import parse_record
 from catalog.taxonomy import country_name, sector_label
-from test_handoff import bot_texts, newest_with, say, tap
+from support import newest_with, tap, say, bot_texts
 
 VI_USER, ZH_USER = 701, 702
 VI, ZH = gettext_for("vi"), gettext_for("zh-Hans")

@@ -12,7 +12,7 @@ from bot.db import Event, EventRegistration
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.handlers.handoff import PROMPTS
 from bot.i18n import gettext_for
-from test_handoff import TW_FORM, bot_texts, fill, last_id, newest_with, press_form, say
+from support import TW_FORM, newest_with, say, bot_texts, last_id, fill, press_form, send_file
 
 TW_USER, VI_USER, BLOCKED_USER = 602, 603, 604
 TW = gettext_for("zh-Hant")
@@ -170,13 +170,6 @@ async def test_registered_users_are_reminded_once_the_day_before(live):
 
 
 # ----------------------------------------------------------------------------- events files
-
-async def send_file(live, name: str, content: bytes) -> list[str]:
-    mark = last_id(live, STAFF_CHAT_ID)
-    await live.emulator.send_media(STAFF_ID, "document", chat_id=STAFF_CHAT_ID, content=content, file_name=name)
-    await live.settle()
-    return bot_texts(live, STAFF_CHAT_ID, since=mark)
-
 
 async def test_events_file_import_is_all_or_nothing_and_reimport_updates(live):
     day = local_day(live, 10)

@@ -1,0 +1,135 @@
+"""What scenario tests share: simulated users, their messages and taps, and reading what the bot sent.
+
+Scenario tests drive the real bot through the Bot API emulator over HTTP (the ``live`` fixture);
+these helpers are the words they speak in. Test modules import from here, never from each other.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.db import Search, Ticket
+from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
+from bot.i18n import gettext_for
+
+VI_USER, TW_USER, OTHER_USER = 501, 502, 503
+VI = gettext_for("vi")
+TW = gettext_for("zh-Hant")
+STAFF = VI  # Settings.staff_language defaults to "vi"
+
+VI_QUERY = "nuôi cá mú giống"
+VI_FORM = ["Nguyễn Thị Hoa", "Công ty Thủy sản Cát Hải", "Giám đốc", "0912 345 678", "Tìm công nghệ vắc-xin cho cá mú"]
+TW_FORM = ["林美華", "澎湖海洋科技公司", "業務經理", "mei.lin@example.com.tw", "尋找越南的養殖合作夥伴"]
+
+
+def newest_with(live, chat_id: int, prefix: str, *, thread_id: int | None = None) -> tuple[dict, dict]:
+    """The newest bot message in the chat with a button whose callback data starts with prefix."""
+    for message in reversed(live.emulator.messages(chat_id, thread_id=thread_id, from_bot=True)):
+        for b in buttons(message):
+            if b.get("callback_data", "").startswith(prefix):
+                return message, b
+    raise AssertionError(f"no bot message in {chat_id} with a {prefix!r} button")
+
+
+async def tap(live, user_id: int, prefix: str, *, chat_id: int | None = None) -> None:
+    message, b = newest_with(live, user_id if chat_id is None else chat_id, prefix)
+    await live.emulator.press(user_id, message, b["callback_data"])
+    await live.settle()
+
+
+async def say(live, user_id: int, text: str) -> dict:
+    message = await live.emulator.send_text(user_id, text)
+    await live.settle()
+    return message
+
+
+async def staff_says(live, text: str, ticket: Ticket) -> dict:
+    message = await live.emulator.send_text(STAFF_ID, text, chat_id=STAFF_CHAT_ID, message_thread_id=ticket.topic_id)
+    await live.settle()
+    return message
+
+
+def bot_texts(live, chat_id: int, *, since: int = 0, thread_id: int | None = None) -> list[str]:
+    """Texts (or captions) of the bot's messages in a chat with a message id above ``since``."""
+    return [m.get("text") or m.get("caption") or "" for m in live.emulator.messages(chat_id, thread_id=thread_id, from_bot=True)
+            if m["message_id"] > since]
+
+
+def last_id(live, chat_id: int) -> int:
+    messages = live.emulator.messages(chat_id)
+    return messages[-1]["message_id"] if messages else 0
+
+
+def copies_to_staff(live) -> list[dict]:
+    return [c for c in live.emulator.calls_to("copyMessage") if c["chat_id"] == STAFF_CHAT_ID]
+
+
+async def start_form(live, user_id: int, name: str, language_code: str, *, via_menu: bool = False) -> None:
+    live.emulator.user(user_id, name, language_code)
+    await say(live, user_id, "/start")
+    if via_menu:
+        await tap(live, user_id, "menu:staff")
+    else:
+        await say(live, user_id, VI_QUERY)
+        await tap(live, user_id, "intr:")
+
+
+async def fill(live, user_id: int, answers: list[str]) -> None:
+    for answer in answers:
+        await say(live, user_id, answer)
+
+
+async def open_ticket(live, user_id: int = VI_USER, *, language_code: str = "vi", via_menu: bool = False,
+                      answers: list[str] = VI_FORM) -> Ticket:
+    """A user asks for an introduction, fills in the form and consents: an open ticket with a topic."""
+    await start_form(live, user_id, "Hoa" if language_code == "vi" else "Mei", language_code, via_menu=via_menu)
+    await fill(live, user_id, answers)
+    await press_form(live, user_id, "agree")
+    ticket = await live.services.store.newest_ticket(user_id)
+    assert ticket is not None and ticket.status == "open" and ticket.topic_id is not None
+    return ticket
+
+
+async def press_form(live, user_id: int, action: str) -> None:
+    """Back / Cancel / Edit / I agree on the newest message of the contact form."""
+    message, _ = newest_with(live, user_id, "hf:")
+    chosen = next(b for b in buttons(message) if b["callback_data"].endswith(f":{action}"))
+    await live.emulator.press(user_id, message, chosen["callback_data"])
+    await live.settle()
+
+
+async def claim(live, ticket: Ticket) -> Ticket:
+    message, b = newest_with(live, STAFF_CHAT_ID, f"tk:{ticket.id}:claim", thread_id=ticket.topic_id)
+    await live.emulator.press(STAFF_ID, message, b["callback_data"])
+    await live.settle()
+    return await live.services.store.ticket(ticket.id)
+
+
+async def search_count(live, user_id: int) -> int:
+    async with live.services.store.session() as session:
+        return await session.scalar(select(func.count()).select_from(Search).where(Search.user_id == user_id))
+
+
+def topic_messages(live, ticket: Ticket) -> list[dict]:
+    return live.emulator.messages(STAFF_CHAT_ID, thread_id=ticket.topic_id)
+
+
+def is_card(message: dict, ticket: Ticket) -> bool:
+    return any(b.get("callback_data") == f"tk:{ticket.id}:claim" for b in buttons(message))
+
+
+def sent(language: str, number: int) -> str:
+    return gettext_for(language)("Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
+                                 "anything you write here reaches them.").format(number=number)
+
+
+def joined(language: str, name: str = "Lan") -> str:
+    return gettext_for(language)("{name} from the Department's staff has joined this conversation. "
+                                 "I will stay quiet while you talk.").format(name=name)
+
+
+
+async def send_file(live, name: str, content: bytes) -> list[str]:
+    mark = last_id(live, STAFF_CHAT_ID)
+    await live.emulator.send_media(STAFF_ID, "document", chat_id=STAFF_CHAT_ID, content=content, file_name=name)
+    await live.settle()
+    return bot_texts(live, STAFF_CHAT_ID, since=mark)
