@@ -6,15 +6,18 @@ import logging
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
 
 from bot.bootstrap import open_catalog, open_engine
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore
-from bot.handlers import catalog_files, discover, entries, errors, events, handoff, matches, media, review, staff, start, submit, subscribe
+from bot import router
+from bot.delivery import recover
+from bot.handlers import catalog_files, discover, entries, errors, events, handoff, matches, review, staff, start, submit, subscribe
 from bot.i18n import N_, gettext_for
+from bot.ordering import ConversationOrder
 from bot.services import Services
 
 log = logging.getLogger("techconnect")
@@ -32,8 +35,14 @@ COMMANDS = [
 MENU_LANGUAGES = {"vi": "vi", "en": "en", "zh": "zh-Hans"}  # Telegram code -> UI language
 
 
+SEND_TIMEOUT = 30.0  # seconds: a send answered late is waited for, not sent twice
+OUTBOX_INTERVAL = 5  # seconds between attempts at messages that had to wait
+
+
 class RetryingRateLimiter(AIORateLimiter):
-    """Telegram's flood limits (RetryAfter) as PTB handles them, plus retries of network errors."""
+    """Telegram's flood limits (RetryAfter) as PTB handles them, plus retries of network errors
+    that certainly did not reach Telegram. A timeout is not retried here: Telegram may have
+    performed the call, and the outbox decides what to do with messages that must arrive."""
 
     NETWORK_RETRIES = 3
 
@@ -42,11 +51,17 @@ class RetryingRateLimiter(AIORateLimiter):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             except NetworkError as exc:
-                if isinstance(exc, BadRequest) or attempt == self.NETWORK_RETRIES:
+                if isinstance(exc, (BadRequest, TimedOut)) or attempt == self.NETWORK_RETRIES:
                     raise
-                log.warning("network error on %s (%s); retrying", endpoint, exc)
+                log.warning("network error on %s (%s); retrying", endpoint, type(exc).__name__)
                 await asyncio.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
+
+
+def rate_limiter(time_scale: float = 1.0) -> RetryingRateLimiter:
+    """Telegram's limits as PTB paces them: 30 messages/s overall, 20/min per group (periods
+    scaled for tests against an emulator that enforces the same scaled limits)."""
+    return RetryingRateLimiter(overall_time_period=1 * time_scale, group_time_period=60 * time_scale, max_retries=3)
 
 
 async def build_services(settings: Settings) -> Services:
@@ -55,7 +70,10 @@ async def build_services(settings: Settings) -> Services:
     store = BotStore(catalog.engine)
     await store.create()
     engine, _, _ = await open_engine(catalog)
-    return Services(settings=settings, catalog=catalog, store=store, engine=engine, clock=Clock(settings.office_hours.zone))
+    services = Services(settings=settings, catalog=catalog, store=store, engine=engine, clock=Clock(settings.office_hours.zone))
+    if requeued := await recover(services):
+        log.info("%s outbox messages interrupted by a stop will be sent again", requeued)
+    return services
 
 
 async def set_commands(application: Application) -> None:
@@ -76,6 +94,12 @@ async def set_commands(application: Application) -> None:
             log.warning("staff command menu not set (is the bot in the staff group?): %s", exc)
 
 
+async def deliver_outbox(context) -> None:
+    """Job: what had to wait (429, staff group unreachable, network) is delivered, in order."""
+    services = context.bot_data["services"]
+    await services.outbox.drain_all(context.bot, services)
+
+
 def build_application(
     services: Services, application_class: type[Application] = Application, *, rate_limits: bool = True
 ) -> Application:
@@ -87,28 +111,30 @@ def build_application(
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .concurrent_updates(True)
+        .concurrent_updates(ConversationOrder())
+        .read_timeout(SEND_TIMEOUT)
+        .write_timeout(SEND_TIMEOUT)
         .post_init(set_commands)
     )
     if rate_limits:
-        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=3))
+        builder = builder.rate_limiter(rate_limiter(settings.time_scale))
     application = builder.build()
     application.bot_data["services"] = services
-    application.add_handlers(submit.DRAFT_HANDLERS + review.text_handlers(settings.staff_chat_id), group=-2)  # forms take typed answers
-    application.add_handlers(handoff.RELAY_HANDLERS, group=-1)  # decides whether the bot answers at all
+    leaving, routers = router.handlers(settings.staff_chat_id)
+    application.add_handlers(leaving, group=-1)  # a command or the menu leaves a form before it runs
     for group in (start.HANDLERS, submit.HANDLERS, entries.HANDLERS, review.HANDLERS, matches.HANDLERS, handoff.HANDLERS,
-                  staff.handlers(settings.staff_chat_id), events.HANDLERS, subscribe.HANDLERS, catalog_files.HANDLERS, discover.HANDLERS, media.HANDLERS):
+                  staff.handlers(), events.HANDLERS, subscribe.HANDLERS, catalog_files.HANDLERS, discover.HANDLERS, routers):
         application.add_handlers(group)
     application.add_handlers(catalog_files.document_handlers(settings.staff_chat_id), group=1)  # beside the ticket relay, not instead
     application.add_handler(CallbackQueryHandler(start.on_unknown_button))  # after every other button handler
     application.add_error_handler(errors.on_error)
+    application.job_queue.run_repeating(deliver_outbox, interval=OUTBOX_INTERVAL, first=OUTBOX_INTERVAL, name="outbox")
     entries.schedule(application)
     catalog_files.schedule(application)
     events.schedule(application)
     subscribe.schedule(application)
     if settings.staff_chat_id is not None:
         staff.schedule(application)
-        review.schedule(application)
     return application
 
 

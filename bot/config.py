@@ -33,6 +33,7 @@ class Settings:
     reopen_days: int = 7
     entry_days: int = 182  # how long a posted entry stays published before it must be renewed
     expiry_notice_days: int = 7  # owners are reminded this many days before
+    time_scale: float = 1.0  # Telegram's rate-limit periods are multiplied by this (below 1 only against the emulator)
 
     def __repr__(self) -> str:  # the token never reaches a log line
         return f"Settings(staff_chat_id={self.staff_chat_id}, webhook={'on' if self.webhook_url else 'off'})"

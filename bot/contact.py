@@ -9,6 +9,7 @@ import re
 from bot.i18n import N_
 
 STEPS = ("name", "organisation", "role", "reach", "purpose")
+DETAILS = STEPS[:4]  # who the person is; the purpose belongs to one request
 PROMPTS = {
     "name": N_("Your full name?"),
     "organisation": N_("Your organisation (company, farm, institute)?"),
@@ -36,3 +37,11 @@ def valid(step: str, text: str) -> str | None:
         return text if _EMAIL.match(text) or (_PHONE.match(text) and 8 <= len(digits) <= 15) else None
     low, high = LIMITS[step]
     return text if low <= len(text) <= high else None
+
+
+def known(contacts: list[dict]) -> dict:
+    """The newest complete details a user gave with consent, so that no form asks for them again."""
+    for contact in contacts:
+        if all(contact.get(step) for step in DETAILS):
+            return {step: contact[step] for step in DETAILS}
+    return {}

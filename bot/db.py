@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from catalog.store import Database, UtcDateTime
+
+
+INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # both can skip rows that exist
 
 
 def now() -> datetime:
@@ -27,8 +31,10 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # Telegram user id
     language: Mapped[str | None] = mapped_column(String(8))
-    mode: Mapped[str | None] = mapped_column(String(10))  # kind searched by default: offer, request or None (both)
+    mode: Mapped[str | None] = mapped_column(String(10))  # kind the next search looks for: offer, request or None (both)
     first_name: Mapped[str] = mapped_column(String(200), default="")
+    focus: Mapped[str | None] = mapped_column(String(30))  # the form the user is filling in now: "post:12", "contact:5"
+    focus_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when that form last asked something
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -59,7 +65,8 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bot_users.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), index=True)  # collecting, open, claimed, resolved, cancelled
-    step: Mapped[str | None] = mapped_column(String(20))  # while collecting: the detail asked for
+    step: Mapped[str | None] = mapped_column(String(20))  # while collecting: the detail asked for, "fields" or "confirm"
+    to_preview: Mapped[bool | None] = mapped_column(Boolean, default=False)  # editing one detail: back to "confirm" after it
     language: Mapped[str] = mapped_column(String(8))
     entries: Mapped[list] = mapped_column(JSON, default=list)  # catalogue record ids asked about
     queries: Mapped[list] = mapped_column(JSON, default=list)  # what the user searched
@@ -69,7 +76,7 @@ class Ticket(Base):
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     claimed_name: Mapped[str | None] = mapped_column(String(200))
-    bot_answers: Mapped[bool] = mapped_column(Boolean, default=True)  # False while a human holds it
+    bot_answers: Mapped[bool] = mapped_column(Boolean, default=False)  # True only after staff hand the user back (/bot)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -131,6 +138,8 @@ class Submission(Base):
     review_message_id: Mapped[int | None] = mapped_column(BigInteger)
     staff_field: Mapped[str | None] = mapped_column(String(20))  # a field a staff member is rewriting
     staff_editor: Mapped[int | None] = mapped_column(BigInteger)
+    staff_thread: Mapped[int | None] = mapped_column(BigInteger)  # the topic where that staff member was asked to type
+    staff_asked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the request expires
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)  # why it was rejected
     expiry_notice_for: Mapped[date | None] = mapped_column(Date)  # the expiry date the owner was reminded of
@@ -230,16 +239,54 @@ class EventRegistration(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
+class Outgoing(Base):
+    """A message that must reach someone, written down before any network call.
+
+    Rows of one ``lane`` (a user's chat, a ticket's topic, a standing staff topic) are delivered
+    one after another in id order by :mod:`bot.delivery`; a ticket's topic is resolved (and
+    re-created when deleted) at delivery time, so a row never names a topic that may vanish.
+    """
+
+    __tablename__ = "bot_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lane: Mapped[str] = mapped_column(String(40), index=True)  # user:<id>, ticket:<id>, topic:<key>
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))  # send, copy, edit, edit_caption
+    text: Mapped[str | None] = mapped_column(Text)  # HTML
+    markup: Mapped[dict | None] = mapped_column(JSON)
+    from_chat: Mapped[int | None] = mapped_column(BigInteger)
+    from_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reply_to_relay: Mapped[int | None] = mapped_column(Integer)  # reply to the delivered copy of this relay
+    relay_id: Mapped[int | None] = mapped_column(Integer)  # the relay this delivers (copy) or edits
+    ref: Mapped[str | None] = mapped_column(String(40))  # what the sent message is, e.g. "review:12" (its card)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)  # pending, sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+def _claim(ticket_id: int, staff_id: int, staff_name: str):
+    return (update(Ticket).where(Ticket.id == ticket_id, Ticket.claimed_by.is_(None), Ticket.status.in_(("open", "claimed")))
+            .values(status="claimed", claimed_by=staff_id, claimed_name=staff_name[:200], bot_answers=False, updated_at=now()))
+
+
 class BotStore(Database):
     metadata = Base.metadata
 
     async def user(self, user_id: int, first_name: str = "") -> User:
-        """The user's row, created on first contact."""
+        """The user's row, created on first contact (an insert that tolerates a concurrent one)."""
         async with self.session.begin() as session:
             user = await session.get(User, user_id)
             if user is None:
-                user = User(id=user_id, first_name=first_name[:200])
-                session.add(user)
+                insert = INSERTS[self.engine.dialect.name]
+                await session.execute(insert(User).values(id=user_id, first_name=first_name[:200], created_at=now())
+                                      .on_conflict_do_nothing())
+                user = await session.get(User, user_id)
             return user
 
     async def update_user(self, user_id: int, **values) -> None:
@@ -247,6 +294,27 @@ class BotStore(Database):
             user = await session.get(User, user_id)
             for key, value in values.items():
                 setattr(user, key, value)
+
+    async def set_focus(self, user_id: int, form: str | None) -> None:
+        """The form the user's next typed message answers ("post:12", "contact:5"), or none."""
+        await self.update_user(user_id, focus=form, focus_at=now() if form else None)
+
+    async def claim(self, ticket_id: int, staff_id: int, staff_name: str) -> bool:
+        """Take an active ticket nobody holds; False when someone else got it first."""
+        async with self.session.begin() as session:
+            return (await session.execute(_claim(ticket_id, staff_id, staff_name))).rowcount == 1
+
+    async def save_relay(self, relay: Relay, deliveries, *, claim: tuple[int, str] | None = None) -> tuple[list[Outgoing], bool]:
+        """The relay and the outbox rows that carry it (``deliveries(relay, claimed)``) in one
+        transaction, with the claim of an unheld ticket when ``claim`` is (staff id, name): a
+        crash never leaves a claim without its message, or a message without its delivery."""
+        async with self.session.begin() as session:
+            claimed = claim is not None and (await session.execute(_claim(relay.ticket_id, *claim))).rowcount == 1
+            session.add(relay)
+            await session.flush()
+            rows = deliveries(relay, claimed)
+            session.add_all(rows)
+        return rows, claimed
 
     async def save_search(self, search: Search) -> Search:
         async with self.session.begin() as session:
@@ -309,6 +377,15 @@ class BotStore(Database):
             if row is not None:
                 await session.delete(row)
 
+    async def consented_contacts(self, user_id: int) -> list[dict]:
+        """Contact details the user gave with their consent (tickets and posted entries), newest first."""
+        async with self.session() as session:
+            tickets = await session.execute(select(Ticket.contact, Ticket.consent_at).where(
+                Ticket.user_id == user_id, Ticket.consent_at.is_not(None)))
+            entries = await session.execute(select(Submission.contact, Submission.consent_at).where(
+                Submission.user_id == user_id, Submission.consent_at.is_not(None)))
+            return [contact for contact, _ in sorted([*tickets.all(), *entries.all()], key=lambda row: row[1], reverse=True)]
+
     async def relay_for(self, source_chat: int, source_message_id: int) -> Relay | None:
         return await self.newest(Relay, Relay.source_chat == source_chat, Relay.source_message_id == source_message_id)
 
@@ -323,6 +400,39 @@ class BotStore(Database):
 
     async def introduction(self, intro_id: int) -> Introduction | None:
         return await self.get(Introduction, intro_id)
+
+    async def update(self, model, key, **values) -> None:
+        """Set columns of one row without loading it (no read-modify-write of other columns)."""
+        async with self.session.begin() as session:
+            await session.execute(update(model).where(model.__mapper__.primary_key[0] == key).values(**values))
+
+    # --- outbox ---------------------------------------------------------------------------
+    async def next_outgoing(self, lane: str) -> Outgoing | None:
+        """The lane's oldest row not yet delivered (or given up)."""
+        async with self.session() as session:
+            return await session.scalar(select(Outgoing).where(Outgoing.lane == lane, Outgoing.status.in_(("pending", "sending")))
+                                        .order_by(Outgoing.id).limit(1))
+
+    async def waiting_lanes(self) -> list[str]:
+        async with self.session() as session:
+            return list((await session.scalars(select(Outgoing.lane).where(Outgoing.status == "pending")
+                                               .group_by(Outgoing.lane).order_by(func.min(Outgoing.id)))).all())
+
+    async def mark(self, row: Outgoing, **values) -> None:
+        for key, value in values.items():
+            setattr(row, key, value)
+        await self.update(Outgoing, row.id, **values)
+
+    async def delivered(self, row: Outgoing, message_id: int | None) -> None:
+        """The row arrived: record it, and what the new message is (a relay's copy, a review card)."""
+        async with self.session.begin() as session:
+            await session.execute(update(Outgoing).where(Outgoing.id == row.id)
+                                  .values(status="sent", message_id=message_id, sent_at=now(), error=None))
+            if row.action == "copy" and row.relay_id and message_id:
+                await session.execute(update(Relay).where(Relay.id == row.relay_id).values(target_message_id=message_id))
+            if row.ref and row.ref.startswith("review:") and message_id:
+                await session.execute(update(Submission).where(Submission.id == int(row.ref[7:])).values(review_message_id=message_id))
+        row.status, row.message_id = "sent", message_id
 
     async def count_by(self, column, *conditions) -> dict:
         async with self.session() as session:

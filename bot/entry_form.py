@@ -7,11 +7,13 @@ and a draft is shown with the same card a published entry gets.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, timedelta
 from html import escape
 
 from telegram import InlineKeyboardButton
 
+from bot.contact import DETAILS
 from bot.contact import HINTS as CONTACT_HINTS
 from bot.contact import PROMPTS as CONTACT_PROMPTS
 from bot.contact import valid as valid_contact
@@ -22,7 +24,7 @@ from catalog.language import detect_language
 from catalog.model import IP_STATUSES, PARTNERSHIPS, Record
 from catalog.taxonomy import SECTORS, country_code, country_name, sector_label
 
-CONTACT_STEPS = ("name", "organisation", "role", "reach")
+CONTACT_STEPS = DETAILS
 STEPS = {
     "request": ("title", "title_en", "description", "sector", "country", "trl", "partnership", "deadline", *CONTACT_STEPS),
     "offer": ("title", "title_en", "description", "sector", "country", "trl", "partnership", "ip_status", *CONTACT_STEPS),
@@ -196,6 +198,37 @@ def toggle_partnership(submission: Submission, code: str) -> bool:
     chosen = [p for p in chosen if p != kind] if kind in chosen else chosen + [kind]
     submission.draft = {**submission.draft, "partnership": [p for p in PARTNERSHIPS if p in chosen]}
     return True
+
+
+def typed_choice(submission: Submission, text: str, language: str) -> str | None:
+    """The code of the current step's button whose label the user typed (in their language or in
+    English), so that typing "Nông nghiệp" works like tapping it; None when no label fits."""
+    wanted = _label_key(text)
+    for lang in (language, "en"):
+        for row in choice_rows(submission, lang, "pst"):
+            for choice_button in row:
+                if _label_key(choice_button.text) == wanted:
+                    return choice_button.callback_data.rsplit(":", 1)[1]
+    return None
+
+
+def _label_key(label: str) -> str:
+    """A label without its leading emoji or mark, compared case-insensitively."""
+    words = unicodedata.normalize("NFC", label).casefold().split()
+    while words and not any(ch.isalnum() for ch in words[0]):
+        words = words[1:]
+    return " ".join(words)
+
+
+TYPED_VALUES = frozenset({"title", "title_en", "description", *CONTACT_STEPS})  # answers shown again when the step is revisited
+
+
+def current_text(submission: Submission, step: str) -> str | None:
+    """What the user already wrote for a text step, to show when they come back to it."""
+    if step not in TYPED_VALUES:
+        return None
+    value = submission.contact.get(step) if step in CONTACT_STEPS else submission.draft.get(step)
+    return value or None
 
 
 def set_value(submission: Submission, field: str, value: object) -> None:

@@ -12,8 +12,8 @@ from telegram import Bot, InlineKeyboardMarkup
 
 from bot.db import Match, Submission
 from bot.handlers.subscribe import queue_for_subscribers
-from bot.i18n import N_, gettext_for
-from bot.relay import StaffUnreachable, notify, post_to_staff_topic
+from bot.i18n import gettext_for
+from bot.delivery import notify, to_staff
 from bot.render import KIND_LABELS, button, facts, fit, pick, shorten
 from bot.services import Services
 from catalog.model import Record
@@ -68,7 +68,6 @@ class MatchRule:
 
 
 RULE = MatchRule()
-TOPIC_NAME = N_("Matches")
 
 
 async def on_published(bot: Bot, svc: Services, records: list[Record]) -> None:
@@ -133,7 +132,7 @@ async def announce(bot: Bot, svc: Services, record: Record, matches: list[Match]
         lines = [escape(intro.format(title=owner.draft.get("title", "")))]
         lines += [f"\n{n}. {entry_lines(records[m.counterpart_id], owner.language)}" for n, m in enumerate(matches, 1)]
         keyboard = InlineKeyboardMarkup([owner_keyboard(m, owner.language, n) for n, m in enumerate(matches, 1)])
-        await notify(bot, owner.user_id, fit("\n".join(lines)), keyboard)
+        await notify(bot, svc, owner.user_id, fit("\n".join(lines)), keyboard)
     for match in matches:
         other = owned.get(match.counterpart_id)
         if other is None or owner is not None and other.user_id == owner.user_id:
@@ -142,7 +141,7 @@ async def announce(bot: Bot, svc: Services, record: Record, matches: list[Match]
         intro = (_("A new need may match your offer “{title}”:") if record.kind == "request"
                  else _("A new technology offer may answer your need “{title}”:"))
         text = escape(intro.format(title=other.draft.get("title", ""))) + "\n\n" + entry_lines(record, other.language)
-        await notify(bot, other.user_id, fit(text), InlineKeyboardMarkup([owner_keyboard(match, other.language)]))
+        await notify(bot, svc, other.user_id, fit(text), InlineKeyboardMarkup([owner_keyboard(match, other.language)]))
     await _tell_staff(bot, svc, record, matches, records, owned)
 
 
@@ -159,7 +158,4 @@ async def _tell_staff(bot: Bot, svc: Services, record: Record, matches: list[Mat
             rows.append([button("🤝 " + staff_("Propose introduction {number}").format(number=number), "pi", match.id)])
         else:
             lines.append("<i>" + staff_("Neither party uses the bot: introduce them by their contact details.") + "</i>")
-    try:
-        await post_to_staff_topic(bot, svc, "matches", staff_(TOPIC_NAME), fit("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None)
-    except StaffUnreachable:
-        pass  # owners were told; staff see the pairs in the entries' tickets when introductions are asked for
+    await svc.outbox.send(bot, svc, to_staff(svc, fit("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None, topic="matches"))

@@ -10,6 +10,7 @@ from bot.callbacks import parse
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore, User
+from bot.delivery import Outbox
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for, guess_language
 from catalog.store import CatalogStore
 from index.search import SearchEngine
@@ -22,6 +23,7 @@ class Services:
     store: BotStore
     engine: SearchEngine
     clock: Clock = field(default_factory=Clock)
+    outbox: Outbox = field(default_factory=Outbox)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, func, select
+from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -81,8 +81,19 @@ class Database:
         self.session = async_sessionmaker(engine, expire_on_commit=False)
 
     async def create(self) -> None:
+        """Create missing tables, and add columns a newer version declares to existing ones."""
         async with self.engine.begin() as conn:
             await conn.run_sync(self.metadata.create_all)
+            await conn.run_sync(self._add_missing_columns)
+
+    def _add_missing_columns(self, conn) -> None:
+        inspector = inspect(conn)
+        for table in self.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:  # new columns are nullable or take their default later
+                    kind = column.type.compile(dialect=conn.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 class CatalogStore(Database):

@@ -5,6 +5,8 @@ these helpers are the words they speak in. Test modules import from here, never 
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from bot.db import Search, Ticket
@@ -133,3 +135,13 @@ async def send_file(live, name: str, content: bytes) -> list[str]:
     await live.emulator.send_media(STAFF_ID, "document", chat_id=STAFF_CHAT_ID, content=content, file_name=name)
     await live.settle()
     return bot_texts(live, STAFF_CHAT_ID, since=mark)
+
+
+async def deliver_waiting(live, after: timedelta = timedelta(minutes=10)) -> None:
+    """What the outbox job does once the waiting times of undelivered messages have passed."""
+    live.services.clock.advance(after)
+    try:
+        await live.services.outbox.drain_all(live.app.bot, live.services)
+    finally:
+        live.services.clock.advance(-after)
+    await live.settle()

@@ -25,13 +25,19 @@ def handoff_enabled(context: ContextTypes.DEFAULT_TYPE) -> bool:
     return services(context).settings.staff_chat_id is not None
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_mention(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a group, a message that names the bot is a search."""
+    user, language = await current_user(update, context)
+    await search_text(update, context, user, language)
+
+
+async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User, language: str) -> None:
+    """The message's text as a query; a kind chosen in the menu ("Find partners") applies to this search only."""
     message = update.effective_message
     text = message.text or ""
     if message.chat.type != ChatType.PRIVATE:  # in groups only mentions reach here
         text = re.sub(rf"@{re.escape(context.bot.username)}\b", " ", text, flags=re.IGNORECASE)
     text = " ".join(text.split())
-    user, language = await current_user(update, context)
     _ = gettext_for(language)
     if not text:
         await message.reply_text(_("Write what you are looking for after my name."))
@@ -42,6 +48,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         text = shorten(text, MAX_QUERY)
     await context.bot.send_chat_action(message.chat_id, "typing")
+    if user.mode:
+        await services(context).store.update_user(user.id, mode=None)
     search = await new_search(context, user, text, Filters(kind=user.mode))
     await show(message, context, search, language, 1)
 
@@ -198,7 +206,6 @@ class _MentionFilter(filters.MessageFilter):
 
 
 HANDLERS = [
-    MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, on_text),
-    MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & _MentionFilter(), on_text),
+    MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & _MentionFilter(), on_mention),
     CallbackQueryHandler(on_result_button, pattern=r"^(page|det|like|filt|fk|fs|fc):"),
 ]

@@ -14,7 +14,7 @@ from bot import entry_form as form
 from bot.callbacks import parse
 from bot.db import Submission
 from bot.handlers.review import reason_text, refresh_card
-from bot.relay import notify
+from bot.delivery import notify
 from bot.handlers.submit import ask, post_keyboard
 from bot.i18n import gettext_for
 from bot.render import KIND_ICONS, button, long_date, shorten
@@ -102,7 +102,7 @@ async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         submission.status, submission.step, submission.to_preview = "drafting", "confirm", False
         await svc.store.save(submission)
         await query.edit_message_reply_markup(None)
-        await ask(query.message, language, submission)
+        await ask(query.message, svc, language, submission)
     elif code == "renew" and live:
         until = await renew(svc, submission, record)
         await query.edit_message_reply_markup(None)
@@ -157,7 +157,7 @@ async def remind_expiring(context: ContextTypes.DEFAULT_TYPE) -> None:
         await svc.store.save(submission)
         _ = gettext_for(submission.language)
         text = _("Your entry “{title}” expires on {date} and will then leave search results. Renew it to keep it online.")
-        await notify(context.bot, submission.user_id,
+        await notify(context.bot, svc, submission.user_id,
                      escape(text.format(title=submission.draft.get("title", ""), date=long_date(record.expires_at, submission.language))),
                      InlineKeyboardMarkup([[button("🔄 " + _("Renew"), "my", submission.id, "renew")]]))
 

@@ -27,7 +27,7 @@ from bot.db import Event, EventRegistration, User
 from bot.handlers.handoff import request_handoff
 from bot.handlers.staff import staff_only, staff_gettext
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
-from bot.relay import notify
+from bot.delivery import notify
 from bot.render import button, details, fit, owner_line, pick, shorten
 from bot.services import Services, current_user, services
 from catalog.io import ImportFailed, RowError, raw_rows
@@ -210,7 +210,7 @@ async def cancel_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         _ = gettext_for(language)
         text = "❌ " + _("“{title}” on {when} has been cancelled. Staff will contact you about the meetings you asked for.").format(
             title=escape(event_title(event, language)), when=escape(when(event.starts_at, language, zone(svc))))
-        await notify(context.bot, user_id, text)
+        await notify(context.bot, svc, user_id, text)
     await update.effective_message.reply_text(staff_("Event #{number} cancelled; {count} users were told.").format(
         number=event.id, count=len(registered)))
 
@@ -389,7 +389,7 @@ async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
             lines = ["⏰ " + _("Reminder: you are expected at this connection event.")] + heading(event, language, zone(svc))
             lines.append(_("You asked to meet:"))
             lines += ["• " + participant(records[r.record_id], language) for r in registrations if r.record_id in records]
-            await notify(context.bot, user_id, fit("\n".join(lines)))
+            await notify(context.bot, svc, user_id, fit("\n".join(lines)))
 
 
 HANDLERS = [

@@ -5,29 +5,41 @@ offer after "no good match". Its state is in the database, so a restart loses no
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from html import escape
 
 from babel.dates import format_datetime
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.callbacks import parse
-from bot.contact import HINTS, PROMPTS, STEPS, valid
+from bot.contact import HINTS, PROMPTS, STEPS, known, valid
 from bot.db import Relay, Ticket, User, now
-from bot.i18n import gettext_for
-from bot.relay import StaffUnreachable, deliver_to_staff, ensure_topic, post_to_topic, refresh_card, send_to_user
+from bot.delivery import copy_of, ticket_lane, to_ticket, to_user
+from bot.i18n import N_, gettext_for
+from bot.relay import refresh_card
 from bot.render import button, shorten
 from bot.services import Services, current_user, services
 from catalog.taxonomy import babel_locale
 
+log = logging.getLogger("techconnect.handoff")
+FIELD_NAMES = {"name": N_("Name"), "organisation": N_("Organisation"), "role": N_("Role"),
+               "reach": N_("Phone or e-mail"), "purpose": N_("Purpose")}
+
 def step_keyboard(language: str, ticket: Ticket) -> InlineKeyboardMarkup:
     _ = gettext_for(language)
+    if ticket.step == "fields":
+        rows = [[button(_(FIELD_NAMES[step]), "hf", ticket.id, f"e-{step}")] for step in STEPS]
+        return InlineKeyboardMarkup(rows + [[button("◀️ " + _("Back"), "hf", ticket.id, "back")]])
     row = [button("✖️ " + _("Cancel"), "hf", ticket.id, "cancel")]
-    if ticket.step != STEPS[0]:
+    if ticket.step != STEPS[0] or ticket.to_preview:
         row.insert(0, button("◀️ " + _("Back"), "hf", ticket.id, "back"))
-    return InlineKeyboardMarkup([row])
+    rows = [row]
+    if ticket.contact.get(ticket.step):
+        rows.insert(0, [button("✔️ " + _("Keep it"), "hf", ticket.id, "keep")])
+    return InlineKeyboardMarkup(rows)
 
 
 def confirmation(language: str, ticket: Ticket) -> tuple[str, InlineKeyboardMarkup]:
@@ -51,14 +63,22 @@ def confirmation(language: str, ticket: Ticket) -> tuple[str, InlineKeyboardMark
     return text, keyboard
 
 
-async def ask(message: Message, language: str, ticket: Ticket) -> None:
-    """Prompt for the ticket's current step (or the confirmation once everything is known)."""
+async def ask(message: Message, svc: Services, language: str, ticket: Ticket) -> None:
+    """Prompt for the ticket's current step (or the confirmation once everything is known);
+    the user's next message answers it."""
     _ = gettext_for(language)
+    await svc.store.set_focus(ticket.user_id, f"contact:{ticket.id}")
     if ticket.step == "confirm":
         text, keyboard = confirmation(language, ticket)
         await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
         return
-    await message.reply_text(_(PROMPTS[ticket.step]), reply_markup=step_keyboard(language, ticket))
+    if ticket.step == "fields":
+        await message.reply_text(_("Which detail would you like to change?"), reply_markup=step_keyboard(language, ticket))
+        return
+    text = escape(_(PROMPTS[ticket.step]))
+    if ticket.contact.get(ticket.step):
+        text += "\n" + _("Now: {value}").format(value="<i>" + escape(ticket.contact[ticket.step]) + "</i>")
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=step_keyboard(language, ticket))
 
 
 async def request_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, entries: list[str], query: str | None) -> None:
@@ -78,29 +98,25 @@ async def request_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, en
             ticket.queries = ticket.queries + [query]
         await svc.store.save(ticket)
         if ticket.status == "collecting":
-            await ask(message, language, ticket)
+            await ask(message, svc, language, ticket)
             return
         if new:
             records = await svc.catalog.get_many(new)
             staff_ = gettext_for(svc.settings.staff_language)
             titles = ", ".join(escape(r.title.get(svc.settings.staff_language) or r.title[r.language]) for r in records.values())
-            try:
-                await post_to_topic(context.bot, svc, ticket, "➕ " + staff_("The user also asks about: {titles}").format(titles=titles))
-                await refresh_card(context.bot, svc, ticket)
-            except StaffUnreachable:
-                pass  # the card shows every entry when the topic is (re)created
+            await svc.outbox.send(context.bot, svc, to_ticket(svc, ticket.id, "➕ " + staff_("The user also asks about: {titles}").format(titles=titles)))
+            await refresh_card(context.bot, svc, ticket)
         await message.reply_text(_("Added to your open request #{number}. Staff will see it there.").format(number=ticket.id))
         return
-    previous = await svc.store.newest_ticket(user.id)
-    known = dict(previous.contact) if previous and all(previous.contact.get(s) for s in STEPS[:4]) else {}
+    details = known(await svc.store.consented_contacts(user.id))
     ticket = Ticket(user_id=user.id, status="collecting", language=language, entries=list(entries),
-                    queries=[query] if query else [], contact=known, step="purpose" if known else STEPS[0])
+                    queries=[query] if query else [], contact=details, step="purpose" if details else STEPS[0])
     await svc.store.save(ticket)
     intro = _("To introduce you, staff need a few details. You can go back or cancel at any step.")
-    if known:
+    if details:
         intro = _("To introduce you, staff will use the details you gave last time; you can edit them.")
     await message.reply_text(intro)
-    await ask(message, language, ticket)
+    await ask(message, svc, language, ticket)
 
 
 async def on_talk_to_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -123,45 +139,68 @@ async def on_request_introduction(update: Update, context: ContextTypes.DEFAULT_
 
 
 async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Back, cancel, edit and consent buttons of the contact form."""
+    """Back, Keep, Cancel, Edit (any detail) and consent buttons of the contact form."""
     query = update.callback_query
     callback = parse(query.data)
     svc = services(context)
     user, language = await current_user(update, context)
     _ = gettext_for(language)
-    ticket = await svc.store.ticket(callback.number())
-    if ticket is None or ticket.user_id != user.id or ticket.status != "collecting":
+    ticket = await svc.store.ticket(callback.number() if callback else None)
+    action = (callback.arg if callback else None) or ""
+    if ticket is None or ticket.user_id != user.id or ticket.status != "collecting" or not _applies(ticket, action):
         await query.answer(_("This button is no longer valid. Please search again."), show_alert=True)
         return
     await query.answer()
     await query.edit_message_reply_markup(None)
-    action = callback.arg
     if action == "cancel":
         ticket.status, ticket.step, ticket.closed_at = "cancelled", None, now()
         await svc.store.save(ticket)
+        await svc.store.set_focus(user.id, None)
         await query.message.reply_text(_("Cancelled. Nothing was sent to staff."))
         return
-    if action == "back" and ticket.step in STEPS[1:]:
-        ticket.step = STEPS[STEPS.index(ticket.step) - 1]
-    elif action == "edit":
-        ticket.step = STEPS[0]
-    elif action == "agree" and ticket.step == "confirm":
+    if action == "agree":
         await submit(update, context, ticket, language)
         return
+    if action == "back":
+        ticket.step = "confirm" if ticket.to_preview or ticket.step == "fields" else STEPS[STEPS.index(ticket.step) - 1]
+        ticket.to_preview = False
+    elif action == "edit":
+        ticket.step = "fields"
+    elif action.startswith("e-"):
+        ticket.step, ticket.to_preview = action[2:], True
+    elif action == "keep":
+        _advance(ticket)
     await svc.store.save(ticket)
-    await ask(query.message, language, ticket)
+    await ask(query.message, svc, language, ticket)
+
+
+def _applies(ticket: Ticket, action: str) -> bool:
+    """Whether a form button fits the step the form is at now (an old message's buttons do not)."""
+    if action in ("cancel", "back"):
+        return ticket.step != STEPS[0] or action == "cancel" or bool(ticket.to_preview)
+    if action in ("agree", "edit"):
+        return ticket.step == "confirm"
+    if action.startswith("e-"):
+        return ticket.step == "fields" and action[2:] in STEPS
+    return action == "keep" and ticket.step in STEPS and bool(ticket.contact.get(ticket.step))
+
+
+def _advance(ticket: Ticket) -> None:
+    following = STEPS[STEPS.index(ticket.step) + 1:]
+    ticket.step = "confirm" if ticket.to_preview else next((s for s in following if not ticket.contact.get(s)), "confirm")
+    ticket.to_preview = False
 
 
 async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, language: str) -> None:
-    """Consent given: open the ticket and bring it to staff (or keep it until they can be reached)."""
+    """Consent given: the ticket is open, and its topic is created (now, or when staff can be reached)."""
     svc = services(context)
     _ = gettext_for(language)
     ticket.status, ticket.step, ticket.consent_at = "open", None, now()
     await svc.store.save(ticket)
+    await svc.store.set_focus(ticket.user_id, None)
+    await svc.outbox.drain(context.bot, svc, ticket_lane(ticket.id))
     message = update.effective_message
-    try:
-        await ensure_topic(context.bot, svc, ticket)
-    except StaffUnreachable:
+    if not (await svc.store.ticket(ticket.id)).card_message_id:
         await message.reply_text(_("Your request #{number} is saved, but our staff cannot be reached right now. "
                                    "It will reach them as soon as possible, and I will tell you.").format(number=ticket.id))
         return
@@ -196,110 +235,97 @@ async def on_end(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def close_ticket(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, *, by_user: bool) -> None:
+    """Resolve the ticket; both sides are told (after whatever is still on its way to them)."""
     svc = services(context)
-    ticket.status, ticket.closed_at, ticket.bot_answers = "resolved", now(), True
+    ticket.status, ticket.closed_at, ticket.bot_answers = "resolved", now(), False
     await svc.store.save(ticket)
     _ = gettext_for(ticket.language)
     staff_ = gettext_for(svc.settings.staff_language)
     note = staff_("The user ended the conversation.") if by_user else staff_("Ticket closed.")
-    try:
-        await post_to_topic(context.bot, svc, ticket, "✅ " + note)
-        await context.bot.close_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
-    except Exception:  # closing the topic is a courtesy; the ticket is closed either way
-        pass
-    await send_to_user(context.bot, svc, ticket, _(
-        "This conversation with staff is closed. Write again within {days} days to reopen it; "
-        "otherwise I am back to searching for you."
-    ).format(days=svc.settings.reopen_days))
+    farewell = _("This conversation with staff is closed. Write again within {days} days to reopen it; "
+                 "otherwise I am back to searching for you.").format(days=svc.settings.reopen_days)
+    await svc.outbox.send(context.bot, svc, to_ticket(svc, ticket.id, "✅ " + escape(note)),
+                          to_user(ticket.user_id, escape(farewell), ticket_id=ticket.id))
+    if ticket.topic_id:
+        try:
+            await context.bot.close_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
+        except Exception:  # closing the topic is a courtesy; the ticket is closed either way
+            log.info("topic of ticket %s not closed", ticket.id)
 
 
-async def on_user_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every private message while a ticket is active: the contact form, or the relay to staff.
-
-    Runs before the search handlers; stops them when a human holds the ticket, when the
-    message is not text, or when it was an answer in the contact form.
-    """
+async def conversation(context: ContextTypes.DEFAULT_TYPE, user: User) -> Ticket | None:
+    """The user's open ticket; one closed less than ``reopen_days`` ago reopens (staff are told)."""
     svc = services(context)
-    message = update.effective_message
-    user, language = await current_user(update, context)
     ticket = await svc.store.active_ticket(user.id)
-    if ticket is None:
-        ticket = await _reopenable(svc, user)
-        if ticket is None:
-            return
-        ticket.status, ticket.closed_at, ticket.alerted_at = "open", None, now()
-        ticket.claimed_by = ticket.claimed_name = None  # whoever answers now claims it again
-        await svc.store.save(ticket)
-        staff_ = gettext_for(svc.settings.staff_language)
-        try:
-            await context.bot.reopen_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
-        except Exception:  # a deleted topic is replaced when the message is relayed
-            pass
-        try:
-            await post_to_topic(context.bot, svc, ticket, "🔄 " + staff_("Reopened: the user wrote again."))
-        except StaffUnreachable:
-            pass
-    if ticket.status == "collecting":
-        await _form_answer(message, svc, language, ticket)
-        raise ApplicationHandlerStop
-    if await svc.store.relay_for(message.chat_id, message.message_id):
-        raise ApplicationHandlerStop  # already relayed before a restart
-    relay = Relay(ticket_id=ticket.id, direction="to_staff", source_chat=message.chat_id,
-                  source_message_id=message.message_id, text=message.text or message.caption or "")
-    await svc.store.save(relay)
-    if not await deliver_to_staff(context.bot, svc, ticket, relay):
-        _ = gettext_for(language)
-        await message.reply_text(_("Our staff cannot be reached right now. Your message is kept and will reach them as soon as possible."))
-    if not ticket.bot_answers or not message.text:
-        raise ApplicationHandlerStop
-
-
-async def _reopenable(svc: Services, user: User) -> Ticket | None:
+    if ticket is not None:
+        return ticket if ticket.status != "collecting" else None
     ticket = await svc.store.newest_ticket(user.id)
     if (ticket is None or ticket.status != "resolved" or ticket.closed_at is None
             or now() - ticket.closed_at > timedelta(days=svc.settings.reopen_days)):
         return None
+    ticket.status, ticket.closed_at, ticket.alerted_at = "open", None, now()
+    ticket.claimed_by = ticket.claimed_name = None  # whoever answers now claims it again
+    await svc.store.save(ticket)
+    if ticket.topic_id:
+        try:
+            await context.bot.reopen_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
+        except Exception:  # a deleted topic is replaced when the next message is delivered
+            log.info("topic of ticket %s not reopened", ticket.id)
+    staff_ = gettext_for(svc.settings.staff_language)
+    await svc.store.save(to_ticket(svc, ticket.id, "🔄 " + escape(staff_("Reopened: the user wrote again."))))
+    await refresh_card(context.bot, svc, ticket)
     return ticket
 
 
-async def _form_answer(message: Message, svc: Services, language: str, ticket: Ticket) -> None:
+async def relay_to_staff(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, language: str) -> None:
+    """The user's message goes to the ticket's topic, behind everything sent before it."""
+    svc = services(context)
+    message = update.effective_message
+    if await svc.store.relay_for(message.chat_id, message.message_id):
+        return  # handled before a restart
+    relay = Relay(ticket_id=ticket.id, direction="to_staff", source_chat=message.chat_id,
+                  source_message_id=message.message_id, text=message.text or message.caption or "")
+    rows, _claimed = await svc.store.save_relay(
+        relay, lambda r, _c: [copy_of(r, ticket_lane(ticket.id), svc.settings.staff_chat_id, ticket_id=ticket.id)])
+    if not await svc.outbox.deliver(context.bot, svc, rows):
+        _ = gettext_for(language)
+        await message.reply_text(_("Our staff cannot be reached right now. Your message is kept and will reach them as soon as possible."))
+
+
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, language: str) -> None:
+    """A typed answer in the contact form."""
+    svc = services(context)
+    message = update.effective_message
     _ = gettext_for(language)
-    if not message.text or ticket.step == "confirm":
-        await message.reply_text(_("Please use the buttons above, or answer with text."))
+    if not message.text or ticket.step in ("confirm", "fields"):
+        await message.reply_text(_("Please use the buttons above."))
         return
     value = valid(ticket.step, message.text)
     if value is None:
         await message.reply_text(_(HINTS[ticket.step]), reply_markup=step_keyboard(language, ticket))
         return
     ticket.contact = {**ticket.contact, ticket.step: value}
-    following = STEPS[STEPS.index(ticket.step) + 1:]
-    ticket.step = next((s for s in following if not ticket.contact.get(s)), "confirm")
+    _advance(ticket)
     await svc.store.save(ticket)
-    await ask(message, language, ticket)
+    await ask(message, svc, language, ticket)
 
 
 async def on_user_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A user edited a message that reached staff: show the new text under the relayed one."""
+    """A user edited a message that went to staff: the new text is shown under its copy."""
     svc = services(context)
     edited = update.edited_message
     relay = await svc.store.relay_for(edited.chat_id, edited.message_id)
-    if relay is None or relay.target_message_id is None:
+    if relay is None or relay.direction != "to_staff":
         return
-    ticket = await svc.store.ticket(relay.ticket_id)
     staff_ = gettext_for(svc.settings.staff_language)
-    await context.bot.send_message(
-        svc.settings.staff_chat_id, "✏️ " + staff_("Edited: {text}").format(text=escape(shorten(edited.text or "", 3000))),
-        parse_mode=ParseMode.HTML, message_thread_id=ticket.topic_id, reply_to_message_id=relay.target_message_id,
-    )
+    text = "✏️ " + staff_("Edited: {text}").format(text=escape(shorten(edited.text or edited.caption or "", 3000)))
+    await svc.outbox.send(context.bot, svc, to_ticket(svc, relay.ticket_id, text, reply_to_relay=relay.id))
 
 
 HANDLERS = [
     CallbackQueryHandler(on_talk_to_staff, pattern=r"^menu:staff$"),
     CallbackQueryHandler(on_request_introduction, pattern=r"^intr:"),
-    CallbackQueryHandler(on_form_button, pattern=r"^hf:\d+:(cancel|back|edit|agree)$"),
+    CallbackQueryHandler(on_form_button, pattern=r"^hf:"),
     CallbackQueryHandler(on_end, pattern=r"^end:\d+$"),
     CommandHandler("end", on_end, filters=filters.ChatType.PRIVATE),
-    MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE & filters.TEXT, on_user_edit),
 ]
-# In its own group before the others: decides whether search and media replies run at all.
-RELAY_HANDLERS = [MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_user_message)]

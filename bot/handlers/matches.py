@@ -15,7 +15,8 @@ from bot.handlers.handoff import request_handoff
 from bot.handlers.staff import is_staff, staff_gettext
 from bot.i18n import gettext_for
 from bot.matching import owners
-from bot.relay import StaffUnreachable, ensure_topic, notify, post_to_topic, refresh_card
+from bot.delivery import notify, ticket_lane, to_ticket
+from bot.relay import refresh_card
 from bot.render import details, pick
 from bot.services import Services, current_user, services
 
@@ -78,7 +79,7 @@ async def on_propose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         title = pick(other.title, owner.language, other.language)[0]
         text = _("Our staff propose to introduce you to the owner of “{title}”, which matches your entry “{mine}”. "
                  "A staff member will contact you.").format(title=title, mine=owner.draft.get("title", ""))
-        await notify(context.bot, owner.user_id, escape(text))  # one who blocked the bot is still introduced by staff
+        await notify(context.bot, svc, owner.user_id, escape(text))  # one who blocked the bot is still introduced by staff
 
 
 async def ticket_for(context: ContextTypes.DEFAULT_TYPE, svc: Services, owner, entries: list[str], purpose: str) -> Ticket:
@@ -88,20 +89,13 @@ async def ticket_for(context: ContextTypes.DEFAULT_TYPE, svc: Services, owner, e
     if ticket is not None:
         ticket.entries = ticket.entries + [e for e in entries if e not in ticket.entries]
         await svc.store.save(ticket)
-        if ticket.topic_id:
-            try:
-                await post_to_topic(context.bot, svc, ticket, "🤝 " + escape(purpose))
-            except StaffUnreachable:
-                pass
-            await refresh_card(context.bot, svc, ticket)
+        await svc.outbox.send(context.bot, svc, to_ticket(svc, ticket.id, "🤝 " + escape(purpose)))
+        await refresh_card(context.bot, svc, ticket)
         return ticket
     ticket = Ticket(user_id=owner.user_id, status="open", language=owner.language, entries=entries, queries=[],
                     contact={**owner.contact, "purpose": purpose}, consent_at=owner.consent_at)
     await svc.store.save(ticket)
-    try:
-        await ensure_topic(context.bot, svc, ticket)
-    except StaffUnreachable:
-        pass  # the outbox job opens the topic when the group can be reached
+    await svc.outbox.drain(context.bot, svc, ticket_lane(ticket.id))  # its topic, now or when the group can be reached
     return ticket
 
 

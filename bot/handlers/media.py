@@ -1,8 +1,8 @@
-"""Photos, voice, stickers, documents, locations: say what the bot can do instead."""
+"""Photos, voice, stickers, documents, locations outside a conversation with staff: say what the bot can do instead."""
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes, MessageHandler, filters
+from telegram.ext import ContextTypes
 
 from bot.i18n import gettext_for
 from bot.services import current_user
@@ -15,10 +15,3 @@ async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         _("I can only read text. Describe the technology you need or offer in a few words, "
           "or use /start for the menu.")
     )
-
-
-NON_TEXT = (
-    filters.PHOTO | filters.VOICE | filters.AUDIO | filters.Sticker.ALL | filters.Document.ALL
-    | filters.LOCATION | filters.VIDEO | filters.VIDEO_NOTE | filters.CONTACT | filters.ANIMATION
-)
-HANDLERS = [MessageHandler(filters.ChatType.PRIVATE & NON_TEXT, on_media)]

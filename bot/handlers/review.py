@@ -10,19 +10,18 @@ from html import escape
 from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot import entry_form as form
 from bot.callbacks import parse
-from bot.db import Submission
+from bot.db import Submission, now
 from bot.handlers.staff import is_staff, staff_gettext
 from bot.i18n import LANGUAGE_NAMES, N_, gettext_for
 from bot.matching import on_published
-from bot.relay import StaffUnreachable, notify, post_to_staff_topic
+from bot.delivery import notify, to_staff
 from bot.render import KIND_LABELS, button, long_date
 from bot.services import Services, services
 
-TOPIC_NAME = N_("Entries to review")
 REASONS = {
     "unclear": N_("The description is too short or unclear."),
     "scope": N_("It is not a technology offer or need."),
@@ -65,15 +64,9 @@ def reason_text(submission: Submission, language: str) -> str:
 
 
 async def send_for_review(bot: Bot, svc: Services, submission: Submission) -> bool:
-    """Post the review card; False (a job retries) when the staff group cannot be reached."""
+    """Queue the review card for the staff group's review topic; False when it must wait to be delivered."""
     text, keyboard = review_card(svc, submission)
-    try:
-        card = await post_to_staff_topic(bot, svc, "review", gettext_for(svc.settings.staff_language)(TOPIC_NAME), text, keyboard)
-    except StaffUnreachable:
-        return False
-    submission.review_message_id = card.message_id
-    await svc.store.save(submission)
-    return True
+    return await svc.outbox.send(bot, svc, to_staff(svc, text, keyboard, topic="review", ref=f"review:{submission.id}"))
 
 
 async def refresh_card(bot: Bot, svc: Services, submission: Submission, keyboard: InlineKeyboardMarkup | None = None) -> None:
@@ -101,7 +94,7 @@ async def approve(bot: Bot, svc: Services, submission: Submission, staff_name: s
     _ = gettext_for(submission.language)
     text = _("Good news: your entry “{title}” is published. Others can find it now, in every language. "
              "It stays online until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it.")
-    await notify(bot, submission.user_id, escape(text.format(title=submission.draft["title"], date=long_date(expires, submission.language))))
+    await notify(bot, svc, submission.user_id, escape(text.format(title=submission.draft["title"], date=long_date(expires, submission.language))))
     await on_published(bot, svc, [record])
 
 
@@ -113,7 +106,7 @@ async def reject(bot: Bot, svc: Services, submission: Submission, reason: str, s
     text = (_("Your changes to “{title}” were not accepted: {reason} The published version stays online; you can edit it again with /mine.")
             if submission.record_id else
             _("Your entry “{title}” was not published: {reason} You can correct it and send it again with /mine."))
-    await notify(bot, submission.user_id, escape(text.format(title=submission.draft["title"], reason=reason_text(submission, submission.language))))
+    await notify(bot, svc, submission.user_id, escape(text.format(title=submission.draft["title"], reason=reason_text(submission, submission.language))))
 
 
 async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -146,6 +139,8 @@ async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     elif code == "r-type" or code.startswith("e-") and code[2:] in form.TEXT_STEPS:
         await query.answer()
         submission.staff_field, submission.staff_editor = ("reason" if code == "r-type" else code[2:]), query.from_user.id
+        submission.staff_thread = query.message.message_thread_id if query.message.is_topic_message else None
+        submission.staff_asked_at = now()
         await svc.store.save(submission)
         what = staff_("the reason, sent to the user as you write it") if code == "r-type" else staff_(form.FIELD_NAMES[code[2:]])
         await query.message.reply_text("✍️ " + staff_("{name}, write {what} as your next message in this topic.").format(
@@ -178,52 +173,26 @@ async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.answer(staff_("This button is no longer valid."), show_alert=True)
 
 
-async def on_staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A staff member's typed correction or rejection reason, after they asked to type one."""
+async def staff_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, submission: Submission) -> None:
+    """A staff member's typed correction or rejection reason, in the topic where they were asked for it."""
     svc = services(context)
     message = update.effective_message
-    if message.from_user is None or not message.text:
-        return
-    submission = await svc.store.newest(Submission, Submission.status == "pending", Submission.staff_editor == message.from_user.id,
-                                        Submission.staff_field.is_not(None))
-    if submission is None or message.message_thread_id is None:
-        return
     staff_ = staff_gettext(context)
     field = submission.staff_field
     if field == "reason":
         submission.staff_field = submission.staff_editor = None
         await reject(context.bot, svc, submission, " ".join(message.text.split())[:500], message.from_user.full_name)
         await message.reply_text("❌ " + staff_("Rejected."))
-        raise ApplicationHandlerStop
+        return
     value = form.parse_text(field, message.text, svc.clock.today())
     if value is None:
         await message.reply_text(form.hint(field, svc.settings.staff_language))
-        raise ApplicationHandlerStop
+        return
     form.set_value(submission, field, value)
     submission.staff_field = submission.staff_editor = None
     await svc.store.save(submission)
     await refresh_card(context.bot, svc, submission)
     await message.reply_text("✏️ " + staff_("Updated."))
-    raise ApplicationHandlerStop
-
-
-async def post_waiting_reviews(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: entries submitted while the staff group could not be reached get their review card."""
-    svc = services(context)
-    for submission in await svc.store.rows(Submission, Submission.status == "pending", Submission.review_message_id.is_(None)):
-        if not await send_for_review(context.bot, svc, submission):
-            return
 
 
 HANDLERS = [CallbackQueryHandler(on_review_button, pattern=r"^rv:\d+:")]
-
-
-def text_handlers(staff_chat_id: int | None) -> list:
-    """Typed corrections and reasons, read before the staff relay (in its own handler group)."""
-    if staff_chat_id is None:
-        return []
-    return [MessageHandler(filters.Chat(staff_chat_id) & filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, on_staff_text)]
-
-
-def schedule(application) -> None:
-    application.job_queue.run_repeating(post_waiting_reviews, interval=60, first=60, name="post_waiting_reviews")

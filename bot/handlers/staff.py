@@ -14,13 +14,14 @@ from html import escape
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.callbacks import parse
 from bot.db import STAGES, Introduction, Relay, Ticket, now
 from bot.handlers.handoff import close_ticket
 from bot.i18n import N_, gettext_for
-from bot.relay import StaffUnreachable, deliver_to_user, flush_outbox, post_to_topic, refresh_card, send_to_user
+from bot.delivery import copy_of, edit_of, to_staff, to_ticket, to_user, user_lane
+from bot.relay import refresh_card
 from bot.render import button, shorten
 from bot.services import current_user, services
 
@@ -76,21 +77,32 @@ async def _ticket_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ti
     return ticket
 
 
-async def _set_holder(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, staff_id: int | None, staff_name: str | None) -> None:
-    """A staff member takes the ticket (the bot goes quiet), or nobody holds it (the bot answers again)."""
+def _holder_notice(ticket: Ticket, staff_name: str | None) -> str:
+    _ = gettext_for(ticket.language)
+    if staff_name:
+        return escape(_("{name} from the Department's staff has joined this conversation. I will stay quiet while you talk.")
+                      .format(name=staff_name))
+    return escape(_("You are back with the assistant: write what you are looking for. Staff still see this conversation."))
+
+
+async def _hand_back(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+    """Nobody holds the ticket any more: the assistant answers the user's searches again."""
     svc = services(context)
-    held = staff_id is not None
-    ticket.status, ticket.claimed_by, ticket.claimed_name = ("claimed" if held else "open"), staff_id, staff_name
-    ticket.bot_answers = not held
+    ticket.status, ticket.claimed_by, ticket.claimed_name, ticket.bot_answers = "open", None, None, True
     await svc.store.save(ticket)
     await refresh_card(context.bot, svc, ticket)
-    _ = gettext_for(ticket.language)
-    notice = (
-        _("{name} from the Department's staff has joined this conversation. I will stay quiet while you talk.").format(name=staff_name)
-        if held else
-        _("You are back with the assistant: write what you are looking for. Staff still see this conversation.")
-    )
-    await send_to_user(context.bot, svc, ticket, notice)
+    await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, _holder_notice(ticket, None), ticket_id=ticket.id))
+
+
+async def _claim(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, staff_id: int, staff_name: str) -> bool:
+    """Take the ticket if nobody holds it (the user is told who joined); False when someone else does."""
+    svc = services(context)
+    if not await svc.store.claim(ticket.id, staff_id, staff_name):
+        return False
+    ticket = await svc.store.ticket(ticket.id)
+    await refresh_card(context.bot, svc, ticket)
+    await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, _holder_notice(ticket, staff_name), ticket_id=ticket.id))
+    return True
 
 
 async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -106,42 +118,61 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.answer(staff_("This ticket is already closed."), show_alert=True)
         return
     if callback.arg == "claim":
-        if ticket.claimed_by and ticket.claimed_by != query.from_user.id:
-            await query.answer(staff_("Already claimed by {name}.").format(name=ticket.claimed_name), show_alert=True)
-            return
-        await query.answer(staff_("You hold this ticket now."))
-        await _set_holder(context, ticket, query.from_user.id, query.from_user.full_name)
+        if ticket.claimed_by == query.from_user.id:
+            await query.answer(staff_("You hold this ticket now."))
+        elif ticket.claimed_by or not await _claim(context, ticket, query.from_user.id, query.from_user.full_name):
+            holder = await services(context).store.ticket(ticket.id)
+            await query.answer(staff_("Already claimed by {name}.").format(name=holder.claimed_name), show_alert=True)
+        else:
+            await query.answer(staff_("You hold this ticket now."))
     else:
         await query.answer()
         await close_ticket(context, ticket, by_user=False)
         await refresh_card(context.bot, services(context), ticket)
 
 
-async def on_topic_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Whatever staff write in a ticket's topic goes to the user (claiming it if nobody has)."""
+async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+    """Whatever staff write in a ticket's topic goes to the user, claiming the ticket if nobody
+    holds it; a closed ticket reopens. The claim, the message and its delivery are written in one
+    transaction before anything is sent."""
     svc = services(context)
     message = update.effective_message
-    if message.from_user is None or message.from_user.is_bot or not message.is_topic_message:
-        return
-    ticket = await svc.store.ticket_by_topic(message.message_thread_id)
-    if ticket is None or ticket.status not in ("open", "claimed"):
-        return
     if await svc.store.relay_for(message.chat_id, message.message_id):
-        return  # relayed before a restart
-    if ticket.claimed_by is None:
-        await _set_holder(context, ticket, message.from_user.id, message.from_user.full_name)
+        return  # handled before a restart
+    staff_ = staff_gettext(context)
+    if ticket.status not in ("open", "claimed"):
+        ticket.status, ticket.closed_at, ticket.claimed_by, ticket.claimed_name = "open", None, None, None
+        await svc.store.save(ticket)
+        await message.reply_text("🔄 " + staff_("The ticket was closed; it is open again and your message goes to the user."))
     reply_to = None
     if message.reply_to_message and message.reply_to_message.message_id != message.message_thread_id:
         original = await svc.store.relay_by_target(ticket.id, message.reply_to_message.message_id)
-        reply_to = original.source_message_id if original and original.direction == "to_staff" else None
+        reply_to = original.id if original and original.direction == "to_staff" else None
+    name = message.from_user.full_name
+    lane = user_lane(ticket.user_id)
+
+    def deliveries(relay: Relay, claimed: bool) -> list:
+        copy = copy_of(relay, lane, ticket.user_id, ticket_id=ticket.id, reply_to_relay=reply_to)
+        return [to_user(ticket.user_id, _holder_notice(ticket, name), ticket_id=ticket.id), copy] if claimed else [copy]
+
     relay = Relay(ticket_id=ticket.id, direction="to_user", source_chat=message.chat_id,
                   source_message_id=message.message_id, text=message.text or message.caption or "")
-    await svc.store.save(relay)
-    problem = await deliver_to_user(context.bot, svc, ticket, relay, reply_to)
-    if problem:
-        staff_ = staff_gettext(context)
-        reason = staff_("The user has blocked the bot; this was not delivered.") if problem == "blocked" else problem
-        await message.reply_text("⚠️ " + reason)
+    rows, claimed = await svc.store.save_relay(relay, deliveries, claim=(message.from_user.id, name) if not ticket.claimed_by else None)
+    await svc.outbox.deliver(context.bot, svc, rows)
+    if claimed:
+        await refresh_card(context.bot, svc, await svc.store.ticket(ticket.id))
+
+
+async def relay_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+    """Staff corrected a message the user received: the user's copy shows the correction."""
+    svc = services(context)
+    edited = update.edited_message
+    relay = await svc.store.relay_for(edited.chat_id, edited.message_id)
+    if relay is None or relay.direction != "to_user" or not (edited.text or edited.caption):
+        return
+    row = edit_of(relay, user_lane(ticket.user_id), ticket.user_id, edited.text or edited.caption,
+                  caption=edited.text is None, ticket_id=ticket.id)
+    await svc.outbox.send(context.bot, svc, row)
 
 
 async def note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -181,9 +212,10 @@ async def on_canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     if ticket.claimed_by is None:
-        await _set_holder(context, ticket, query.from_user.id, query.from_user.full_name)
+        await _claim(context, ticket, query.from_user.id, query.from_user.full_name)
     text = gettext_for(ticket.language)(CANNED[callback.arg])
-    if await send_to_user(context.bot, services(context), ticket, text):
+    svc = services(context)
+    if await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, escape(text), ticket_id=ticket.id)):
         await query.edit_message_text("📤 " + staff_("Sent to the user: {text}").format(text=text))
 
 
@@ -191,7 +223,7 @@ async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/bot: staff step back; the assistant answers the user's searches again (the ticket stays open)."""
     if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
-    await _set_holder(context, ticket, None, None)
+    await _hand_back(context, ticket)
     await update.effective_message.reply_text("🤖 " + staff_gettext(context)("The assistant answers the user again."))
 
 
@@ -228,7 +260,8 @@ async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         .format(number=intro.id, title=escape(title)), parse_mode=ParseMode.HTML)
     _ = gettext_for(ticket.language)
     user_title = record.title.get(ticket.language) or record.title[record.language]
-    await send_to_user(context.bot, services(context), ticket, _("Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=user_title))
+    text = _("Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=user_title)
+    await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, escape(text), ticket_id=ticket.id))
 
 
 async def stage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -332,26 +365,16 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def realert_unclaimed(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: tickets nobody claimed for the configured minutes are announced again."""
+    """Job: tickets nobody claimed for the configured minutes are announced again (in their topic and General)."""
     svc = services(context)
     limit = now() - timedelta(minutes=svc.settings.unclaimed_alert_minutes)
     staff_ = staff_gettext(context)
     for ticket in await svc.store.tickets(Ticket.status == "open", Ticket.topic_id.is_not(None)):
         if (ticket.alerted_at or ticket.created_at) > limit:
             continue
-        text = "⏰ " + staff_("Ticket #{number} is still unclaimed.").format(number=ticket.id)
-        try:
-            await post_to_topic(context.bot, svc, ticket, text)
-            await context.bot.send_message(svc.settings.staff_chat_id, text)
-        except (StaffUnreachable, BadRequest, Forbidden, NetworkError):
-            continue
-        ticket.alerted_at = now()
-        await svc.store.save(ticket)
-
-
-async def deliver_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: what waited for the staff group is delivered once it can be reached."""
-    await flush_outbox(context.bot, services(context))
+        text = "⏰ " + escape(staff_("Ticket #{number} is still unclaimed.").format(number=ticket.id))
+        await svc.store.update(Ticket, ticket.id, alerted_at=now())
+        await svc.outbox.send(context.bot, svc, to_ticket(svc, ticket.id, text), to_staff(svc, text))
 
 
 COMMANDS = [
@@ -365,11 +388,8 @@ COMMANDS = [
 ]
 
 
-def handlers(staff_chat_id: int | None) -> list:
-    """The staff handlers; messages are relayed only from the configured staff group."""
-    relay = []
-    if staff_chat_id is not None:
-        relay = [MessageHandler(filters.Chat(staff_chat_id) & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_topic_message)]
+def handlers() -> list:
+    """The staff commands and buttons (messages in topics are routed by :mod:`bot.router`)."""
     return [
         CallbackQueryHandler(on_ticket_button, pattern=r"^tk:\d+:(claim|close)$"),
         CallbackQueryHandler(on_canned, pattern=r"^cr:\d+:[a-z]+$"),
@@ -383,11 +403,9 @@ def handlers(staff_chat_id: int | None) -> list:
         CommandHandler("mine", list_mine),
         CommandHandler("stats", stats),
         CommandHandler("export", export),
-        *relay,
     ]
 
 
 def schedule(application) -> None:
-    """The periodic jobs: unclaimed re-alerts and the outbox."""
+    """The periodic job: unclaimed re-alerts."""
     application.job_queue.run_repeating(realert_unclaimed, interval=60, first=60)
-    application.job_queue.run_repeating(deliver_outbox, interval=30, first=30)

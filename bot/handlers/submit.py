@@ -6,13 +6,16 @@ to staff for review only with the user's consent.
 """
 from __future__ import annotations
 
+from html import escape
+
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot import entry_form as form
 from bot.callbacks import parse
-from bot.db import Submission, Ticket
+from bot.contact import known
+from bot.db import Submission
 from bot.handlers.review import send_for_review
 from bot.i18n import gettext_for
 from bot.render import button
@@ -32,15 +35,19 @@ def keyboard(submission: Submission, language: str) -> InlineKeyboardMarkup:
     if submission.step == "fields":
         return InlineKeyboardMarkup(form.field_rows(submission, language, "pst") + [[button("◀️ " + _("Back"), "pst", key, "back")]])
     rows = form.choice_rows(submission, language, "pst")
+    if form.current_text(submission, submission.step):
+        rows.append([button("✔️ " + _("Keep it"), "pst", key, "keep")])
     nav = [button("✖️ " + _("Cancel"), "pst", key, "cancel")]
     if submission.to_preview or form.previous_step(submission):
         nav.insert(0, button("◀️ " + _("Back"), "pst", key, "back"))
     return InlineKeyboardMarkup(rows + [nav])
 
 
-async def ask(message: Message, language: str, submission: Submission) -> None:
-    """Show the current step: a question, the list of fields to edit, or the preview with consent."""
+async def ask(message: Message, svc: Services, language: str, submission: Submission) -> None:
+    """Show the current step: a question (with the answer given before, if any), the list of
+    fields to edit, or the preview with consent; the user's next message answers it."""
     _ = gettext_for(language)
+    await svc.store.set_focus(submission.user_id, f"post:{submission.id}")
     if submission.step == "confirm":
         consent = _("By tapping “I agree” you consent to the Department publishing this entry (without your contact "
                     "details) and sharing your contact details with its staff and with partners it introduces to you.")
@@ -49,15 +56,10 @@ async def ask(message: Message, language: str, submission: Submission) -> None:
     elif submission.step == "fields":
         await message.reply_text(_("What would you like to change?"), reply_markup=keyboard(submission, language))
     else:
-        await message.reply_text(form.prompt(submission, language), reply_markup=keyboard(submission, language))
-
-
-def known_contact(*sources: dict) -> dict:
-    """Contact details the user gave before (newest first), to skip asking again."""
-    for contact in sources:
-        if contact and all(contact.get(step) for step in form.CONTACT_STEPS):
-            return {step: contact[step] for step in form.CONTACT_STEPS}
-    return {}
+        text = escape(form.prompt(submission, language))
+        if current := form.current_text(submission, submission.step):
+            text += "\n" + _("Now: {value}").format(value="<i>" + escape(current) + "</i>")
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(submission, language))
 
 
 async def start_posting(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> None:
@@ -82,17 +84,15 @@ async def start_posting(update: Update, context: ContextTypes.DEFAULT_TYPE, kind
 
 async def _new_draft(message: Message, svc: Services, user_id: int, language: str, kind: str) -> None:
     _ = gettext_for(language)
-    previous = await svc.store.newest(Submission, Submission.user_id == user_id, Submission.consent_at.is_not(None))
-    ticket = await svc.store.newest(Ticket, Ticket.user_id == user_id, Ticket.consent_at.is_not(None))
     submission = Submission(user_id=user_id, kind=kind, language=language, status="drafting", draft={},
-                            contact=known_contact(previous.contact if previous else {}, ticket.contact if ticket else {}))
+                            contact=known(await svc.store.consented_contacts(user_id)))
     submission.step = form.first_missing(submission)
     await svc.store.save(submission)
     intro = (_("Let us post your need. Staff review it before it is published; you can go back or cancel at any step.")
              if kind == "request" else
              _("Let us post your technology offer. Staff review it before it is published; you can go back or cancel at any step."))
     await message.reply_text(intro)
-    await ask(message, language, submission)
+    await ask(message, svc, language, submission)
 
 
 async def on_post_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -128,7 +128,7 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await query.answer()
         await query.edit_message_reply_markup(None)
         if code == "resume":
-            await ask(query.message, language, submission)
+            await ask(query.message, svc, language, submission)
         else:
             await cancel(svc, submission)
             await _new_draft(query.message, svc, submission.user_id, language, code[4:])
@@ -145,7 +145,7 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await query.message.reply_text(_("Cancelled. Your published entry is unchanged.") if submission.record_id
                                        else _("Cancelled. Nothing was sent to staff."))
     elif submission.status == "drafting":
-        await ask(query.message, language, submission)
+        await ask(query.message, svc, language, submission)
 
 
 async def _apply_button(message: Message, svc: Services, submission: Submission, code: str, language: str) -> bool:
@@ -153,7 +153,9 @@ async def _apply_button(message: Message, svc: Services, submission: Submission,
     if code == "cancel":
         await cancel(svc, submission)
         return True
-    if code == "back":
+    if code == "keep" and form.current_text(submission, submission.step):
+        _advance(submission)
+    elif code == "back":
         back_to_preview = submission.to_preview or submission.step == "fields"
         submission.step = "confirm" if back_to_preview else form.previous_step(submission) or submission.step
         submission.to_preview = False
@@ -195,6 +197,7 @@ async def cancel(svc: Services, submission: Submission) -> None:
         submission.status = "rejected" if submission.reason else "cancelled"
     submission.step, submission.to_preview = None, False
     await svc.store.save(submission)
+    await svc.store.set_focus(submission.user_id, None)
 
 
 async def submit(message: Message, svc: Services, submission: Submission, language: str) -> None:
@@ -203,6 +206,7 @@ async def submit(message: Message, svc: Services, submission: Submission, langua
     submission.status, submission.step, submission.consent_at = "pending", None, svc.clock.now()
     submission.reason = None
     await svc.store.save(submission)
+    await svc.store.set_focus(submission.user_id, None)
     reached = await send_for_review(message.get_bot(), svc, submission)
     text = _("Thank you! Your entry #{number} was sent to staff for review. I will tell you when it is published.")
     if not reached:
@@ -211,34 +215,29 @@ async def submit(message: Message, svc: Services, submission: Submission, langua
     await message.reply_text(text.format(number=submission.id))
 
 
-async def on_draft_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A typed answer while a draft is open (before search and relay handlers).
-
-    A contact form for staff that the user touched more recently takes the text instead.
-    """
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, submission: Submission, language: str) -> None:
+    """A typed answer to the draft's current step (a button's label counts as tapping it)."""
     svc = services(context)
-    user, language = await current_user(update, context)
-    submission = await svc.store.newest(Submission, Submission.user_id == user.id, Submission.status == "drafting")
-    if submission is None:
-        return
-    ticket = await svc.store.active_ticket(user.id)
-    if ticket is not None and ticket.status == "collecting" and ticket.updated_at > submission.updated_at:
-        return
     message = update.effective_message
     _ = gettext_for(language)
     step = submission.step
+    code = form.typed_choice(submission, message.text, language) if message.text and step not in form.TEXT_STEPS else None
+    if code is not None:
+        await _apply_button(message, svc, submission, code, language)
+        if submission.status == "drafting":
+            await ask(message, svc, language, submission)
+        return
     if not message.text or step not in form.TEXT_STEPS:
-        await message.reply_text(_("Please use the buttons above, or answer with text."), reply_markup=keyboard(submission, language))
-        raise ApplicationHandlerStop
+        await message.reply_text(_("Please tap one of the buttons above."), reply_markup=keyboard(submission, language))
+        return
     value = form.parse_text(step, message.text, svc.clock.today())
     if value is None:
         await message.reply_text(form.hint(step, language), reply_markup=keyboard(submission, language))
-        raise ApplicationHandlerStop
+        return
     form.set_value(submission, step, value)
     _advance(submission)
     await svc.store.save(submission)
-    await ask(message, language, submission)
-    raise ApplicationHandlerStop
+    await ask(message, svc, language, submission)
 
 
 HANDLERS = [
@@ -246,5 +245,3 @@ HANDLERS = [
     CallbackQueryHandler(on_post_menu, pattern=r"^menu:(need|offer)$"),
     CallbackQueryHandler(on_form_button, pattern=r"^pst:\d+:"),
 ]
-# Before the handoff relay and search: a draft being filled in takes the user's text.
-DRAFT_HANDLERS = [MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_draft_text)]

@@ -14,14 +14,13 @@ from datetime import datetime, timedelta
 from html import escape
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.callbacks import parse
-from bot.db import Digest, DigestItem, Submission, Subscription, User
+from bot.db import INSERTS, Digest, DigestItem, Submission, Subscription, User
 from bot.handlers.handoff import request_handoff
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
 from bot.render import KIND_ICONS, button, details, fit, flag, pick
@@ -35,7 +34,6 @@ DIGEST_EVERY = timedelta(hours=24)
 SHOWN = 10  # entries listed in one digest; the rest are counted
 DIGESTS_PER_SECOND = 25  # below Telegram's ~30/s, which conversations share; the limiter alone allows bursts of 30
 INTEREST_CHARS = (3, 200)
-INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # both can skip rows that exist
 
 
 # ----------------------------------------------------------------------------- queueing new entries

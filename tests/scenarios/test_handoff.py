@@ -17,8 +17,7 @@ from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
 from bot.contact import HINTS, PROMPTS
 from bot.handlers.staff import CANNED
 from bot.i18n import LANGUAGE_NAMES, gettext_for
-from bot.relay import flush_outbox
-from support import VI_USER, TW_USER, OTHER_USER, VI, TW, STAFF, VI_FORM, TW_FORM, newest_with, say, staff_says, bot_texts, last_id, copies_to_staff, start_form, fill, open_ticket, press_form, claim, search_count, topic_messages, is_card, sent, joined
+from support import deliver_waiting, VI_USER, TW_USER, OTHER_USER, VI, TW, STAFF, VI_FORM, TW_FORM, newest_with, say, staff_says, bot_texts, last_id, copies_to_staff, start_form, fill, open_ticket, press_form, claim, search_count, topic_messages, is_card, sent, joined
 
 # ----------------------------------------------------------------------------- opening tickets
 
@@ -332,14 +331,12 @@ async def test_unreachable_staff_group_keeps_the_message_until_it_can_be_deliver
     assert "Chị cần gặp trực tiếp tuần sau" not in [m.get("text") for m in topic_messages(live, ticket)]
 
     live.emulator.set_unreachable(STAFF_CHAT_ID, False)
-    assert await flush_outbox(live.app.bot, live.services) == 1
-    await live.settle()
+    await deliver_waiting(live)
     delivered = topic_messages(live, ticket)[-1]
     assert delivered["text"] == "Chị cần gặp trực tiếp tuần sau"
     row = (await live.services.store.relays(Relay.direction == "to_staff"))[0]
     assert row.target_message_id == delivered["message_id"]
-    assert await flush_outbox(live.app.bot, live.services) == 0  # delivered once only
-    await live.settle()
+    await deliver_waiting(live)  # delivered once only
     assert [m.get("text") for m in topic_messages(live, ticket)].count("Chị cần gặp trực tiếp tuần sau") == 1
     assert len(copies_to_staff(live)) == 2  # the attempt refused with 403, then the delivery
 
@@ -357,8 +354,7 @@ async def test_unreachable_staff_group_at_consent_saves_the_ticket_and_sends_it_
     assert not any(t.startswith(sent("vi", ticket.id)) for t in texts)
 
     live.emulator.set_unreachable(STAFF_CHAT_ID, False)
-    await flush_outbox(live.app.bot, live.services)
-    await live.settle()
+    await deliver_waiting(live)
     ticket = await live.services.store.ticket(ticket.id)
     assert ticket.topic_id is not None and is_card(topic_messages(live, ticket)[0], ticket)
     assert bot_texts(live, VI_USER)[-1] == VI("Your request has now reached our staff. They will reply here.")

@@ -1,0 +1,121 @@
+"""What a message means, decided in one place from the chat and the state stored for its sender.
+
+Private chat, in this order:
+1. the form the user is filling in now (posting, contact details): the last one that asked
+   them something, within ``FORM_IDLE``. A command or the menu leaves it (kept as a draft,
+   resumable); so does ``FORM_IDLE`` without an answer;
+2. an open ticket (or one closed less than ``reopen_days`` ago, which reopens): the message goes
+   to staff, and the assistant stays quiet unless staff handed the user back (/bot);
+3. otherwise text is a search, and anything else gets a hint.
+
+Staff group:
+1. a message in a ticket's topic goes to that ticket's user (a closed ticket reopens);
+2. elsewhere, the answer a staff member was asked to type (a rejection reason, a field), in the
+   topic where it was asked and within ``STAFF_ACTION_IDLE``;
+3. anything else is staff talking among themselves (files outside tickets are imports).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.db import Submission, Ticket, User, now
+from bot.handlers import discover, handoff, media, review, staff, submit
+from bot.services import Services, current_user, services
+
+FORM_IDLE = timedelta(minutes=30)
+STAFF_ACTION_IDLE = timedelta(minutes=15)
+
+
+async def active_form(svc: Services, user: User) -> Submission | Ticket | None:
+    """The draft or contact form the user's next message answers, if any."""
+    if not user.focus or user.focus_at is None or now() - user.focus_at > FORM_IDLE:
+        return None
+    kind, _, key = user.focus.partition(":")
+    model, status = (Submission, "drafting") if kind == "post" else (Ticket, "collecting")
+    row = await svc.store.get(model, int(key)) if key.isdigit() else None
+    return row if row is not None and row.user_id == user.id and row.status == status else None
+
+
+async def on_private_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    user, language = await current_user(update, context)
+    form = await active_form(svc, user)
+    if isinstance(form, Submission):
+        await submit.answer(update, context, form, language)
+        return
+    if isinstance(form, Ticket):
+        await handoff.answer(update, context, form, language)
+        return
+    ticket = await handoff.conversation(context, user)
+    if ticket is not None:
+        await handoff.relay_to_staff(update, context, ticket, language)
+        if not ticket.bot_answers:
+            return
+    if update.effective_message.text:
+        await discover.search_text(update, context, user, language)
+    else:
+        await media.on_media(update, context)
+
+
+async def on_private_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edit of a message that reached staff is shown to them; other edits change nothing."""
+    await handoff.on_user_edit(update, context)
+
+
+async def leave_form(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command or the menu: the form in progress is kept as a draft, and the next search is plain."""
+    user = await services(context).store.user(update.effective_user.id, update.effective_user.first_name or "")
+    if user.focus or user.mode:
+        await services(context).store.update_user(user.id, focus=None, focus_at=None, mode=None)
+
+
+async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = services(context)
+    message = update.effective_message
+    if message.from_user is None or message.from_user.is_bot:
+        return
+    thread = message.message_thread_id if message.is_topic_message else None
+    ticket = await svc.store.ticket_by_topic(thread) if thread else None
+    if ticket is not None:
+        await staff.relay_to_user(update, context, ticket)
+        return
+    pending = await svc.store.newest(
+        Submission, Submission.status == "pending", Submission.staff_editor == message.from_user.id,
+        Submission.staff_field.is_not(None), Submission.staff_thread == thread,
+        Submission.staff_asked_at > now() - STAFF_ACTION_IDLE,
+    )
+    if pending is not None and message.text:
+        await review.staff_answer(update, context, pending)
+
+
+async def on_staff_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Staff corrected a message in a ticket's topic: the user's copy is corrected too."""
+    message = update.edited_message
+    if message.from_user is None or message.from_user.is_bot or not message.is_topic_message:
+        return
+    ticket = await services(context).store.ticket_by_topic(message.message_thread_id)
+    if ticket is not None:
+        await staff.relay_edit(update, context, ticket)
+
+
+def handlers(staff_chat_id: int | None) -> tuple[list, list]:
+    """(before everything: leaving forms), (the routers)."""
+    private = filters.ChatType.PRIVATE
+    leaving = [
+        MessageHandler(private & filters.COMMAND & filters.UpdateType.MESSAGE, leave_form),
+        CallbackQueryHandler(leave_form, pattern=r"^menu:"),
+    ]
+    routers = [
+        MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_private_message),
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_private_edit),
+    ]
+    if staff_chat_id is not None:
+        staff_chat = filters.Chat(staff_chat_id)
+        routers += [
+            MessageHandler(staff_chat & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_staff_message),
+            MessageHandler(staff_chat & filters.UpdateType.EDITED_MESSAGE, on_staff_edit),
+        ]
+    return leaving, routers
