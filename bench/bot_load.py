@@ -5,7 +5,7 @@ overall, 1 a second per chat) would cap every row at 30/s; what is measured is h
 bot can handle, i.e. the headroom it has under those limits.
 
 50 simulated users send 1,000 messages in all (each waits for its reply before the next, as a
-person would). Latency runs from the user's message reaching the emulator to the bot's reply
+person would). The /start rows with and without per-chat ordering show what ordering costs. Latency runs from the user's message reaching the emulator to the bot's reply
 arriving there. Baseline in the same run: a bare python-telegram-bot echo application on the
 same emulator, i.e. the cost of the transport alone.
 
@@ -118,6 +118,10 @@ async def main() -> None:
         search_text = lambda uid, i: QUERIES[(uid + i) % len(QUERIES)] + f" {i % 7}"  # noqa: E731
         rows.append(row("search (card + buttons)", *await drive(emulator, args.users, args.messages, search_text)))
         rows.append(row("search, paced at 30/s (Telegram's overall limit)", *await paced(emulator, args.users, 600, 30, search_text)))
+        services = live.services
+    async with LiveBot(services, rate_limits=False, ordered=False) as unordered:
+        rows.append(row("/start without per-chat ordering (updates of one chat at once)",
+                        *await drive(unordered.emulator, args.users, args.messages, lambda uid, i: "/start")))
     if scratch:
         scratch.cleanup()
     print("Closed loop (each user waits for its reply), except the paced row.\n")

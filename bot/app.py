@@ -101,9 +101,10 @@ async def deliver_outbox(context) -> None:
 
 
 def build_application(
-    services: Services, application_class: type[Application] = Application, *, rate_limits: bool = True
+    services: Services, application_class: type[Application] = Application, *, rate_limits: bool = True, ordered: bool = True
 ) -> Application:
-    """The bot; ``rate_limits=False`` only to measure handling cost apart from Telegram's limits."""
+    """The bot; ``rate_limits=False`` and ``ordered=False`` (updates of one chat at once) only to
+    measure handling cost apart from Telegram's limits and from per-conversation ordering."""
     settings = services.settings
     builder = (
         ApplicationBuilder()
@@ -111,7 +112,7 @@ def build_application(
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .concurrent_updates(ConversationOrder())
+        .concurrent_updates(ConversationOrder() if ordered else True)
         .read_timeout(SEND_TIMEOUT)
         .write_timeout(SEND_TIMEOUT)
         .post_init(set_commands)

@@ -67,6 +67,7 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)  # collecting, open, claimed, resolved, cancelled
     step: Mapped[str | None] = mapped_column(String(20))  # while collecting: the detail asked for, "fields" or "confirm"
     to_preview: Mapped[bool | None] = mapped_column(Boolean, default=False)  # editing one detail: back to "confirm" after it
+    answered_update: Mapped[int | None] = mapped_column(BigInteger)  # the update of the last typed answer (redelivery after a crash)
     language: Mapped[str] = mapped_column(String(8))
     entries: Mapped[list] = mapped_column(JSON, default=list)  # catalogue record ids asked about
     queries: Mapped[list] = mapped_column(JSON, default=list)  # what the user searched
@@ -131,6 +132,7 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)  # drafting, pending, approved, rejected, cancelled
     step: Mapped[str | None] = mapped_column(String(20))  # while drafting: the field asked for, or "confirm"
     to_preview: Mapped[bool] = mapped_column(Boolean, default=False)  # editing one field: back to "confirm" after it
+    answered_update: Mapped[int | None] = mapped_column(BigInteger)  # the update of the last typed answer (redelivery after a crash)
     draft: Mapped[dict] = mapped_column(JSON, default=dict)  # title, description, sector, country, trl, partnership, ip_status, deadline
     contact: Mapped[dict] = mapped_column(JSON, default=dict)  # name, organisation, role, reach
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

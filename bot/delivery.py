@@ -103,14 +103,17 @@ class Outbox:
         return all(row.status == "sent" for row in states)
 
     # --------------------------------------------------------------------------- delivering
-    async def drain(self, bot: Bot, svc: Services, lane: str) -> None:
-        """Deliver the lane's rows in order until it is empty or its oldest row must wait."""
+    async def drain(self, bot: Bot, svc: Services, lane: str, *, eager: bool = True) -> None:
+        """Deliver the lane's rows in order until it is empty or its oldest row must wait.
+
+        ``eager`` (a new message for the lane) tries a row that waits after a failure again at
+        once; only Telegram's own "retry after" is always honoured."""
         lock = self._locks.setdefault(lane, asyncio.Lock())
         async with lock:
             if lane.startswith("ticket:") and not await self._ticket_topic(bot, svc, int(lane[7:])):
                 return
             while (row := await svc.store.next_outgoing(lane)) is not None:
-                if row.not_before and row.not_before > svc.clock.now():
+                if row.not_before and row.not_before > svc.clock.now() and (row.error == "429" or not eager):
                     return
                 if not await self._deliver(bot, svc, row):
                     return
@@ -120,13 +123,13 @@ class Outbox:
         (their users are told once the request has reached staff)."""
         orphans = await svc.store.tickets(Ticket.status.in_(("open", "claimed")), Ticket.card_message_id.is_(None))
         for ticket in orphans:
-            await self.drain(bot, svc, ticket_lane(ticket.id))
+            await self.drain(bot, svc, ticket_lane(ticket.id), eager=False)
             if (await svc.store.ticket(ticket.id)).card_message_id:
                 _ = gettext_for(ticket.language)
                 await self.send(bot, svc, to_user(ticket.user_id, _("Your request has now reached our staff. They will reply here."),
                                                        ticket_id=ticket.id))
         for lane in await svc.store.waiting_lanes():
-            await self.drain(bot, svc, lane)
+            await self.drain(bot, svc, lane, eager=False)
 
     async def _ticket_topic(self, bot: Bot, svc: Services, ticket_id: int) -> bool:
         """The ticket has a topic holding its card (created now when missing); False while staff are unreachable."""

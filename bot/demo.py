@@ -53,10 +53,11 @@ class TrackedApplication(Application):
 class LiveBot:
     """Emulator + the real bot polling it over HTTP, with a staff forum group."""
 
-    def __init__(self, services: Services | None = None, *, rate_limits: bool = True) -> None:
+    def __init__(self, services: Services | None = None, *, rate_limits: bool = True, ordered: bool = True) -> None:
         self.emulator = BotApiEmulator()
         self.services = services
         self.rate_limits = rate_limits
+        self.ordered = ordered
         self.app: TrackedApplication | None = None
 
     async def start(self) -> "LiveBot":
@@ -71,7 +72,8 @@ class LiveBot:
             self.services.settings = settings
         self.emulator.user(STAFF_ID, "Lan", "vi", username="lan_staff")
         self.emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID])
-        self.app = build_application(self.services, application_class=TrackedApplication, rate_limits=self.rate_limits)
+        self.app = build_application(self.services, application_class=TrackedApplication, rate_limits=self.rate_limits,
+                                     ordered=self.ordered)
         await self.app.initialize()
         await self.app.post_init(self.app)  # run_polling would call it; the demo starts the parts itself
         await self.app.start()

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.db import Search, Ticket
+from bot.db import Search, StaffTopic, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.i18n import gettext_for
+from catalog.model import PARTNERSHIPS
 
 VI_USER, TW_USER, OTHER_USER = 501, 502, 503
 VI = gettext_for("vi")
@@ -145,3 +146,80 @@ async def deliver_waiting(live, after: timedelta = timedelta(minutes=10)) -> Non
     finally:
         live.services.clock.advance(-after)
     await live.settle()
+
+
+# ----------------------------------------------------------------------------- posting entries
+
+VI_NEED = {
+    "title": "Cần hệ thống nuôi tôm tuần hoàn RAS tiết kiệm nước",
+    "title_en": "Water-saving indoor recirculating shrimp farming system",
+    "description": "Công ty nuôi tôm thẻ chân trắng 20 ha ở Cát Hải, Hải Phòng, cần công nghệ nuôi tuần hoàn RAS "
+                   "trong nhà để giảm thay nước và dịch bệnh, công suất 200 tấn mỗi năm.",
+    "contact": ["Nguyễn Thị Hoa", "Công ty Thủy sản Cát Hải", "Giám đốc", "0912 345 678"],
+}
+TW_OFFER = {
+    "title": "室內循環水白蝦養殖系統（RAS）",
+    "description": "提供室內循環水養殖系統，適用於白蝦高密度養殖，節水百分之九十五，含生物過濾、臭氧消毒與自動水質監控，已在台灣與越南南部運轉。",
+    "contact": ["林美華", "澎湖海洋科技公司", "業務經理", "mei.lin@example.com.tw"],
+}
+
+
+async def press(live, user_id: int, code: str, *, chat_id: int | None = None, thread_id: int | None = None) -> None:
+    """Tap the button whose callback data ends with ``:code`` on the newest bot message that has it."""
+    chat = user_id if chat_id is None else chat_id
+    for message in reversed(live.emulator.messages(chat, thread_id=thread_id, from_bot=True)):
+        for b in buttons(message):
+            if b.get("callback_data", "").endswith(f":{code}") or b.get("callback_data") == code:
+                await live.emulator.press(user_id, message, b["callback_data"])
+                await live.settle()
+                return
+    raise AssertionError(f"no button {code!r} in chat {chat}")
+
+
+async def review_topic(live) -> int:
+    row = await live.services.store.get(StaffTopic, "review")
+    assert row is not None, "no review topic in the staff group"
+    return row.topic_id
+
+
+async def staff_press(live, code: str, topic: str = "review") -> None:
+    row = await live.services.store.get(StaffTopic, topic)
+    await press(live, STAFF_ID, code, chat_id=STAFF_CHAT_ID, thread_id=row.topic_id)
+
+
+async def post(live, user_id: int, kind: str, entry: dict, language_code: str, *, sector: str = "aquaculture",
+               country: str = "c-VN", submit: bool = True) -> Submission:
+    """Fill in the whole form (buttons where there are buttons) and consent."""
+    live.emulator.user(user_id, "Poster", language_code)
+    await say(live, user_id, "/start")
+    await press(live, user_id, "need" if kind == "request" else "offer")
+    await say(live, user_id, entry["title"])
+    await english_title(live, user_id, entry)
+    await say(live, user_id, entry["description"])
+    await press(live, user_id, f"s-{sector}")
+    await press(live, user_id, country)
+    await press(live, user_id, "t-6")
+    await press(live, user_id, f"p-{PARTNERSHIPS.index('technical_cooperation')}")
+    await press(live, user_id, "p-done")
+    await press(live, user_id, "d-6" if kind == "request" else "i-patented")
+    for answer in entry["contact"]:
+        await say(live, user_id, answer)
+    if submit:
+        await press(live, user_id, "submit")
+    return await live.services.store.newest(Submission, Submission.user_id == user_id)
+
+
+async def english_title(live, user_id: int, entry: dict) -> None:
+    """The optional English title: given, skipped, or not asked (the title is English already)."""
+    if entry.get("title_en"):
+        await say(live, user_id, entry["title_en"])
+    elif (await live.services.store.newest(Submission, Submission.user_id == user_id)).step == "title_en":
+        await press(live, user_id, "n-none")
+
+
+async def publish(live, user_id: int, kind: str, entry: dict, language_code: str, **kwargs) -> Submission:
+    await post(live, user_id, kind, entry, language_code, **kwargs)
+    await staff_press(live, "ok")
+    submission = await live.services.store.newest(Submission, Submission.user_id == user_id)
+    assert submission.status == "approved" and submission.record_id
+    return submission

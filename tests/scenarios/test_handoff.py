@@ -9,15 +9,18 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import func, select
-
 from bot.app import build_application, build_services
-from bot.db import STAGES, Relay, Search, Ticket
-from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
 from bot.contact import HINTS, PROMPTS
+from bot.db import STAGES, Relay
+from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
 from bot.handlers.staff import CANNED
-from bot.i18n import LANGUAGE_NAMES, gettext_for
-from support import deliver_waiting, VI_USER, TW_USER, OTHER_USER, VI, TW, STAFF, VI_FORM, TW_FORM, newest_with, say, staff_says, bot_texts, last_id, copies_to_staff, start_form, fill, open_ticket, press_form, claim, search_count, topic_messages, is_card, sent, joined
+from bot.i18n import LANGUAGE_NAMES
+from support import (
+    OTHER_USER, STAFF, TW, TW_FORM, TW_USER, VI, VI_FORM, VI_USER, bot_texts, claim, copies_to_staff, deliver_waiting, fill,
+    is_card, joined, last_id, newest_with, open_ticket, press_form, say, search_count, sent, staff_says, start_form,
+    topic_messages,
+)
+
 
 # ----------------------------------------------------------------------------- opening tickets
 
@@ -81,7 +84,7 @@ async def test_back_returns_to_the_previous_question_and_cancel_sends_nothing(li
     await fill(live, VI_USER, VI_FORM[:2])
     assert bot_texts(live, VI_USER)[-1] == VI(PROMPTS["role"])
     await press_form(live, VI_USER, "back")
-    assert bot_texts(live, VI_USER)[-1] == VI(PROMPTS["organisation"])
+    assert bot_texts(live, VI_USER)[-1].startswith(VI(PROMPTS["organisation"])) and VI_FORM[1] in bot_texts(live, VI_USER)[-1]
     ticket = await live.services.store.newest_ticket(VI_USER)
     assert ticket.step == "organisation"
 
