@@ -10,7 +10,8 @@ server's real error texts.
 """
 
 from .html import parse_html
+from .limits import Limits
 from .protocol import BotApiError, Upload
 from .server import BotApiEmulator
 
-__all__ = ["BotApiEmulator", "BotApiError", "Upload", "parse_html"]
+__all__ = ["BotApiEmulator", "BotApiError", "Limits", "Upload", "parse_html"]

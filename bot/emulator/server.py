@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
+from .limits import FloodControl, Limits, creates_message, retry_after_seconds
 from .methods import Methods
 from .protocol import JSON, BotApiError, _dumps, _read_params
 from .updates import Updates, _Webhook
@@ -25,6 +26,7 @@ class BotApiEmulator(Methods, Updates):
     Simplifications: the bot is an administrator of every group, sees every group message
     (privacy mode off), may message users who never started it, and MarkdownV2 text is
     stored unparsed. Everything else aims at the server's behaviour and error texts.
+    ``limits`` turns on Telegram's flood limits (off by default, as most tests send in bursts).
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class BotApiEmulator(Methods, Updates):
         bot_name: str = "TechConnect",
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: Limits | None = None,
     ) -> None:
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
@@ -48,6 +51,8 @@ class BotApiEmulator(Methods, Updates):
         self.base_file_url = ""
         self.calls: list[tuple[str, JSON]] = []
         self.callback_answers: list[JSON] = []
+        self.rate_limited: list[tuple[str, int]] = []  # (method, chat_id) of every 429 the limits gave
+        self._flood_control = FloodControl(limits) if limits is not None else None
         self._users: dict[int, JSON] = {}
         self._chats: dict[int, _Chat] = {}
         self._files: dict[str, _File] = {}
@@ -56,6 +61,7 @@ class BotApiEmulator(Methods, Updates):
         self._menu_buttons: dict[int | None, JSON] = {}
         self._open_queries: set[str] = set()
         self._floods: dict[str, list[int]] = {}
+        self._late: dict[str, list[float]] = {}
         self._queue: deque[JSON] = deque()
         self._allowed: frozenset[str] | None = None
         self._last_update_id = 0
@@ -175,6 +181,16 @@ class BotApiEmulator(Methods, Updates):
             raise ValueError("retry_after and times must be positive")
         self._floods[method.lower()] = [retry_after, times]
 
+    def answer_late(self, method: str, delay: float, times: int = 1) -> None:
+        """The next `times` successful calls of method are performed at once but answered after delay seconds.
+
+        Reproduces a call Telegram performed while the bot timed out waiting: the bot must
+        not assume that a timed-out send did not happen.
+        """
+        if delay <= 0 or times < 1:
+            raise ValueError("delay and times must be positive")
+        self._late[method.lower()] = [delay, times]
+
     # ------------------------------------------------------------------ HTTP plumbing
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -195,8 +211,17 @@ class BotApiEmulator(Methods, Updates):
             if handler is None and not polling:
                 raise BotApiError(404, "Not Found")
             self._take_flood(key)
+            chat_id = params.get("chat_id")
+            limited = self._flood_control is not None and creates_message(key) and isinstance(chat_id, int)
+            if limited:
+                self._enforce_limits(method, chat_id)
             result = await self._get_updates(params) if handler is None else handler(params)
+            if limited:
+                self._flood_control.record(chat_id, private=chat_id > 0)
             response = web.Response(body=_dumps({"ok": True, "result": result}), content_type="application/json")
+            delay = self._take_late(key)
+            if delay:
+                await asyncio.sleep(delay)
         except BotApiError as exc:
             response = self._respond(exc)
         finally:
@@ -225,4 +250,22 @@ class BotApiEmulator(Methods, Updates):
         if rule[1] <= 0:
             del self._floods[key]
         raise BotApiError(429, f"Too Many Requests: retry after {rule[0]}", retry_after=rule[0])
+
+    def _enforce_limits(self, method: str, chat_id: int) -> None:
+        """Refuse a message over Telegram's flood limits (user ids are positive, group ids negative)."""
+        assert self._flood_control is not None
+        wait = self._flood_control.wait(chat_id, private=chat_id > 0)
+        if wait > 0:
+            self.rate_limited.append((method, chat_id))
+            seconds = retry_after_seconds(wait)
+            raise BotApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+
+    def _take_late(self, key: str) -> float:
+        rule = self._late.get(key)
+        if rule is None:
+            return 0.0
+        rule[1] -= 1
+        if rule[1] <= 0:
+            del self._late[key]
+        return rule[0]
 

@@ -20,19 +20,22 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken, RetryAfter, TimedOut
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, Limits
 
 pytestmark = pytest.mark.asyncio
 
@@ -353,3 +356,81 @@ async def test_commands_per_scope_and_language_and_membership(emu: BotApiEmulato
     emu.user(2002, "Bob")
     assert (await bot.get_chat_member(-7, 2002)).status == "left"
     assert (await bot.get_chat(-7)).title == "Club"
+
+
+@contextlib.asynccontextmanager
+async def limited(scale: float) -> AsyncIterator[tuple[BotApiEmulator, Bot]]:
+    """An emulator enforcing Telegram's flood limits on a time scale, and a Bot using it."""
+    async with BotApiEmulator(TOKEN, limits=Limits(time_scale=scale)) as emulator:
+        emulator.user(ALICE, "Alice", "en", "alice")
+        async with Bot(TOKEN, base_url=emulator.base_url) as telegram_bot:
+            yield emulator, telegram_bot
+
+
+async def test_private_chat_tolerates_a_burst_then_429s(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    async with limited(0.5) as (emu, bot):
+        for n in range(3):
+            await bot.send_message(ALICE, f"burst {n}")
+        with pytest.raises(RetryAfter) as caught:
+            await bot.send_message(ALICE, "one too many")
+        assert caught.value.retry_after == dtm.timedelta(seconds=1)  # ceil of < 0.5 s, at least 1
+        assert emu.rate_limited == [("sendMessage", ALICE)]
+        await bot.edit_message_text("edited", ALICE, 1)  # edits are not limited
+        await asyncio.sleep(0.5)  # one second on this scale refills one message
+        await bot.send_message(ALICE, "after the wait")
+        assert [m["text"] for m in emu.messages(ALICE)] == ["edited", "burst 1", "burst 2", "after the wait"]
+
+
+async def test_group_allows_twenty_per_minute_over_all_topics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    async with limited(0.05) as (emu, bot):  # the minute lasts 3 s
+        emu.group(FORUM, "Makers", forum=True)
+        topic = await bot.create_forum_topic(FORUM, "Ideas")
+        for n in range(20):
+            thread = topic.message_thread_id if n % 2 else None
+            await bot.send_message(FORUM, f"m{n}", message_thread_id=thread)
+        with pytest.raises(RetryAfter):
+            await bot.copy_message(FORUM, FORUM, 3)
+        await bot.edit_message_text("still editable", FORUM, 3)
+        await bot.send_message(ALICE, "private chats have their own limit")
+        assert emu.rate_limited == [("copyMessage", FORUM)]
+        assert len(emu.messages(FORUM)) == 20
+
+
+async def test_thirty_messages_per_second_over_all_chats(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    async with limited(2.0) as (emu, bot):  # the second lasts 2 s
+        for chat_id in (-1, -2, -3):
+            emu.group(chat_id, f"Group {chat_id}")
+        for n in range(30):
+            await bot.send_message(-1 - n % 2, f"m{n}")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(-3, "31st")
+        assert emu.rate_limited == [("sendMessage", -3)]
+
+
+async def test_ptb_rate_limiter_with_scaled_periods_delivers_everything_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    scale = 0.015
+    async with BotApiEmulator(TOKEN, limits=Limits(time_scale=scale)) as emu:
+        emu.group(FORUM, "Makers", forum=True)
+        # PTB's leaky bucket lets the 21st message out 1/20 of a window after the 20th, where the
+        # sliding window still refuses it: the 429 is retried after retry_after, in order.
+        limiter = AIORateLimiter(overall_time_period=1 * scale, group_time_period=60 * scale, max_retries=3)
+        async with ExtBot(TOKEN, base_url=emu.base_url, rate_limiter=limiter) as bot:
+            for n in range(25):
+                await bot.send_message(FORUM, f"m{n}")
+        assert [m["text"] for m in emu.messages(FORUM)] == [f"m{n}" for n in range(25)]
+
+
+async def test_answer_late_performs_the_call_but_the_client_times_out(emu: BotApiEmulator) -> None:
+    emu.answer_late("sendMessage", 0.6)
+    request = HTTPXRequest(read_timeout=0.1)
+    async with Bot(TOKEN, base_url=emu.base_url, request=request) as bot:
+        with pytest.raises(TimedOut):
+            await bot.send_message(ALICE, "did it arrive?")
+        assert [m["text"] for m in emu.messages(ALICE)] == ["did it arrive?"]
+        await bot.send_message(ALICE, "answered at once")
+    await emu.wait_idle()
+    assert [m["text"] for m in emu.messages(ALICE)] == ["did it arrive?", "answered at once"]
