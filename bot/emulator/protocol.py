@@ -88,8 +88,8 @@ def _coerce(key: str, value: Any) -> Any:
     return value
 
 
-async def _read_params(request: web.Request) -> JSON:
-    """Query string, url-encoded/multipart form (PTB's encoding) or a JSON body, typed."""
+async def _read_raw(request: web.Request) -> JSON:
+    """Query string, url-encoded/multipart form (PTB's encoding) or a JSON body, as sent."""
     raw: dict[str, Any] = dict(request.query)
     if request.body_exists:
         if request.content_type == "application/json":
@@ -105,5 +105,9 @@ async def _read_params(request: web.Request) -> JSON:
                     raw[key] = Upload(value.filename, value.content_type, value.file.read())
                 else:
                     raw[key] = value
-    return {key: _coerce(key, value) for key, value in raw.items()}
+    return raw
 
+
+def _decode(raw: JSON) -> JSON:
+    """Request fields typed the way the server types them."""
+    return {key: _coerce(key, value) for key, value in raw.items()}

@@ -13,7 +13,8 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from .limits import FloodControl, Limits, creates_message, retry_after_seconds
 from .methods import Methods
-from .protocol import JSON, BotApiError, _dumps, _read_params
+from .protocol import JSON, BotApiError, _decode, _dumps, _read_raw
+from .spec import conformance
 from .updates import Updates, _Webhook
 from .world import _Chat, _File
 
@@ -27,6 +28,8 @@ class BotApiEmulator(Methods, Updates):
     (privacy mode off), may message users who never started it, and MarkdownV2 text is
     stored unparsed. Everything else aims at the server's behaviour and error texts.
     ``limits`` turns on Telegram's flood limits (off by default, as most tests send in bursts).
+    Every call is checked against the published Bot API reference when it is found
+    (``spec.py``): a call that departs from it is refused and listed in ``violations``.
     """
 
     def __init__(
@@ -52,6 +55,8 @@ class BotApiEmulator(Methods, Updates):
         self.calls: list[tuple[str, JSON]] = []
         self.callback_answers: list[JSON] = []
         self.rate_limited: list[tuple[str, int]] = []  # (method, chat_id) of every 429 the limits gave
+        self.violations: list[str] = []  # "method: parameter: problem" for every call against the Bot API reference
+        self._conformance = conformance()
         self._flood_control = FloodControl(limits) if limits is not None else None
         self._users: dict[int, JSON] = {}
         self._chats: dict[int, _Chat] = {}
@@ -205,8 +210,13 @@ class BotApiEmulator(Methods, Updates):
             self._inflight += 1
             self._last_activity = loop.time()
         try:
-            params = await _read_params(request)
+            raw = await _read_raw(request)
+            problems = self._conformance.check(method, raw) if self._conformance is not None else []
+            self.violations += [problem.describe(method) for problem in problems]
+            params = _decode(raw)
             self.calls.append((method, params))
+            if problems:
+                raise self._conformance.error(problems)
             handler = self._handlers.get(key)
             if handler is None and not polling:
                 raise BotApiError(404, "Not Found")

@@ -15,6 +15,7 @@ from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     ReplyParameters,
@@ -36,6 +37,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.emulator import BotApiEmulator, Limits
+from bot.emulator.spec import conformance
 
 pytestmark = pytest.mark.asyncio
 
@@ -434,3 +436,68 @@ async def test_answer_late_performs_the_call_but_the_client_times_out(emu: BotAp
         await bot.send_message(ALICE, "answered at once")
     await emu.wait_idle()
     assert [m["text"] for m in emu.messages(ALICE)] == ["did it arrive?", "answered at once"]
+
+
+needs_spec = pytest.mark.skipif(conformance() is None, reason="the Bot API reference (api.json) is not available")
+
+
+@needs_spec
+@pytest.mark.filterwarnings("ignore:Please use:telegram.warnings.PTBUserWarning")  # raw calls on purpose
+async def test_calls_against_the_reference_are_refused_and_listed(emu: BotApiEmulator, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="(?i)colour: unknown parameter"):
+        await bot.send_message(ALICE, "hi", api_kwargs={"colour": "red"})
+    with pytest.raises(BadRequest, match="Message text is empty"):
+        await bot.do_api_request("sendMessage", api_kwargs={"chat_id": ALICE})
+    with pytest.raises(BadRequest, match="(?i)disable_notification: must be Boolean"):
+        await bot.do_api_request("sendMessage", api_kwargs={"chat_id": ALICE, "text": "x", "disable_notification": "maybe"})
+    with pytest.raises(BadRequest, match="(?i)reply_parameters.message_id: must be Integer"):
+        await bot.send_message(ALICE, "x", api_kwargs={"reply_parameters": {"message_id": "first"}})
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.send_message(ALICE, "<b>x</b>" * 1000 + "y" * 3097, parse_mode="HTML")
+    await bot.send_message(ALICE, "<b>x</b>" * 1000 + "y" * 3096, parse_mode="HTML")  # 4096 after parsing
+    too_much = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="é" * 32 + "x")]])
+    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+        await bot.send_message(ALICE, "menu", reply_markup=too_much)
+    with pytest.raises(EndPointNotFound):
+        await bot.do_api_request("sendTelepathy", api_kwargs={"chat_id": ALICE})
+    assert emu.violations == [
+        "sendMessage: colour: unknown parameter",
+        "sendMessage: text: required but missing",
+        "sendMessage: disable_notification: must be Boolean",
+        "sendMessage: reply_parameters.message_id: must be Integer",
+        "sendMessage: text: must be 1-4096 characters, not 4097",
+        "sendMessage: reply_markup.inline_keyboard[0][0].callback_data: must be 1-64 bytes, not 65",
+        "sendTelepathy: unknown method",
+    ]
+    assert len(emu.messages(ALICE)) == 1
+
+
+@needs_spec
+@pytest.mark.filterwarnings("ignore:Please use:telegram.warnings.PTBUserWarning")  # raw calls on purpose
+async def test_reference_limits_on_commands_topics_and_callback_answers(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.group(FORUM, "Makers", forum=True)
+    with pytest.raises(BadRequest, match="(?i)topic_title_too_long"):
+        await bot.create_forum_topic(FORUM, "t" * 129)
+    with pytest.raises(BadRequest, match="(?i)bot_command_description_invalid"):
+        await bot.set_my_commands([BotCommand("help", "")])
+    with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
+        await bot.set_my_commands([BotCommand("c" * 33, "Too long a name")])
+    with pytest.raises(BadRequest, match="(?i)text: must be 0-200 characters, not 201"):
+        await bot.answer_callback_query("1", text="n" * 201)
+    with pytest.raises(BadRequest, match="(?i)scope.type: must be chat"):
+        await bot.do_api_request("getMyCommands", api_kwargs={"scope": {"type": "chats", "chat_id": FORUM}})
+    await bot.set_my_commands([BotCommand("help", "Help")], scope=BotCommandScopeChat(FORUM))
+    assert len(emu.violations) == 5
+
+
+async def test_without_the_reference_the_methods_still_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.emulator.server.conformance", lambda: None)
+    async with BotApiEmulator(TOKEN) as emu:
+        emu.user(ALICE, "Alice")
+        async with Bot(TOKEN, base_url=emu.base_url) as bot:
+            with pytest.raises(BadRequest, match="Message is too long"):
+                await bot.send_message(ALICE, "y" * 4097)
+            await bot.send_message(ALICE, "hi", api_kwargs={"colour": "red"})  # unknown parameters pass
+        assert emu.violations == [] and len(emu.messages(ALICE)) == 1
