@@ -14,7 +14,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 from .limits import FloodControl, Limits, creates_message, retry_after_seconds
 from .methods import Methods
 from .protocol import JSON, BotApiError, _decode, _dumps, _read_raw
-from .spec import conformance
+from .spec import conformance, refusal
 from .updates import Updates, _Webhook
 from .world import _Chat, _File
 
@@ -199,7 +199,7 @@ class BotApiEmulator(Methods, Updates):
     # ------------------------------------------------------------------ HTTP plumbing
 
     async def _api(self, request: web.Request) -> web.Response:
-        """Every Bot API call: check token, decode, dispatch, answer like the server."""
+        """Every Bot API call: check token, reference and limits, dispatch, answer like the server."""
         if request.match_info["token"] != self.token:
             return self._respond(BotApiError(401, "Unauthorized"))
         method = request.match_info["method"]
@@ -216,7 +216,7 @@ class BotApiEmulator(Methods, Updates):
             params = _decode(raw)
             self.calls.append((method, params))
             if problems:
-                raise self._conformance.error(problems)
+                raise refusal(problems)
             handler = self._handlers.get(key)
             if handler is None and not polling:
                 raise BotApiError(404, "Not Found")
