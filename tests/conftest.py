@@ -60,8 +60,13 @@ def sample_env(sample_data_dir, tmp_path, monkeypatch):
 
 @pytest.fixture
 async def live(sample_env):
-    """The real bot polling the Bot API emulator over HTTP, on a copy of the sample data."""
+    """The real bot polling the Bot API emulator over HTTP, on a copy of the sample data.
+
+    Every call the bot made must conform to the published Bot API reference (when found),
+    so each scenario doubles as a conformance test.
+    """
     from bot.demo import LiveBot
 
     async with LiveBot() as bot:
         yield bot
+    assert bot.emulator.violations == [], "calls that depart from the Bot API reference"

@@ -15,24 +15,29 @@ from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     ReplyParameters,
     Update,
 )
-from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken, RetryAfter
+from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken, RetryAfter, TimedOut
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, Limits
+from bot.emulator.spec import conformance
 
 pytestmark = pytest.mark.asyncio
 
@@ -353,3 +358,146 @@ async def test_commands_per_scope_and_language_and_membership(emu: BotApiEmulato
     emu.user(2002, "Bob")
     assert (await bot.get_chat_member(-7, 2002)).status == "left"
     assert (await bot.get_chat(-7)).title == "Club"
+
+
+@contextlib.asynccontextmanager
+async def limited(scale: float) -> AsyncIterator[tuple[BotApiEmulator, Bot]]:
+    """An emulator enforcing Telegram's flood limits on a time scale, and a Bot using it."""
+    async with BotApiEmulator(TOKEN, limits=Limits(time_scale=scale)) as emulator:
+        emulator.user(ALICE, "Alice", "en", "alice")
+        async with Bot(TOKEN, base_url=emulator.base_url) as telegram_bot:
+            yield emulator, telegram_bot
+
+
+async def test_private_chat_tolerates_a_burst_then_429s(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    async with limited(0.5) as (emu, bot):
+        for n in range(3):
+            await bot.send_message(ALICE, f"burst {n}")
+        with pytest.raises(RetryAfter) as caught:
+            await bot.send_message(ALICE, "one too many")
+        assert caught.value.retry_after == dtm.timedelta(seconds=1)  # ceil of < 0.5 s, at least 1
+        assert emu.rate_limited == [("sendMessage", ALICE)]
+        await bot.edit_message_text("edited", ALICE, 1)  # edits are not limited
+        await asyncio.sleep(0.5)  # one second on this scale refills one message
+        await bot.send_message(ALICE, "after the wait")
+        assert [m["text"] for m in emu.messages(ALICE)] == ["edited", "burst 1", "burst 2", "after the wait"]
+
+
+async def test_group_allows_twenty_per_minute_over_all_topics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    async with limited(0.05) as (emu, bot):  # the minute lasts 3 s
+        emu.group(FORUM, "Makers", forum=True)
+        topic = await bot.create_forum_topic(FORUM, "Ideas")
+        for n in range(20):
+            thread = topic.message_thread_id if n % 2 else None
+            await bot.send_message(FORUM, f"m{n}", message_thread_id=thread)
+        with pytest.raises(RetryAfter):
+            await bot.copy_message(FORUM, FORUM, 3)
+        await bot.edit_message_text("still editable", FORUM, 3)
+        await bot.send_message(ALICE, "private chats have their own limit")
+        assert emu.rate_limited == [("copyMessage", FORUM)]
+        assert len(emu.messages(FORUM)) == 20
+
+
+async def test_thirty_messages_per_second_over_all_chats(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    async with limited(2.0) as (emu, bot):  # the second lasts 2 s
+        for chat_id in (-1, -2, -3):
+            emu.group(chat_id, f"Group {chat_id}")
+        for n in range(30):
+            await bot.send_message(-1 - n % 2, f"m{n}")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(-3, "31st")
+        assert emu.rate_limited == [("sendMessage", -3)]
+
+
+async def test_ptb_rate_limiter_with_scaled_periods_delivers_everything_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    scale = 0.015
+    async with BotApiEmulator(TOKEN, limits=Limits(time_scale=scale)) as emu:
+        emu.group(FORUM, "Makers", forum=True)
+        # PTB's leaky bucket lets the 21st message out 1/20 of a window after the 20th, where the
+        # sliding window still refuses it: the 429 is retried after retry_after, in order.
+        limiter = AIORateLimiter(overall_time_period=1 * scale, group_time_period=60 * scale, max_retries=3)
+        async with ExtBot(TOKEN, base_url=emu.base_url, rate_limiter=limiter) as bot:
+            for n in range(25):
+                await bot.send_message(FORUM, f"m{n}")
+        assert [m["text"] for m in emu.messages(FORUM)] == [f"m{n}" for n in range(25)]
+
+
+async def test_answer_late_performs_the_call_but_the_client_times_out(emu: BotApiEmulator) -> None:
+    emu.answer_late("sendMessage", 0.6)
+    request = HTTPXRequest(read_timeout=0.1)
+    async with Bot(TOKEN, base_url=emu.base_url, request=request) as bot:
+        with pytest.raises(TimedOut):
+            await bot.send_message(ALICE, "did it arrive?")
+        assert [m["text"] for m in emu.messages(ALICE)] == ["did it arrive?"]
+        await bot.send_message(ALICE, "answered at once")
+    await emu.wait_idle()
+    assert [m["text"] for m in emu.messages(ALICE)] == ["did it arrive?", "answered at once"]
+
+
+needs_spec = pytest.mark.skipif(conformance() is None, reason="the Bot API reference (api.json) is not available")
+
+
+@needs_spec
+@pytest.mark.filterwarnings("ignore:Please use:telegram.warnings.PTBUserWarning")  # raw calls on purpose
+async def test_calls_against_the_reference_are_refused_and_listed(emu: BotApiEmulator, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="(?i)colour: unknown parameter"):
+        await bot.send_message(ALICE, "hi", api_kwargs={"colour": "red"})
+    with pytest.raises(BadRequest, match="Message text is empty"):
+        await bot.do_api_request("sendMessage", api_kwargs={"chat_id": ALICE})
+    with pytest.raises(BadRequest, match="(?i)disable_notification: must be Boolean"):
+        await bot.do_api_request("sendMessage", api_kwargs={"chat_id": ALICE, "text": "x", "disable_notification": "maybe"})
+    with pytest.raises(BadRequest, match="(?i)reply_parameters.message_id: must be Integer"):
+        await bot.send_message(ALICE, "x", api_kwargs={"reply_parameters": {"message_id": "first"}})
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.send_message(ALICE, "<b>x</b>" * 1000 + "y" * 3097, parse_mode="HTML")
+    await bot.send_message(ALICE, "<b>x</b>" * 1000 + "y" * 3096, parse_mode="HTML")  # 4096 after parsing
+    too_much = InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="é" * 32 + "x")]])
+    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+        await bot.send_message(ALICE, "menu", reply_markup=too_much)
+    with pytest.raises(EndPointNotFound):
+        await bot.do_api_request("sendTelepathy", api_kwargs={"chat_id": ALICE})
+    assert emu.violations == [
+        "sendMessage: colour: unknown parameter",
+        "sendMessage: text: required but missing",
+        "sendMessage: disable_notification: must be Boolean",
+        "sendMessage: reply_parameters.message_id: must be Integer",
+        "sendMessage: text: must be 1-4096 characters, not 4097",
+        "sendMessage: reply_markup.inline_keyboard[0][0].callback_data: must be 1-64 bytes, not 65",
+        "sendTelepathy: unknown method",
+    ]
+    assert len(emu.messages(ALICE)) == 1
+
+
+@needs_spec
+@pytest.mark.filterwarnings("ignore:Please use:telegram.warnings.PTBUserWarning")  # raw calls on purpose
+async def test_reference_limits_on_commands_topics_and_callback_answers(emu: BotApiEmulator, bot: Bot) -> None:
+    emu.group(FORUM, "Makers", forum=True)
+    with pytest.raises(BadRequest, match="(?i)topic_title_too_long"):
+        await bot.create_forum_topic(FORUM, "t" * 129)
+    with pytest.raises(BadRequest, match="(?i)bot_command_description_invalid"):
+        await bot.set_my_commands([BotCommand("help", "")])
+    with pytest.raises(BadRequest, match="(?i)bot_command_invalid"):
+        await bot.set_my_commands([BotCommand("c" * 33, "Too long a name")])
+    with pytest.raises(BadRequest, match="(?i)text: must be 0-200 characters, not 201"):
+        await bot.answer_callback_query("1", text="n" * 201)
+    with pytest.raises(BadRequest, match="(?i)scope.type: must be chat"):
+        await bot.do_api_request("getMyCommands", api_kwargs={"scope": {"type": "chats", "chat_id": FORUM}})
+    await bot.set_my_commands([BotCommand("help", "Help")], scope=BotCommandScopeChat(FORUM))
+    assert len(emu.violations) == 5
+
+
+async def test_without_the_reference_the_methods_still_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.emulator.server.conformance", lambda: None)
+    async with BotApiEmulator(TOKEN) as emu:
+        emu.user(ALICE, "Alice")
+        async with Bot(TOKEN, base_url=emu.base_url) as bot:
+            with pytest.raises(BadRequest, match="Message is too long"):
+                await bot.send_message(ALICE, "y" * 4097)
+            await bot.send_message(ALICE, "hi", api_kwargs={"colour": "red"})  # unknown parameters pass
+        assert emu.violations == [] and len(emu.messages(ALICE)) == 1
