@@ -67,7 +67,6 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)  # collecting, open, claimed, resolved, cancelled
     step: Mapped[str | None] = mapped_column(String(20))  # while collecting: the detail asked for, "fields" or "confirm"
     to_preview: Mapped[bool | None] = mapped_column(Boolean, default=False)  # editing one detail: back to "confirm" after it
-    answered_update: Mapped[int | None] = mapped_column(BigInteger)  # the update of the last typed answer (redelivery after a crash)
     language: Mapped[str] = mapped_column(String(8))
     entries: Mapped[list] = mapped_column(JSON, default=list)  # catalogue record ids asked about
     queries: Mapped[list] = mapped_column(JSON, default=list)  # what the user searched
@@ -132,7 +131,6 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)  # drafting, pending, approved, rejected, cancelled
     step: Mapped[str | None] = mapped_column(String(20))  # while drafting: the field asked for, or "confirm"
     to_preview: Mapped[bool] = mapped_column(Boolean, default=False)  # editing one field: back to "confirm" after it
-    answered_update: Mapped[int | None] = mapped_column(BigInteger)  # the update of the last typed answer (redelivery after a crash)
     draft: Mapped[dict] = mapped_column(JSON, default=dict)  # title, description, sector, country, trl, partnership, ip_status, deadline
     contact: Mapped[dict] = mapped_column(JSON, default=dict)  # name, organisation, role, reach
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -277,6 +275,16 @@ def _claim(ticket_id: int, staff_id: int, staff_name: str):
             .values(status="claimed", claimed_by=staff_id, claimed_name=staff_name[:200], bot_answers=False, updated_at=now()))
 
 
+class HandledUpdate(Base):
+    """An update whose effect was saved: Telegram sends unconfirmed updates again after a crash,
+    and a form answer must not be applied twice (written in the same transaction as the answer)."""
+
+    __tablename__ = "bot_handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
+
+
 class BotStore(Database):
     metadata = Base.metadata
 
@@ -363,15 +371,20 @@ class BotStore(Database):
     async def tickets(self, *conditions) -> list[Ticket]:
         return await self.rows(Ticket, *conditions)
 
-    async def save(self, *rows) -> None:
+    async def save(self, *rows, handled_update: int | None = None) -> None:
         """Insert new rows and update loaded ones in one transaction (rows keyed otherwise than by
-        a generated id are merged: inserted or updated)."""
+        a generated id are merged: inserted or updated), with the update that caused them, if given."""
         async with self.session.begin() as session:
+            if handled_update is not None:
+                session.add(HandledUpdate(update_id=handled_update))
             for row in rows:
                 if getattr(row, "id", 0) is None:
                     session.add(row)
                 else:
                     await session.merge(row)
+
+    async def handled(self, update_id: int) -> bool:
+        return await self.get(HandledUpdate, update_id) is not None
 
     async def delete(self, model, key) -> None:
         async with self.session.begin() as session:

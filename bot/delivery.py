@@ -19,14 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from html import escape
 from typing import TYPE_CHECKING
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
-from bot.db import Outgoing, Relay, StaffTopic, Ticket
+from bot.db import HandledUpdate, Outgoing, Relay, StaffTopic, Ticket, now
 from bot.i18n import gettext_for
 from bot.relay import TOPIC_NAMES, ensure_ticket_topic, topic_gone
 
@@ -109,14 +110,17 @@ class Outbox:
         ``eager`` (a new message for the lane) tries a row that waits after a failure again at
         once; only Telegram's own "retry after" is always honoured."""
         lock = self._locks.setdefault(lane, asyncio.Lock())
+        notices: list[Outgoing] = []  # for the other side of what could not be delivered
         async with lock:
             if lane.startswith("ticket:") and not await self._ticket_topic(bot, svc, int(lane[7:])):
                 return
             while (row := await svc.store.next_outgoing(lane)) is not None:
                 if row.not_before and row.not_before > svc.clock.now() and (row.error == "429" or not eager):
-                    return
-                if not await self._deliver(bot, svc, row):
-                    return
+                    break
+                if not await self._deliver(bot, svc, row, notices):
+                    break
+        for notice in notices:  # outside this lane's lock: two lanes never wait for each other
+            await self.drain(bot, svc, notice.lane)
 
     async def drain_all(self, bot: Bot, svc: Services) -> None:
         """Job: every lane with rows that waited, and tickets whose topic could not be created yet
@@ -143,7 +147,7 @@ class Outbox:
             return False
         return True
 
-    async def _deliver(self, bot: Bot, svc: Services, row: Outgoing) -> bool:
+    async def _deliver(self, bot: Bot, svc: Services, row: Outgoing, notices: list[Outgoing]) -> bool:
         """One row; True when the lane may go on (sent, or failed for good)."""
         await svc.store.mark(row, status="sending", attempts=row.attempts + 1)
         try:
@@ -157,16 +161,16 @@ class Outbox:
                 await self._forget_topic(svc, row)
                 await svc.store.mark(row, status="pending")
                 return await self._retry_in_new_topic(bot, svc, row)
-            return await self._give_up(bot, svc, row, exc.message)
+            return await self._give_up(svc, row, exc.message, notices)
         except Forbidden as exc:
             if row.lane.startswith("user:"):
-                return await self._give_up(bot, svc, row, "blocked")
+                return await self._give_up(svc, row, "blocked", notices)
             return await self._later(svc, row, exc)  # the bot was removed from the staff group: keep it for when it is back
         except NetworkError as exc:  # includes timeouts: the call may or may not have arrived; sent again (at least once)
             if row.attempts >= MAX_ATTEMPTS and row.lane.startswith("user:"):
-                return await self._give_up(bot, svc, row, str(exc))
+                return await self._give_up(svc, row, str(exc), notices)
             return await self._later(svc, row, exc)
-        await svc.store.delivered(row, message.message_id if isinstance(message, Message) else None)
+        await svc.store.delivered(row, getattr(message, "message_id", None))  # a Message, or copyMessage's MessageId
         return True
 
     async def _call(self, bot: Bot, svc: Services, row: Outgoing):
@@ -229,8 +233,9 @@ class Outbox:
         await svc.store.mark(row, status="pending", not_before=svc.clock.now() + backoff, error=type(exc).__name__)
         return False
 
-    async def _give_up(self, bot: Bot, svc: Services, row: Outgoing, reason: str) -> bool:
-        """Mark the row failed and tell the side that expected it to arrive."""
+    @staticmethod
+    async def _give_up(svc: Services, row: Outgoing, reason: str, notices: list[Outgoing]) -> bool:
+        """Mark the row failed, and write a notice for the side that expected it to arrive."""
         log.warning("outbox row %s (%s) not deliverable: %s", row.id, row.lane, reason)
         await svc.store.mark(row, status="failed", error=reason[:500])
         if row.ticket_id is None:
@@ -240,18 +245,22 @@ class Outbox:
             staff_ = gettext_for(svc.settings.staff_language)
             text = staff_("The user has blocked the bot; this was not delivered.") if reason == "blocked" else \
                 staff_("This message could not be delivered to the user: {reason}").format(reason=reason)
-            await svc.store.save(to_ticket(svc, ticket.id, "⚠️ " + text, reply_to_relay=row.relay_id))
+            notice = to_ticket(svc, ticket.id, "⚠️ " + escape(text), reply_to_relay=row.relay_id)
         else:
             _ = gettext_for(ticket.language)
-            await svc.store.save(to_user(ticket.user_id, "⚠️ " + _("One of your messages could not be delivered to staff. "
-                                                                     "Please send it again."), ticket_id=ticket.id))
+            notice = to_user(ticket.user_id, "⚠️ " + escape(_("One of your messages could not be delivered to staff. Please send it again.")),
+                             ticket_id=ticket.id)
+        await svc.store.save(notice)
+        notices.append(notice)
         return True
 
 
 async def recover(svc: Services) -> int:
-    """At start: rows a crash left ``sending`` are sent again (the at-least-once window)."""
+    """At start: rows a crash left ``sending`` are sent again (the at-least-once window); updates
+    handled more than two days ago are forgotten (Telegram redelivers only unconfirmed ones)."""
     async with svc.store.session.begin() as session:
         result = await session.execute(update(Outgoing).where(Outgoing.status == "sending").values(status="pending"))
+        await session.execute(delete(HandledUpdate).where(HandledUpdate.handled_at < now() - timedelta(days=2)))
         return result.rowcount
 
 

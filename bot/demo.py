@@ -71,7 +71,7 @@ class LiveBot:
         else:
             self.services.settings = settings
         self.emulator.user(STAFF_ID, "Lan", "vi", username="lan_staff")
-        self.emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID])
+        self.emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID], admins=[STAFF_ID])
         self.app = build_application(self.services, application_class=TrackedApplication, rate_limits=self.rate_limits,
                                      ordered=self.ordered)
         await self.app.initialize()

@@ -202,14 +202,17 @@ def toggle_partnership(submission: Submission, code: str) -> bool:
 
 def typed_choice(submission: Submission, text: str, language: str) -> str | None:
     """The code of the current step's button whose label the user typed (in their language or in
-    English), so that typing "Nông nghiệp" works like tapping it; None when no label fits."""
+    English), so that typing "Nông nghiệp" works like tapping it: the whole label, or words that
+    only one label contains; None when no label fits."""
     wanted = _label_key(text)
-    for lang in (language, "en"):
-        for row in choice_rows(submission, lang, "pst"):
-            for choice_button in row:
-                if _label_key(choice_button.text) == wanted:
-                    return choice_button.callback_data.rsplit(":", 1)[1]
-    return None
+    if len(wanted) < 2:
+        return None
+    labels = {_label_key(b.text): b.callback_data.rsplit(":", 1)[1]
+              for lang in (language, "en") for row in choice_rows(submission, lang, "pst") for b in row}
+    if wanted in labels:
+        return labels[wanted]
+    containing = {code for label, code in labels.items() if f" {wanted} " in f" {label} "}
+    return containing.pop() if len(containing) == 1 else None
 
 
 def _label_key(label: str) -> str:

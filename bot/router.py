@@ -43,7 +43,7 @@ async def on_private_message(update: Update, context: ContextTypes.DEFAULT_TYPE)
     svc = services(context)
     user, language = await current_user(update, context)
     form = await active_form(svc, user)
-    if form is not None and form.answered_update is not None and update.update_id <= form.answered_update:
+    if form is not None and await svc.store.handled(update.update_id):
         await (submit.ask if isinstance(form, Submission) else handoff.ask)(update.effective_message, svc, language, form)
         return  # answered before a restart, and Telegram sent it again: only the question is asked again
     if isinstance(form, Submission):

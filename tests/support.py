@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.app import build_application, build_services
 from bot.db import Search, StaffTopic, Submission, Ticket
-from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
+from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
 from bot.i18n import gettext_for
 from catalog.model import PARTNERSHIPS
 
@@ -223,3 +224,20 @@ async def publish(live, user_id: int, kind: str, entry: dict, language_code: str
     submission = await live.services.store.newest(Submission, Submission.user_id == user_id)
     assert submission.status == "approved" and submission.record_id
     return submission
+
+
+async def restart(live) -> None:
+    """Stop the bot and start a new process's worth of it (services, application) on the same data
+    directory; Telegram (the emulator) keeps running, as it does when a real bot restarts."""
+    old_app, old_services = live.app, live.services
+    if old_app.updater.running:
+        await old_app.updater.stop()
+    await old_app.stop()
+    await old_app.shutdown()
+    await old_services.catalog.engine.dispose()
+    live.services = await build_services(old_services.settings)
+    assert live.services.store is not old_services.store
+    live.app = build_application(live.services, application_class=TrackedApplication)
+    await live.app.initialize()
+    await live.app.start()
+    await live.app.updater.start_polling(poll_interval=0, timeout=1)

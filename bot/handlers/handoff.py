@@ -305,9 +305,8 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Tic
         await message.reply_text(_(HINTS[ticket.step]), reply_markup=step_keyboard(language, ticket))
         return
     ticket.contact = {**ticket.contact, ticket.step: value}
-    ticket.answered_update = update.update_id
     _advance(ticket)
-    await svc.store.save(ticket)
+    await svc.store.save(ticket, handled_update=update.update_id)
     await ask(message, svc, language, ticket)
 
 

@@ -235,9 +235,8 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, submission:
         await message.reply_text(form.hint(step, language), reply_markup=keyboard(submission, language))
         return
     form.set_value(submission, step, value)
-    submission.answered_update = update.update_id
     _advance(submission)
-    await svc.store.save(submission)
+    await svc.store.save(submission, handled_update=update.update_id)
     await ask(message, svc, language, submission)
 
 

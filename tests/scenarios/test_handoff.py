@@ -9,15 +9,14 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.app import build_application, build_services
 from bot.contact import HINTS, PROMPTS
 from bot.db import STAGES, Relay
-from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
+from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.handlers.staff import CANNED
 from bot.i18n import LANGUAGE_NAMES
 from support import (
     OTHER_USER, STAFF, TW, TW_FORM, TW_USER, VI, VI_FORM, VI_USER, bot_texts, claim, copies_to_staff, deliver_waiting, fill,
-    is_card, joined, last_id, newest_with, open_ticket, press_form, say, search_count, sent, staff_says, start_form,
+    is_card, joined, last_id, newest_with, open_ticket, press_form, restart, say, search_count, sent, staff_says, start_form,
     topic_messages,
 )
 
@@ -113,7 +112,7 @@ async def test_nothing_reaches_staff_before_i_agree(live):
     assert VI("Please check your details") in confirmation["text"]
     assert all(value in confirmation["text"] for value in VI_FORM)
     await say(live, VI_USER, "gửi luôn đi")  # words are no consent
-    assert bot_texts(live, VI_USER)[-1] == VI("Please use the buttons above, or answer with text.")
+    assert bot_texts(live, VI_USER)[-1] == VI("Please use the buttons above.")
     ticket = await live.services.store.newest_ticket(VI_USER)
     assert ticket.status == "collecting" and ticket.consent_at is None and ticket.topic_id is None
     assert live.emulator.calls_to("createForumTopic") == [] and live.emulator.messages(STAFF_CHAT_ID) == []
@@ -361,23 +360,6 @@ async def test_unreachable_staff_group_at_consent_saves_the_ticket_and_sends_it_
     ticket = await live.services.store.ticket(ticket.id)
     assert ticket.topic_id is not None and is_card(topic_messages(live, ticket)[0], ticket)
     assert bot_texts(live, VI_USER)[-1] == VI("Your request has now reached our staff. They will reply here.")
-
-
-async def restart(live) -> None:
-    """Stop the bot and start a new process's worth of it (services, application) on the same data
-    directory; Telegram (the emulator) keeps running, as it does when a real bot restarts."""
-    old_app, old_services = live.app, live.services
-    if old_app.updater.running:
-        await old_app.updater.stop()
-    await old_app.stop()
-    await old_app.shutdown()
-    await old_services.catalog.engine.dispose()
-    live.services = await build_services(old_services.settings)
-    assert live.services.store is not old_services.store
-    live.app = build_application(live.services, application_class=TrackedApplication)
-    await live.app.initialize()
-    await live.app.start()
-    await live.app.updater.start_polling(poll_interval=0, timeout=1)
 
 
 async def test_restart_between_two_messages_continues_the_ticket_without_duplicates(live):

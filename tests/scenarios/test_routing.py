@@ -158,7 +158,7 @@ async def test_a_typed_button_label_answers_a_button_step(live):
     await say(live, VI_USER, VI_NEED["title"])
     await say(live, VI_USER, VI_NEED["title_en"])
     await say(live, VI_USER, VI_NEED["description"])
-    await say(live, VI_USER, "thủy sản")  # the sector button, typed (any case)
+    await say(live, VI_USER, "thủy sản")  # the words of one sector button, typed (any case)
     draft = await live.services.store.newest(Submission, Submission.user_id == VI_USER)
     assert draft.draft.get("sector") == "aquaculture" and draft.step == "country"
     await say(live, VI_USER, "xin chào")  # not a label: a hint that names the buttons only
