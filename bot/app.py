@@ -5,6 +5,7 @@ import asyncio
 import logging
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
@@ -40,13 +41,31 @@ OUTBOX_INTERVAL = 5  # seconds between attempts at messages that had to wait
 
 
 class RetryingRateLimiter(AIORateLimiter):
-    """Telegram's flood limits (RetryAfter) as PTB handles them, plus retries of network errors
+    """Telegram's flood limits as PTB paces them (30 messages/s overall, 20/min per group), plus
+    about one message a second per private chat with short bursts, and retries of network errors
     that certainly did not reach Telegram. A timeout is not retried here: Telegram may have
-    performed the call, and the outbox decides what to do with messages that must arrive."""
+    performed the call, and the outbox decides what to do with messages that must arrive.
+
+    ``time_scale`` shrinks every period, for tests against an emulator that enforces the same
+    scaled limits."""
 
     NETWORK_RETRIES = 3
+    PRIVATE_BURST = 3
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        super().__init__(overall_time_period=1 * time_scale, group_time_period=60 * time_scale, max_retries=3)
+        self._private_period = self.PRIVATE_BURST * time_scale
+        self._private: dict[int, AsyncLimiter] = {}
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args) -> Any:
+        chat_id = data.get("chat_id")
+        if isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction":
+            limiter = self._private.setdefault(chat_id, AsyncLimiter(self.PRIVATE_BURST, self._private_period))
+            async with limiter:
+                return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
+        return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    async def _with_retries(self, callback, args, kwargs, endpoint, data, rate_limit_args) -> Any:
         for attempt in range(self.NETWORK_RETRIES + 1):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
@@ -56,12 +75,6 @@ class RetryingRateLimiter(AIORateLimiter):
                 log.warning("network error on %s (%s); retrying", endpoint, type(exc).__name__)
                 await asyncio.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
-
-
-def rate_limiter(time_scale: float = 1.0) -> RetryingRateLimiter:
-    """Telegram's limits as PTB paces them: 30 messages/s overall, 20/min per group (periods
-    scaled for tests against an emulator that enforces the same scaled limits)."""
-    return RetryingRateLimiter(overall_time_period=1 * time_scale, group_time_period=60 * time_scale, max_retries=3)
 
 
 async def build_services(settings: Settings) -> Services:
@@ -118,7 +131,7 @@ def build_application(
         .post_init(set_commands)
     )
     if rate_limits:
-        builder = builder.rate_limiter(rate_limiter(settings.time_scale))
+        builder = builder.rate_limiter(RetryingRateLimiter(settings.time_scale))
     application = builder.build()
     application.bot_data["services"] = services
     leaving, routers = router.handlers(settings.staff_chat_id)

@@ -21,7 +21,7 @@ from telegram.ext import Application
 from bot.app import build_application, build_services
 from bot.bootstrap import open_catalog, open_engine
 from bot.config import Settings
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, Limits
 from bot.i18n import translations_containing
 from bot.services import Services
 from catalog.store import CatalogStore, data_dir, make_engine
@@ -53,8 +53,11 @@ class TrackedApplication(Application):
 class LiveBot:
     """Emulator + the real bot polling it over HTTP, with a staff forum group."""
 
-    def __init__(self, services: Services | None = None, *, rate_limits: bool = True, ordered: bool = True) -> None:
-        self.emulator = BotApiEmulator()
+    def __init__(self, services: Services | None = None, *, rate_limits: bool = True, ordered: bool = True,
+                 limits: Limits | None = None) -> None:
+        """``limits``: Telegram's flood limits, enforced by the emulator and paced by the bot at the same time scale."""
+        self.emulator = BotApiEmulator(limits=limits)
+        self.time_scale = limits.time_scale if limits else 1.0
         self.services = services
         self.rate_limits = rate_limits
         self.ordered = ordered
@@ -64,7 +67,7 @@ class LiveBot:
         await self.emulator.start()
         settings = Settings(
             token=self.emulator.token, staff_chat_id=STAFF_CHAT_ID,
-            base_url=self.emulator.base_url, base_file_url=self.emulator.base_file_url,
+            base_url=self.emulator.base_url, base_file_url=self.emulator.base_file_url, time_scale=self.time_scale,
         )
         if self.services is None:
             self.services = await build_services(settings)

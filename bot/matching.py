@@ -11,7 +11,6 @@ from html import escape
 from telegram import Bot, InlineKeyboardMarkup
 
 from bot.db import Match, Submission
-from bot.handlers.subscribe import queue_for_subscribers
 from bot.i18n import gettext_for
 from bot.delivery import notify, to_staff
 from bot.render import KIND_LABELS, button, facts, fit, pick, shorten
@@ -68,16 +67,6 @@ class MatchRule:
 
 
 RULE = MatchRule()
-
-
-async def on_published(bot: Bot, svc: Services, records: list[Record]) -> None:
-    """Call after ``records`` were written to the catalogue as published (new or newly approved)."""
-    await svc.engine.refresh(svc.catalog)
-    for record in records:
-        matches = await find_counterparts(svc, record)
-        if matches:
-            await announce(bot, svc, record, matches)
-    await queue_for_subscribers(svc, records)
 
 
 async def find_counterparts(svc: Services, record: Record) -> list[Match]:

@@ -17,7 +17,7 @@ from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.handlers.events import import_events
 from bot.handlers.staff import staff_only, is_staff, staff_gettext
-from bot.matching import on_published
+from bot.publishing import publish
 from bot.render import fit, shorten
 from bot.services import services
 from catalog.io import SUFFIXES, ImportFailed, RowError, read_records, write_records
@@ -66,14 +66,7 @@ async def import_catalogue(context: ContextTypes.DEFAULT_TYPE, path: Path) -> tu
     """Write a valid file's records, then bring search (and matching) up to date: (new, updated)."""
     svc = services(context)
     records = await asyncio.to_thread(read_records, path)
-    before = await svc.catalog.get_many(r.id for r in records)
-    inserted, updated = await svc.catalog.upsert(records)
-    published = [r for r in records if r.status == "published" and (r.id not in before or before[r.id].status != "published")]
-    if published:
-        await on_published(context.bot, svc, published)
-    else:
-        await svc.engine.refresh(svc.catalog)
-    return inserted, updated
+    return await publish(context.bot, svc, records)
 
 
 async def report_errors(message: Message, errors: list[RowError], staff_) -> None:

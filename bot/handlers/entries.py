@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from html import escape
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
@@ -15,6 +15,7 @@ from bot.callbacks import parse
 from bot.db import Submission
 from bot.handlers.review import reason_text, refresh_card
 from bot.delivery import notify
+from bot.publishing import publish
 from bot.handlers.submit import ask, post_keyboard
 from bot.i18n import gettext_for
 from bot.render import KIND_ICONS, button, long_date, shorten
@@ -104,7 +105,7 @@ async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.edit_message_reply_markup(None)
         await ask(query.message, svc, language, submission)
     elif code == "renew" and live:
-        until = await renew(svc, submission, record)
+        until = await renew(context.bot, svc, record)
         await query.edit_message_reply_markup(None)
         await query.message.reply_text(_("Renewed: “{title}” stays online until {date}.").format(
             title=submission.draft.get("title", ""), date=long_date(until, language)))
@@ -120,11 +121,10 @@ async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.message.reply_text(_("This button is no longer valid."))
 
 
-async def renew(svc: Services, submission: Submission, record: Record) -> date:
+async def renew(bot: Bot, svc: Services, record: Record) -> date:
     """Another full period online from today; the index only relabels the entry."""
     record.expires_at = svc.clock.today() + timedelta(days=svc.settings.entry_days)
-    await svc.catalog.upsert([record])
-    await svc.engine.refresh(svc.catalog)
+    await publish(bot, svc, [record])
     return record.expires_at
 
 
@@ -132,8 +132,7 @@ async def withdraw(context: ContextTypes.DEFAULT_TYPE, svc: Services, submission
     """Off the search results at once; a review still waiting is called off on its card."""
     if record is not None:
         record.status = "withdrawn"
-        await svc.catalog.upsert([record])
-        await svc.engine.refresh(svc.catalog)
+        await publish(context.bot, svc, [record])
     reviewing = submission.status == "pending"
     submission.status, submission.step = "withdrawn", None
     await svc.store.save(submission)

@@ -17,8 +17,8 @@ from bot.callbacks import parse
 from bot.db import Submission, now
 from bot.handlers.staff import is_staff, staff_gettext
 from bot.i18n import LANGUAGE_NAMES, N_, gettext_for
-from bot.matching import on_published
-from bot.delivery import notify, to_staff
+from bot.publishing import publish
+from bot.delivery import notify, to_staff, to_user
 from bot.render import KIND_LABELS, button, long_date
 from bot.services import Services, services
 
@@ -87,15 +87,14 @@ async def approve(bot: Bot, svc: Services, submission: Submission, staff_name: s
     record = form.to_record(submission, expires_at=expires)
     submission.record_id, submission.status, submission.reviewed_by = record.id, "approved", staff_name
     submission.expiry_notice_for = None
-    await svc.catalog.upsert([record])
-    await svc.store.save(submission)
-    await svc.engine.refresh(svc.catalog)
-    await refresh_card(bot, svc, submission)
     _ = gettext_for(submission.language)
     text = _("Good news: your entry “{title}” is published. Others can find it now, in every language. "
              "It stays online until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it.")
-    await notify(bot, svc, submission.user_id, escape(text.format(title=submission.draft["title"], date=long_date(expires, submission.language))))
-    await on_published(bot, svc, [record])
+    notice = to_user(submission.user_id, escape(text.format(title=submission.draft["title"], date=long_date(expires, submission.language))))
+    await svc.store.save(submission, notice)  # the owner hears of it first, once it is searchable
+    await refresh_card(bot, svc, submission)
+    await publish(bot, svc, [record])
+    await svc.outbox.deliver(bot, svc, [notice])
 
 
 async def reject(bot: Bot, svc: Services, submission: Submission, reason: str, staff_name: str) -> None:

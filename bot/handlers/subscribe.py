@@ -20,52 +20,19 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.callbacks import parse
-from bot.db import INSERTS, Digest, DigestItem, Submission, Subscription, User
+from bot.db import Digest, DigestItem, Subscription, User
 from bot.handlers.handoff import request_handoff
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
 from bot.render import KIND_ICONS, button, details, fit, flag, pick
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 from catalog.taxonomy import SECTORS, country_name, sector_label
-from index.search import Filters
 
 log = logging.getLogger("techconnect.digests")
 DIGEST_EVERY = timedelta(hours=24)
 SHOWN = 10  # entries listed in one digest; the rest are counted
 DIGESTS_PER_SECOND = 25  # below Telegram's ~30/s, which conversations share; the limiter alone allows bursts of 30
 INTEREST_CHARS = (3, 200)
-
-
-# ----------------------------------------------------------------------------- queueing new entries
-
-async def queue_for_subscribers(svc: Services, records: list[Record]) -> int:
-    """Queue newly published ``records`` for every active subscriber who follows their sector or
-    whose interest finds them (the search's own "good match" rule, across languages); never a
-    user's own entry, never twice. Returns how many items were queued. The index must know the
-    records already (``on_published`` refreshes it first)."""
-    today = svc.clock.today()
-    fresh = {r.id: r for r in records if r.is_live(today)}
-    if not fresh:
-        return 0
-    owned = {(s.user_id, s.record_id) for s in await svc.store.rows(Submission, Submission.record_id.in_(fresh))}
-    found: dict[str, list[str]] = {}  # interest -> ids it matches: one search per interest
-    rows = []
-    for sub in await svc.store.rows(Subscription, Subscription.active.is_(True), order_by=Subscription.user_id):
-        reasons = {rid: record.sector for rid, record in fresh.items() if record.sector and record.sector in sub.sectors}
-        if sub.interest:
-            if sub.interest not in found:
-                result = await svc.engine.asearch(sub.interest, top_k=len(fresh), filters=Filters(ids=frozenset(fresh)), today=today)
-                found[sub.interest] = [hit.id for hit in result.good]
-            for rid in found[sub.interest]:
-                reasons.setdefault(rid, "interest")
-        rows += [{"user_id": sub.user_id, "record_id": rid, "reason": reason}
-                 for rid, reason in reasons.items() if (sub.user_id, rid) not in owned]
-    if not rows:
-        return 0
-    insert = INSERTS[svc.store.engine.dialect.name]
-    async with svc.store.session.begin() as session:
-        queued = await session.execute(insert(DigestItem).on_conflict_do_nothing().returning(DigestItem.id), rows)
-        return len(queued.all())
 
 
 # ----------------------------------------------------------------------------- /subscribe, /unsubscribe

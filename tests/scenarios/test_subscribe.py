@@ -13,9 +13,8 @@ import pytest
 from bot.db import Digest, DigestItem, Submission, Subscription, User
 from bot.demo import LiveBot, buttons
 from bot.emulator import parse_html
-from bot.handlers.subscribe import queue_for_subscribers
 from bot.i18n import gettext_for
-from bot.matching import on_published
+from bot.publishing import publish as publish_records, queue_for_subscribers
 from bot.render import details
 from catalog.language import LANGUAGES
 from catalog.model import parse_record
@@ -68,9 +67,7 @@ async def run_digests(live) -> None:
 async def publish(live, *raws: dict) -> list:
     """Write entries to the catalogue as published and tell the bot, as approval or import does."""
     records = [parse_record(raw) for raw in raws]
-    await live.services.catalog.upsert(records)
-    await on_published(live.app.bot, live.services, records)
-    await queue_for_subscribers(live.services, records)  # in case on_published does not yet; duplicates are ignored
+    await publish_records(live.app.bot, live.services, records)
     await live.settle()
     return records
 
