@@ -111,6 +111,8 @@ async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 HANDLERS = [
+    # first of its handler group: data that is no button of ours never reaches a handler that reads it
+    CallbackQueryHandler(on_unknown_button, pattern=lambda data: parse(data) is None),
     CommandHandler("start", start),
     CommandHandler("help", help_command),
     CommandHandler("language", language_command),
