@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from catalog.store import Database, UtcDateTime
@@ -302,6 +302,13 @@ class BotStore(Database):
                     session.add(row)
                 else:
                     await session.merge(row)
+
+    async def change_status(self, model, key, old: str, **values) -> bool:
+        """Compare and set: update the row only while its status is still ``old``, and say whether
+        it did (of two staff deciding at once, one wins)."""
+        async with self.session.begin() as session:
+            result = await session.execute(update(model).where(model.id == key, model.status == old).values(**values))
+            return result.rowcount == 1
 
     async def delete(self, model, key) -> None:
         async with self.session.begin() as session:
