@@ -76,7 +76,8 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     callback = parse(query.data)
     code = (callback.key if callback else "").replace("_", "-")
     if code not in LANGUAGES:
-        await query.answer()
+        _user, language = await current_user(update, context)
+        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
         return
     user, _old = await current_user(update, context)
     await services(context).store.update_user(user.id, language=code)
