@@ -132,6 +132,7 @@ class LogRedaction(logging.Filter):
     PAYLOADS = {
         "Calling Bot API endpoint `%s` with parameters `%s`": "Calling Bot API endpoint `%s`",
         "Call to Bot API endpoint `%s` finished with return value `%s`": "Call to Bot API endpoint `%s` finished",
+        "Processing update %s": "Processing an update",
         "Webhook received data: %s": "Webhook received data",
         "Something went wrong processing the data received from Telegram. Received data was *not* processed! Received data was: %r":
             "Something went wrong processing the data received from Telegram. Received data was *not* processed!",
