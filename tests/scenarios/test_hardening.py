@@ -214,7 +214,9 @@ async def test_two_staff_approving_at_once_publish_once(live, caplog):
     assert sorted(a.get("text") for a in answers) == sorted([STAFF("Approved."), STAFF("This entry is no longer waiting for review.")])
     submission = await live.services.store.get(Submission, submission.id)
     assert submission.status == "approved" and await live.services.catalog.get(submission.record_id) is not None
-    published = [t for t in bot_texts(live, 611) if t.startswith(VI("Good news: your entry “{title}” is published.")[:20])]
+    good_news = VI("Good news: your entry “{title}” is published. Others can find it now, in every language. It stays online "
+                   "until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it.").split("“")[0]
+    published = [t for t in bot_texts(live, 611) if t.startswith(good_news)]
     assert len(published) == 1
 
 
