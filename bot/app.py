@@ -126,14 +126,17 @@ def webhook_arguments(settings: Settings) -> dict[str, Any]:
 
 
 class LogRedaction(logging.Filter):
-    """Secrets out of every record; message contents out of PTB's debug lines, which carry the
-    parameters and results of every call and the updates received (whatever users typed)."""
+    """Secrets out of every record; message contents out of PTB's and aiosqlite's debug lines, which
+    carry the parameters and results of every call, the updates received and the rows written
+    (whatever users typed)."""
 
     PAYLOADS = {
         "Calling Bot API endpoint `%s` with parameters `%s`": "Calling Bot API endpoint `%s`",
         "Call to Bot API endpoint `%s` finished with return value `%s`": "Call to Bot API endpoint `%s` finished",
         "Processing update %s": "Processing an update",
         "Webhook received data: %s": "Webhook received data",
+        "executing %s": "executing a database call",
+        "operation %s completed": "database call completed",
         "Something went wrong processing the data received from Telegram. Received data was *not* processed! Received data was: %r":
             "Something went wrong processing the data received from Telegram. Received data was *not* processed!",
     }
@@ -143,7 +146,7 @@ class LogRedaction(logging.Filter):
         self.secrets: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("telegram") and record.msg in self.PAYLOADS:
+        if record.name.startswith(("telegram", "aiosqlite")) and record.msg in self.PAYLOADS:
             record.msg = self.PAYLOADS[record.msg]
             record.args = record.args[:record.msg.count("%s")] if isinstance(record.args, tuple) else ()
         try:

@@ -106,12 +106,14 @@ async def test_webhook_with_a_path_gets_updates_and_logs_hold_no_token_secret_or
                 await emulator.send_text(VI_USER, "/start")
                 await emulator.wait_for(lambda m: m["chat"]["id"] == VI_USER, timeout=20)
                 assert emulator.webhook_url == settings.webhook_url
+                await emulator.send_text(VI_USER, f"gọi tôi {PHONE} về máy sấy")  # searched, and kept as a search row
+                await emulator.wait_for(lambda m: m["chat"]["id"] == VI_USER, timeout=20)
 
                 async def broken(*args, **kwargs):
                     raise RuntimeError("index unavailable")
 
                 services.engine.asearch = broken  # the search fails: the error handler logs the update
-                await emulator.send_text(VI_USER, f"gọi tôi {PHONE} về máy sấy")
+                await emulator.send_text(VI_USER, f"máy sấy, gọi {PHONE}")
                 await emulator.wait_for(lambda m: m.get("text") == VI(WRONG), timeout=20)
             finally:
                 await application.updater.stop()
