@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat
@@ -152,16 +153,84 @@ def build_application(
     return application
 
 
+UPDATES = ["message", "edited_message", "callback_query"]
+
+
+def webhook_arguments(settings: Settings) -> dict[str, Any]:
+    """``run_webhook``'s arguments: it listens on the URL's path, since a reverse proxy that forwards
+    https://host/tg/hook unchanged would otherwise meet a 404 at /tg/hook."""
+    return {
+        "listen": settings.webhook_listen, "port": settings.webhook_port, "url_path": urlsplit(settings.webhook_url).path.strip("/"),
+        "webhook_url": settings.webhook_url, "secret_token": settings.webhook_secret, "allowed_updates": UPDATES,
+    }
+
+
+class LogRedaction(logging.Filter):
+    """Secrets out of every record; message contents out of PTB's and aiosqlite's debug lines, which
+    carry the parameters and results of every call, the updates received and the rows written
+    (whatever users typed)."""
+
+    PAYLOADS = {
+        "Calling Bot API endpoint `%s` with parameters `%s`": "Calling Bot API endpoint `%s`",
+        "Call to Bot API endpoint `%s` finished with return value `%s`": "Call to Bot API endpoint `%s` finished",
+        "Processing update %s": "Processing an update",
+        "Webhook received data: %s": "Webhook received data",
+        "executing %s": "executing a database call",
+        "operation %s completed": "database call completed",
+        "Something went wrong processing the data received from Telegram. Received data was *not* processed! Received data was: %r":
+            "Something went wrong processing the data received from Telegram. Received data was *not* processed!",
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(("telegram", "aiosqlite")) and record.msg in self.PAYLOADS:
+            record.msg = self.PAYLOADS[record.msg]
+            record.args = record.args[:record.msg.count("%s")] if isinstance(record.args, tuple) else ()
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call: logging reports it when the record is emitted
+            return True
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+            record.exc_text = record.exc_text and record.exc_text.replace(secret, "[redacted]")
+        record.msg, record.args = text, ()
+        return True
+
+
+_redaction = LogRedaction()
+
+
+def redact_logs(settings: Settings) -> None:
+    """Keep the token and the webhook secret out of every log record, whoever logs it.
+
+    Records pass the filter as they are made: a handler's filter would miss handlers added
+    later (the demo's, pytest's), a logger's filter the records of other loggers (httpx, PTB).
+    """
+    if not _redaction.secrets:
+        make_record = logging.getLogRecordFactory()
+
+        def redacted_record(*args, **kwargs) -> logging.LogRecord:
+            record = make_record(*args, **kwargs)
+            _redaction.filter(record)
+            return record
+
+        logging.setLogRecordFactory(redacted_record)
+    _redaction.secrets.update(secret for secret in (settings.token, settings.webhook_secret) if secret)
+
+
 def run(settings: Settings) -> None:
     """``techconnect run``: long polling, or a webhook with Telegram's secret token when configured."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: noise
+    redact_logs(settings)
     services = asyncio.run(build_services(settings))
     application = build_application(services)
     if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen, port=settings.webhook_port, webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret, allowed_updates=["message", "edited_message", "callback_query"],
-        )
+        application.run_webhook(**webhook_arguments(settings))
     else:
-        application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+        application.run_polling(allowed_updates=UPDATES)

@@ -386,6 +386,13 @@ class BotStore(Database):
     async def handled(self, update_id: int) -> bool:
         return await self.get(HandledUpdate, update_id) is not None
 
+    async def change_status(self, model, key, old: str, **values) -> bool:
+        """Compare and set: update the row only while its status is still ``old``, and say whether
+        it did (of two staff deciding at once, one wins)."""
+        async with self.session.begin() as session:
+            result = await session.execute(update(model).where(model.id == key, model.status == old).values(**values))
+            return result.rowcount == 1
+
     async def delete(self, model, key) -> None:
         async with self.session.begin() as session:
             row = await session.get(model, key)

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from telegram.ext import Application
 
-from bot.app import build_application, build_services
+from bot.app import build_application, build_services, redact_logs
 from bot.bootstrap import open_catalog, open_engine
 from bot.config import Settings
 from bot.emulator import BotApiEmulator, Limits
@@ -69,6 +69,7 @@ class LiveBot:
             token=self.emulator.token, staff_chat_id=STAFF_CHAT_ID,
             base_url=self.emulator.base_url, base_file_url=self.emulator.base_file_url, time_scale=self.time_scale,
         )
+        redact_logs(settings)
         if self.services is None:
             self.services = await build_services(settings)
         else:

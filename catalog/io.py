@@ -2,6 +2,10 @@
 
 Import is all or nothing: every bad row is reported as ``file:line: field: reason`` and nothing
 is written unless the whole file is valid.
+
+CSV cells a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return) are written with a ``'`` in front, as are cells starting with ``'`` itself;
+the CSV import removes one leading ``'`` from every cell, so a catalogue CSV reads back as it was.
 """
 from __future__ import annotations
 
@@ -75,8 +79,17 @@ def _json_rows(text: str) -> Iterator[tuple[int, Any]]:
         yield line, item
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell value every CSV writer here uses: text a spreadsheet would run as a formula gets a
+    leading ``'`` (so does text starting with ``'``, so the import can always remove one)."""
+    return "'" + value if isinstance(value, str) and value.startswith((*FORMULA_STARTS, "'")) else value
+
+
 def _csv_cell(name: str, value: str) -> Any:
-    value = value.strip()
+    value = (value[1:] if value.startswith("'") else value).strip()  # the quote csv_safe added
     if name in _STRUCTURED and value[:1] in ("{", "["):
         try:
             return json.loads(value)
@@ -155,7 +168,7 @@ def write_records(records: list[Record], path: str | Path) -> None:
             writer.writeheader()
             for row in rows:
                 writer.writerow({
-                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v)
+                    k: csv_safe(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v))
                     for k, v in row.items()
                 })
     else:

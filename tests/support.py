@@ -241,3 +241,28 @@ async def restart(live) -> None:
     await live.app.initialize()
     await live.app.start()
     await live.app.updater.start_polling(poll_interval=0, timeout=1)
+
+
+async def forge(live, user_id: int, message: dict, data: str) -> dict | None:
+    """Press callback data no button carried (a modified client can send any); the answer, or None.
+
+    The emulator only lets users press buttons that exist, so a button with ``data`` is put on
+    the stored message for the moment of the press.
+    """
+    stored = next(m for m in live.emulator.messages(message["chat"]["id"]) if m["message_id"] == message["message_id"])
+    had_markup = "reply_markup" in stored
+    rows = stored.setdefault("reply_markup", {"inline_keyboard": []})["inline_keyboard"]
+    rows.append([{"text": "forged", "callback_data": data}])
+    try:
+        query = await live.emulator.press(user_id, stored, data)
+    finally:
+        rows.pop()
+        if not had_markup:
+            del stored["reply_markup"]
+    await live.settle()
+    return next((a for a in live.emulator.callback_answers if a.get("callback_query_id") == query["id"]), None)
+
+
+def errors_logged(caplog) -> list[str]:
+    """What reached the central error handler."""
+    return [r.getMessage() for r in caplog.records if r.name == "techconnect.errors" and r.levelname == "ERROR"]

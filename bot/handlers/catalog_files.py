@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.handlers.events import import_events
-from bot.handlers.staff import staff_only, is_staff, staff_gettext
+from bot.handlers.staff import is_staff, staff_data_only, staff_gettext
 from bot.publishing import publish
 from bot.render import fit, shorten
 from bot.services import services
@@ -83,7 +83,7 @@ async def report_errors(message: Message, errors: list[RowError], staff_) -> Non
 
 async def export_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/export_catalog [jsonl|csv]: the whole catalogue (contacts included: staff only) as a file."""
-    if not await staff_only(update, context):
+    if not await staff_data_only(update, context):
         return
     svc = services(context)
     staff_ = staff_gettext(context)

@@ -206,6 +206,7 @@ class _MentionFilter(filters.MessageFilter):
 
 
 HANDLERS = [
-    MessageHandler(filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & _MentionFilter(), on_mention),
+    # new messages only: editing a group message into a mention (a staff topic too) is no search
+    MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & _MentionFilter(), on_mention),
     CallbackQueryHandler(on_result_button, pattern=r"^(page|det|like|filt|fk|fs|fc):"),
 ]

@@ -95,30 +95,33 @@ async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     record = await svc.catalog.get(submission.record_id) if submission.record_id else None
     code = callback.arg
     live = record is not None and record.status == "published"
+    allowed = {"open": True, "edit": submission.status not in ("pending", "drafting"), "renew": live,
+               "withdraw": live or submission.status == "pending", "gone": live or submission.status == "pending"}
+    if not allowed.get(code, False):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
     await query.answer()
     if code == "open":
         text = form.preview(submission, language) + "\n\n<i>" + escape(state(submission, record, svc.clock.today(), language)) + "</i>"
         await query.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=actions(submission, record, language))
-    elif code == "edit" and submission.status not in ("pending", "drafting"):
+    elif code == "edit":
         submission.status, submission.step, submission.to_preview = "drafting", "confirm", False
         await svc.store.save(submission)
         await query.edit_message_reply_markup(None)
         await ask(query.message, svc, language, submission)
-    elif code == "renew" and live:
+    elif code == "renew":
         until = await renew(context.bot, svc, record)
         await query.edit_message_reply_markup(None)
         await query.message.reply_text(_("Renewed: “{title}” stays online until {date}.").format(
             title=submission.draft.get("title", ""), date=long_date(until, language)))
-    elif code == "withdraw" and (live or submission.status == "pending"):
+    elif code == "withdraw":
         await query.edit_message_reply_markup(InlineKeyboardMarkup([[
             button("🗑 " + _("Yes, withdraw it"), "my", submission.id, "gone"), button(_("Keep it"), "my", submission.id, "open"),
         ]]))
-    elif code == "gone" and (live or submission.status == "pending"):
+    else:
         await withdraw(context, svc, submission, record)
         await query.edit_message_reply_markup(None)
         await query.message.reply_text(_("Withdrawn: “{title}” no longer appears in searches.").format(title=submission.draft.get("title", "")))
-    else:
-        await query.message.reply_text(_("This button is no longer valid."))
 
 
 async def renew(bot: Bot, svc: Services, record: Record) -> date:

@@ -12,9 +12,18 @@ from bot.i18n import gettext_for
 log = logging.getLogger("techconnect.errors")
 
 
+def _describe(update: object) -> str:
+    """Which update failed, never what it says (texts hold phones and e-mails)."""
+    if not isinstance(update, Update):
+        return type(update).__name__
+    kind = next((name for name in Update.ALL_TYPES if getattr(update, name, None) is not None), "unknown")
+    chat = update.effective_chat.id if update.effective_chat else None
+    user = update.effective_user.id if update.effective_user else None
+    return f"{update.update_id} ({kind}, chat {chat}, user {user})"
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    where = update.to_dict() if isinstance(update, Update) else repr(update)
-    log.error("error while handling update %s", where, exc_info=context.error)
+    log.error("error while handling update %s", _describe(update), exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None or isinstance(context.error, Forbidden):
         return
     language = "en"
@@ -25,9 +34,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     except Exception:  # the database may be what failed; answer in English then
         log.debug("no language for the error reply", exc_info=True)
     _ = gettext_for(language)
-    try:
-        if update.callback_query:
+    if update.callback_query:
+        try:  # stops the spinner, unless the handler answered the tap before it failed
             await update.callback_query.answer()
+        except Exception:
+            log.debug("the failed button was answered already", exc_info=True)
+    try:
         await context.bot.send_message(
             update.effective_chat.id, _("Sorry, something went wrong on our side. Please try again in a moment.")
         )

@@ -225,9 +225,12 @@ async def on_end(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     user, language = await current_user(update, context)
     _ = gettext_for(language)
-    if update.callback_query:
-        await update.callback_query.answer()
     ticket = await svc.store.active_ticket(user.id)
+    if update.callback_query:  # the button names its ticket: one closed since, or another's, is not ended here
+        if ticket is None or ticket.id != parse(update.callback_query.data).number():
+            await update.callback_query.answer(_("This button is no longer valid."), show_alert=True)
+            return
+        await update.callback_query.answer()
     if ticket is None or ticket.status == "collecting":
         await update.effective_message.reply_text(_("You have no open conversation with staff."))
         return

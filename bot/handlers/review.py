@@ -125,6 +125,9 @@ async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     language = svc.settings.staff_language
     back = [button("◀️ " + staff_("Back"), "rv", submission.id, "back")]
     if code == "ok":
+        if not await svc.store.change_status(Submission, submission.id, "pending", status="approved", reviewed_by=name):
+            await query.answer(staff_("This entry is no longer waiting for review."), show_alert=True)
+            return
         await query.answer(staff_("Approved."))
         await approve(bot, svc, submission, name)
     elif code == "no":

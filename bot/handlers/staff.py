@@ -12,7 +12,7 @@ from datetime import timedelta
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
@@ -22,8 +22,9 @@ from bot.handlers.handoff import close_ticket
 from bot.i18n import N_, gettext_for
 from bot.delivery import copy_of, edit_of, to_staff, to_ticket, to_user, user_lane
 from bot.relay import refresh_card
-from bot.render import button, shorten
+from bot.render import MAX_MESSAGE, button, shorten
 from bot.services import current_user, services
+from catalog.io import csv_safe
 
 log = logging.getLogger("techconnect.staff")
 CANNED = {
@@ -63,6 +64,19 @@ async def staff_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     _user, language = await current_user(update, context)
     _ = gettext_for(language)
     await update.effective_message.reply_text(_("This command is for department staff."))
+    return False
+
+
+async def staff_data_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """``staff_only``, and only where no outsider reads along (contacts, phones): the staff group
+    or the staff member's private chat with the bot; anywhere else a short refusal."""
+    if not await staff_only(update, context):
+        return False
+    chat = update.effective_chat
+    if chat.type == ChatType.PRIVATE or chat.id == services(context).settings.staff_chat_id:
+        return True
+    staff_ = staff_gettext(context)
+    await update.effective_message.reply_text(staff_("This command works only in the staff group or in a private chat with me."))
     return False
 
 
@@ -291,12 +305,19 @@ def _ticket_line(ticket: Ticket, staff_) -> str:
 
 
 async def _list_tickets(update: Update, context: ContextTypes.DEFAULT_TYPE, title: str, empty: str, *conditions) -> None:
-    if not await staff_only(update, context):
+    """The list in as many messages as Telegram's length limit needs, whole lines each."""
+    if not await staff_data_only(update, context):
         return
     staff_ = staff_gettext(context)
     tickets = await services(context).store.tickets(*conditions)
-    lines = [_ticket_line(t, staff_) for t in tickets] or [staff_(empty)]
-    await update.effective_message.reply_text("\n".join(["<b>" + staff_(title) + "</b>", *lines]), parse_mode=ParseMode.HTML)
+    messages = ["<b>" + staff_(title) + "</b>"]
+    for line in [_ticket_line(t, staff_) for t in tickets] or [staff_(empty)]:
+        if len(messages[-1]) + 1 + len(line) > MAX_MESSAGE:
+            messages.append(line)
+        else:
+            messages[-1] += "\n" + line
+    for text in messages:
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -310,7 +331,7 @@ async def list_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tickets by status and language; introductions by stage and sector."""
-    if not await staff_only(update, context):
+    if not await staff_data_only(update, context):
         return
     svc = services(context)
     staff_ = staff_gettext(context)
@@ -339,7 +360,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tickets and introductions as two CSV files."""
-    if not await staff_only(update, context):
+    if not await staff_data_only(update, context):
         return
     svc = services(context)
     tickets = await svc.store.tickets()
@@ -360,7 +381,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if rows:
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
         await update.effective_message.reply_document(buffer.getvalue().encode("utf-8-sig"), filename=name)
 
 

@@ -76,7 +76,8 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     callback = parse(query.data)
     code = (callback.key if callback else "").replace("_", "-")
     if code not in LANGUAGES:
-        await query.answer()
+        _user, language = await current_user(update, context)
+        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
         return
     user, _old = await current_user(update, context)
     await services(context).store.update_user(user.id, language=code)
@@ -111,6 +112,8 @@ async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 HANDLERS = [
+    # first of its handler group: data that is no button of ours never reaches a handler that reads it
+    CallbackQueryHandler(on_unknown_button, pattern=lambda data: parse(data) is None),
     CommandHandler("start", start),
     CommandHandler("help", help_command),
     CommandHandler("language", language_command),

@@ -8,7 +8,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import BABEL_LOCALES, LOCALES_DIR, gettext_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the project, above tests/unit
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 TAG = re.compile(r"</?[a-z]+>")
 
