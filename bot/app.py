@@ -17,7 +17,11 @@ from bot.config import Settings
 from bot.db import BotStore
 from bot import router
 from bot.delivery import recover
-from bot.handlers import catalog_files, discover, entries, errors, events, handoff, matches, review, staff, start, submit, subscribe
+from bot.handlers import errors
+from bot.handlers.private import discover, entries, events, handoff, matches, start, submit, subscribe
+from bot.handlers.staff import catalog_files, review, tickets
+from bot.handlers.staff import events as staff_events
+from bot.handlers.staff import matches as staff_matches
 from bot.i18n import N_, gettext_for
 from bot.ordering import ConversationOrder
 from bot.services import Services
@@ -101,7 +105,7 @@ async def set_commands(application: Application) -> None:
         _ = gettext_for(settings.staff_language)
         try:
             await application.bot.set_my_commands(
-                [BotCommand(name, _(description)) for name, description in staff.COMMANDS],
+                [BotCommand(name, _(description)) for name, description in tickets.COMMANDS],
                 scope=BotCommandScopeChat(settings.staff_chat_id),
             )
         except (BadRequest, Forbidden) as exc:
@@ -137,8 +141,10 @@ def build_application(
     application.bot_data["services"] = services
     leaving, routers = router.handlers(settings.staff_chat_id)
     application.add_handlers(leaving, group=-1)  # a command or the menu leaves a form before it runs
-    for group in (start.HANDLERS, submit.HANDLERS, entries.HANDLERS, review.HANDLERS, matches.HANDLERS, handoff.HANDLERS,
-                  staff.handlers(), events.HANDLERS, subscribe.HANDLERS, catalog_files.HANDLERS, discover.HANDLERS, routers):
+    for group in (start.HANDLERS, submit.HANDLERS, entries.HANDLERS, matches.HANDLERS, handoff.HANDLERS, events.HANDLERS,
+                  subscribe.HANDLERS, discover.HANDLERS,  # private chats
+                  review.HANDLERS, staff_matches.HANDLERS, tickets.handlers(), staff_events.HANDLERS, catalog_files.HANDLERS,  # staff
+                  routers):
         application.add_handlers(group)
     application.add_handlers(catalog_files.document_handlers(settings.staff_chat_id), group=1)  # beside the ticket relay, not instead
     application.add_handler(CallbackQueryHandler(start.on_unknown_button))  # after every other button handler
@@ -149,7 +155,7 @@ def build_application(
     events.schedule(application)
     subscribe.schedule(application)
     if settings.staff_chat_id is not None:
-        staff.schedule(application)
+        tickets.schedule(application)
     return application
 
 

@@ -11,7 +11,8 @@ import unicodedata
 from datetime import date, timedelta
 from html import escape
 
-from telegram import InlineKeyboardButton
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
 
 from bot.contact import DETAILS
 from bot.contact import HINTS as CONTACT_HINTS
@@ -19,6 +20,7 @@ from bot.contact import PROMPTS as CONTACT_PROMPTS
 from bot.contact import valid as valid_contact
 from bot.db import Submission
 from bot.i18n import N_, gettext_for
+from bot.services import Services
 from bot.render import IP_LABELS, PARTNERSHIP_LABELS, button, details, fit, flag, long_date
 from catalog.language import detect_language
 from catalog.model import IP_STATUSES, PARTNERSHIPS, Record
@@ -297,3 +299,51 @@ def preview(submission: Submission, language: str) -> str:
     if known:
         lines.append("\n👤 " + " · ".join(known))
     return fit("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------- asking
+
+def keyboard(submission: Submission, language: str) -> InlineKeyboardMarkup:
+    """The current step's answer buttons, then Back and Cancel (Submit and Edit at the end)."""
+    _ = gettext_for(language)
+    key = submission.id
+    if submission.step == "confirm":
+        return InlineKeyboardMarkup([
+            [button("✅ " + _("I agree, send for review"), "pst", key, "submit")],
+            [button("✏️ " + _("Edit"), "pst", key, "edit"), button("✖️ " + _("Cancel"), "pst", key, "cancel")],
+        ])
+    if submission.step == "fields":
+        return InlineKeyboardMarkup(field_rows(submission, language, "pst") + [[button("◀️ " + _("Back"), "pst", key, "back")]])
+    rows = choice_rows(submission, language, "pst")
+    if current_text(submission, submission.step):
+        rows.append([button("✔️ " + _("Keep it"), "pst", key, "keep")])
+    nav = [button("✖️ " + _("Cancel"), "pst", key, "cancel")]
+    if submission.to_preview or previous_step(submission):
+        nav.insert(0, button("◀️ " + _("Back"), "pst", key, "back"))
+    return InlineKeyboardMarkup(rows + [nav])
+
+
+async def ask(message: Message, svc: Services, language: str, submission: Submission) -> None:
+    """Show the current step: a question (with the answer given before, if any), the list of
+    fields to edit, or the preview with consent; the user's next message answers it."""
+    _ = gettext_for(language)
+    await svc.store.set_focus(submission.user_id, f"post:{submission.id}")
+    if submission.step == "confirm":
+        consent = _("By tapping “I agree” you consent to the Department publishing this entry (without your contact "
+                    "details) and sharing your contact details with its staff and with partners it introduces to you.")
+        text = "<b>" + _("Please check your entry") + "</b>\n\n" + preview(submission, language) + "\n\n" + consent
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(submission, language))
+    elif submission.step == "fields":
+        await message.reply_text(_("What would you like to change?"), reply_markup=keyboard(submission, language))
+    else:
+        text = escape(prompt(submission, language))
+        if current := current_text(submission, submission.step):
+            text += "\n" + _("Now: {value}").format(value="<i>" + escape(current) + "</i>")
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(submission, language))
+
+
+def post_keyboard(language: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    return InlineKeyboardMarkup([[
+        button("📝 " + _("Post a need"), "menu", "need"), button("💡 " + _("Offer a technology"), "menu", "offer"),
+    ]])

@@ -21,8 +21,10 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot import contact, tickets
 from bot.db import Submission, Ticket, User, now
-from bot.handlers import discover, handoff, media, review, staff, submit
+from bot.handlers.private import discover, handoff, media, submit
+from bot.handlers.staff import review, tickets as staff
 from bot.services import Services, current_user, services
 
 FORM_IDLE = timedelta(minutes=30)
@@ -44,15 +46,15 @@ async def on_private_message(update: Update, context: ContextTypes.DEFAULT_TYPE)
     user, language = await current_user(update, context)
     form = await active_form(svc, user)
     if form is not None and await svc.store.handled(update.update_id):
-        await (submit.ask if isinstance(form, Submission) else handoff.ask)(update.effective_message, svc, language, form)
+        await (submit.ask if isinstance(form, Submission) else contact.ask)(update.effective_message, svc, language, form)
         return  # answered before a restart, and Telegram sent it again: only the question is asked again
     if isinstance(form, Submission):
         await submit.answer(update, context, form, language)
         return
     if isinstance(form, Ticket):
-        await handoff.answer(update, context, form, language)
+        await contact.answer(update, context, form, language)
         return
-    ticket = await handoff.conversation(context, user)
+    ticket = await tickets.conversation(context.bot, svc, user)
     if ticket is not None:
         await handoff.relay_to_staff(update, context, ticket, language)
         if not ticket.bot_answers:

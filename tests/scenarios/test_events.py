@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.db import Event, EventRegistration
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
-from bot.handlers.handoff import PROMPTS
+from bot.contact import PROMPTS
 from bot.i18n import gettext_for
 from support import TW_FORM, newest_with, say, bot_texts, last_id, fill, press_form, send_file
 

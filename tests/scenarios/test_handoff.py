@@ -12,7 +12,7 @@ import io
 from bot.contact import HINTS, PROMPTS
 from bot.db import STAGES, Relay
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
-from bot.handlers.staff import CANNED
+from bot.handlers.staff.tickets import CANNED
 from bot.i18n import LANGUAGE_NAMES
 from support import (
     OTHER_USER, STAFF, TW, TW_FORM, TW_USER, VI, VI_FORM, VI_USER, bot_texts, claim, copies_to_staff, deliver_waiting, fill,

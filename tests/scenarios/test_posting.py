@@ -10,7 +10,7 @@ import pytest
 from bot.db import Match, StaffTopic, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, LiveBot, buttons
 from bot.entry_form import HINTS, PROMPTS
-from bot.handlers.review import REASONS
+from bot.review_card import REASONS
 from bot.i18n import gettext_for
 from bot.render import long_date
 from catalog.model import PARTNERSHIPS

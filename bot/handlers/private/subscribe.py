@@ -21,7 +21,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 
 from bot.callbacks import parse
 from bot.db import Digest, DigestItem, Subscription, User
-from bot.handlers.handoff import request_handoff
+from bot.contact import request_handoff
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
 from bot.render import KIND_ICONS, button, details, fit, flag, pick
 from bot.services import Services, current_user, pressed_row, services

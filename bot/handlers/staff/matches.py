@@ -1,47 +1,21 @@
-"""Buttons under match notices: owners see a counterpart's details or ask for an introduction;
-staff propose an introduction, which opens a handoff ticket holding both parties' entries.
-"""
+"""Staff's "Propose introduction" under a match in the Matches topic: it opens (or extends) a
+handoff ticket holding both parties' entries, for the party that uses the bot, a need's owner first."""
 from __future__ import annotations
 
 from html import escape
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.callbacks import parse
 from bot.db import Match, Ticket
-from bot.handlers.handoff import request_handoff
-from bot.handlers.staff import is_staff, staff_gettext
+from bot.staffing import is_staff, staff_gettext
 from bot.i18n import gettext_for
 from bot.matching import owners
 from bot.delivery import notify, ticket_lane, to_ticket
 from bot.relay import refresh_card
-from bot.render import details, pick
-from bot.services import Services, current_user, services
-
-
-async def on_owner_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Details of the other side, or a request for an introduction to it (the usual handoff)."""
-    query = update.callback_query
-    callback = parse(query.data)
-    svc = services(context)
-    user, language = await current_user(update, context)
-    match = await svc.store.get(Match, callback.number())
-    owned = await owners(svc, [match.record_id, match.counterpart_id]) if match else {}
-    mine = [rid for rid, submission in owned.items() if submission.user_id == user.id]
-    if not mine:
-        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
-        return
-    other_id = match.counterpart_id if mine[0] == match.record_id else match.record_id
-    record = await svc.catalog.get(other_id)
-    await query.answer()
-    if record is None:
-        return
-    if callback.arg == "det":
-        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML)
-    else:
-        await request_handoff(update, context, [other_id], owned[mine[0]].draft.get("title"))
+from bot.render import pick
+from bot.services import Services, services
 
 
 async def on_propose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -99,7 +73,4 @@ async def ticket_for(context: ContextTypes.DEFAULT_TYPE, svc: Services, owner, e
     return ticket
 
 
-HANDLERS = [
-    CallbackQueryHandler(on_owner_button, pattern=r"^mt:\d+:(det|ask)$"),
-    CallbackQueryHandler(on_propose, pattern=r"^pi:\d+$"),
-]
+HANDLERS = [CallbackQueryHandler(on_propose, pattern=r"^pi:\d+$")]

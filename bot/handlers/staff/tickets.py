@@ -12,18 +12,18 @@ from datetime import timedelta
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot import tickets
 from bot.callbacks import parse
 from bot.db import STAGES, Introduction, Relay, Ticket, now
-from bot.handlers.handoff import close_ticket
 from bot.i18n import N_, gettext_for
 from bot.delivery import copy_of, edit_of, to_staff, to_ticket, to_user, user_lane
 from bot.relay import refresh_card
 from bot.render import MAX_MESSAGE, button, shorten
-from bot.services import current_user, services
+from bot.services import services
+from bot.staffing import is_staff, staff_data_only, staff_gettext, staff_only
 from catalog.io import csv_safe
 
 log = logging.getLogger("techconnect.staff")
@@ -38,46 +38,6 @@ STAGE_LABELS = {
     "introduced": N_("Introduced"), "meeting": N_("Meeting"), "negotiation": N_("Negotiation"),
     "agreement": N_("Agreement"), "declined": N_("Declined"),
 }
-
-
-async def is_staff(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
-    svc = services(context)
-    if user_id in svc.settings.staff_ids:
-        return True
-    if svc.settings.staff_chat_id is None:
-        return False
-    try:
-        member = await context.bot.get_chat_member(svc.settings.staff_chat_id, user_id)
-    except (BadRequest, Forbidden, NetworkError):
-        return False
-    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER)
-
-
-def staff_gettext(context: ContextTypes.DEFAULT_TYPE):
-    return gettext_for(services(context).settings.staff_language)
-
-
-async def staff_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """True for staff; anyone else is told, in their language, that the command is not for them."""
-    if await is_staff(context, update.effective_user.id):
-        return True
-    _user, language = await current_user(update, context)
-    _ = gettext_for(language)
-    await update.effective_message.reply_text(_("This command is for department staff."))
-    return False
-
-
-async def staff_data_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """``staff_only``, and only where no outsider reads along (contacts, phones): the staff group
-    or the staff member's private chat with the bot; anywhere else a short refusal."""
-    if not await staff_only(update, context):
-        return False
-    chat = update.effective_chat
-    if chat.type == ChatType.PRIVATE or chat.id == services(context).settings.staff_chat_id:
-        return True
-    staff_ = staff_gettext(context)
-    await update.effective_message.reply_text(staff_("This command works only in the staff group or in a private chat with me."))
-    return False
 
 
 async def _ticket_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ticket | None:
@@ -141,7 +101,7 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             await query.answer(staff_("You hold this ticket now."))
     else:
         await query.answer()
-        await close_ticket(context, ticket, by_user=False)
+        await tickets.close(context.bot, services(context), ticket, by_user=False)
         await refresh_card(context.bot, services(context), ticket)
 
 
@@ -244,7 +204,7 @@ async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
-    await close_ticket(context, ticket, by_user=False)
+    await tickets.close(context.bot, services(context), ticket, by_user=False)
     await refresh_card(context.bot, services(context), ticket)
 
 

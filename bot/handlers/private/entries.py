@@ -13,10 +13,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 from bot import entry_form as form
 from bot.callbacks import parse
 from bot.db import Submission
-from bot.handlers.review import reason_text, refresh_card
+from bot.review_card import reason_text, refresh_card
 from bot.delivery import notify
 from bot.publishing import publish
-from bot.handlers.submit import ask, post_keyboard
+from bot.entry_form import ask, post_keyboard
 from bot.i18n import gettext_for
 from bot.render import KIND_ICONS, button, long_date, shorten
 from bot.services import Services, current_user, pressed_row, services

@@ -6,60 +6,19 @@ to staff for review only with the user's consent.
 """
 from __future__ import annotations
 
-from html import escape
-
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot import entry_form as form
 from bot.callbacks import parse
 from bot.contact import known
+from bot.entry_form import ask, keyboard, post_keyboard
 from bot.db import Submission
-from bot.handlers.review import send_for_review
+from bot.review_card import send_for_review
 from bot.i18n import gettext_for
 from bot.render import button
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import KINDS
-
-
-def keyboard(submission: Submission, language: str) -> InlineKeyboardMarkup:
-    """The current step's answer buttons, then Back and Cancel (Submit and Edit at the end)."""
-    _ = gettext_for(language)
-    key = submission.id
-    if submission.step == "confirm":
-        return InlineKeyboardMarkup([
-            [button("✅ " + _("I agree, send for review"), "pst", key, "submit")],
-            [button("✏️ " + _("Edit"), "pst", key, "edit"), button("✖️ " + _("Cancel"), "pst", key, "cancel")],
-        ])
-    if submission.step == "fields":
-        return InlineKeyboardMarkup(form.field_rows(submission, language, "pst") + [[button("◀️ " + _("Back"), "pst", key, "back")]])
-    rows = form.choice_rows(submission, language, "pst")
-    if form.current_text(submission, submission.step):
-        rows.append([button("✔️ " + _("Keep it"), "pst", key, "keep")])
-    nav = [button("✖️ " + _("Cancel"), "pst", key, "cancel")]
-    if submission.to_preview or form.previous_step(submission):
-        nav.insert(0, button("◀️ " + _("Back"), "pst", key, "back"))
-    return InlineKeyboardMarkup(rows + [nav])
-
-
-async def ask(message: Message, svc: Services, language: str, submission: Submission) -> None:
-    """Show the current step: a question (with the answer given before, if any), the list of
-    fields to edit, or the preview with consent; the user's next message answers it."""
-    _ = gettext_for(language)
-    await svc.store.set_focus(submission.user_id, f"post:{submission.id}")
-    if submission.step == "confirm":
-        consent = _("By tapping “I agree” you consent to the Department publishing this entry (without your contact "
-                    "details) and sharing your contact details with its staff and with partners it introduces to you.")
-        text = "<b>" + _("Please check your entry") + "</b>\n\n" + form.preview(submission, language) + "\n\n" + consent
-        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(submission, language))
-    elif submission.step == "fields":
-        await message.reply_text(_("What would you like to change?"), reply_markup=keyboard(submission, language))
-    else:
-        text = escape(form.prompt(submission, language))
-        if current := form.current_text(submission, submission.step):
-            text += "\n" + _("Now: {value}").format(value="<i>" + escape(current) + "</i>")
-        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(submission, language))
 
 
 async def start_posting(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> None:
@@ -100,13 +59,6 @@ async def on_post_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     _user, language = await current_user(update, context)
     _ = gettext_for(language)
     await update.effective_message.reply_text(_("What would you like to post?"), reply_markup=post_keyboard(language))
-
-
-def post_keyboard(language: str) -> InlineKeyboardMarkup:
-    _ = gettext_for(language)
-    return InlineKeyboardMarkup([[
-        button("📝 " + _("Post a need"), "menu", "need"), button("💡 " + _("Offer a technology"), "menu", "offer"),
-    ]])
 
 
 async def on_post_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

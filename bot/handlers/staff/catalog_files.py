@@ -1,7 +1,7 @@
 """Staff manage the catalogue from Telegram: a .jsonl/.json/.csv file sent to the staff group is
 imported (all or nothing, bad rows reported by line), /export_catalog sends the catalogue back.
 
-A file whose name starts with ``events`` holds connection events instead (``events.import_events``).
+A file whose name starts with ``events`` holds connection events instead (``bot.events.import_events``).
 Files sent inside a ticket's topic are for the user, so they are left to the relay.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.handlers.events import import_events
-from bot.handlers.staff import is_staff, staff_data_only, staff_gettext
+from bot.events import import_events
+from bot.staffing import is_staff, staff_data_only, staff_gettext
 from bot.publishing import publish
 from bot.render import fit, shorten
 from bot.services import services

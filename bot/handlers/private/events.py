@@ -1,0 +1,179 @@
+"""Connection events, the user's side: /events lists the sessions the department runs (e.g. a
+Vietnam–Taiwan session with a delegation of suppliers); "Meet" on a participant records the wish
+and opens (or extends) a handoff ticket, because staff arrange the meetings; registered users are
+reminded the day before. Times are shown in the department's time zone; every decision reads
+``svc.clock``."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from html import escape
+
+from sqlalchemy.exc import IntegrityError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
+
+from bot.callbacks import parse
+from bot.db import Event, EventRegistration
+from bot.contact import request_handoff
+from bot.i18n import gettext_for
+from bot.delivery import notify
+from bot.render import button, details, fit, pick, shorten
+from bot.events import event_title, event_view, heading, participant, participants, user_language, zone
+from bot.services import current_user, services
+from catalog.model import Record
+
+log = logging.getLogger("techconnect.events")
+REMIND_BEFORE = timedelta(hours=24)
+
+
+# ----------------------------------------------------------------------------- what an event shows
+
+
+# ----------------------------------------------------------------------------- checking what staff give
+
+
+# ----------------------------------------------------------------------------- staff: /newevent, /cancelevent
+
+
+# ----------------------------------------------------------------------------- staff: events files
+
+
+# ----------------------------------------------------------------------------- users: /events, Details, Meet
+
+async def list_events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/events: the upcoming scheduled events, each with a button to open it."""
+    svc = services(context)
+    _user, language = await current_user(update, context)
+    _ = gettext_for(language)
+    events = await svc.store.rows(Event, Event.status == "scheduled", Event.starts_at >= svc.clock.now(),
+                                  order_by=Event.starts_at, limit=20)
+    if not events:
+        await update.effective_message.reply_text(
+            _("No connection events are planned at the moment. Meanwhile, just write what technology you are looking for."))
+        return
+    blocks = ["<b>" + _("Upcoming connection events") + "</b>"]
+    blocks += ["\n".join(heading(event, language, zone(svc))) for event in events]
+    rows = [[button(shorten(event_title(event, language), 60), "ev", event.id)] for event in events]
+    await update.effective_message.reply_text(fit("\n\n".join(blocks)), parse_mode=ParseMode.HTML,
+                                              reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[str, Event | None, Record | None]:
+    """(language, event, participant) a button names; None for what is gone, past or forged."""
+    svc = services(context)
+    _user, language = await current_user(update, context)
+    callback = parse(update.callback_query.data)
+    event = await svc.store.get(Event, callback.number()) if callback else None
+    if event is None or event.status != "scheduled" or event.starts_at < svc.clock.now():
+        return language, None, None
+    arg = callback.arg or ""
+    if not arg.isdigit() or not 1 <= int(arg) <= len(event.entries):
+        return language, event, None
+    record = await svc.catalog.get(event.entries[int(arg) - 1])
+    return language, event, record if record and record.status == "published" else None
+
+
+async def _stale(update: Update, language: str) -> None:
+    await update.callback_query.answer(gettext_for(language)("This event is no longer open. Send /events for the current ones."),
+                                       show_alert=True)
+
+
+def meet_button(language: str, event: Event, position: int) -> InlineKeyboardButton:
+    return button("🤝 " + gettext_for(language)("Meet"), "evm", event.id, position)
+
+
+async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An event from the list: its participants, each with Details and Meet."""
+    language, event, _record = await _pressed(update, context)
+    if event is None:
+        await _stale(update, language)
+        return
+    svc = services(context)
+    _ = gettext_for(language)
+    await update.callback_query.answer()
+    entries = await participants(svc, event)
+    rows = [[button(f"ℹ️ {n}. " + shorten(pick(r.title, language, r.language)[0], 40), "evd", event.id, n),
+             meet_button(language, event, n)] for n, r in entries]
+    await update.callback_query.message.reply_text(event_view(event, entries, language, zone(svc)), parse_mode=ParseMode.HTML,
+                                                   reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+
+
+async def on_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language, event, record = await _pressed(update, context)
+    if record is None:
+        await _stale(update, language)
+        return
+    await update.callback_query.answer()
+    position = int(parse(update.callback_query.data).arg)
+    await update.callback_query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
+                                                   reply_markup=InlineKeyboardMarkup([[meet_button(language, event, position)]]))
+
+
+async def on_meet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Record the wish to meet a participant (once) and bring it to staff as a handoff ticket."""
+    language, event, record = await _pressed(update, context)
+    if record is None:
+        await _stale(update, language)
+        return
+    svc = services(context)
+    _ = gettext_for(language)
+    user_id = update.effective_user.id
+    await update.callback_query.answer()
+    known = await svc.store.newest(EventRegistration, EventRegistration.event_id == event.id,
+                                   EventRegistration.user_id == user_id, EventRegistration.record_id == record.id)
+    if known is None:
+        try:
+            await svc.store.save(EventRegistration(event_id=event.id, user_id=user_id, record_id=record.id))
+        except IntegrityError:  # a double tap already registered it
+            pass
+    title = event_title(event, language)
+    name = record.organization or pick(record.title, language, record.language)[0]
+    await update.callback_query.message.reply_text(
+        "✅ " + _("Noted: you would like to meet {name} at “{event}”. I will remind you the day before.").format(
+            name=escape(name), event=escape(title)), parse_mode=ParseMode.HTML)
+    await request_handoff(update, context, [record.id], query=title)
+
+
+# ----------------------------------------------------------------------------- reminders
+
+
+async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: users who asked to meet someone at an event starting within 24 hours are reminded once.
+
+    Registrations are marked before the message goes out, so a restart never reminds twice.
+    """
+    svc = services(context)
+    now = svc.clock.now()
+    events = await svc.store.rows(Event, Event.status == "scheduled", Event.starts_at >= now, Event.starts_at <= now + REMIND_BEFORE)
+    for event in events:
+        by_user: dict[int, list[EventRegistration]] = {}
+        for registration in await svc.store.rows(EventRegistration, EventRegistration.event_id == event.id):
+            by_user.setdefault(registration.user_id, []).append(registration)
+        for user_id, registrations in by_user.items():
+            if any(r.reminded_at for r in registrations):
+                continue
+            for registration in registrations:
+                registration.reminded_at = now
+            await svc.store.save(*registrations)
+            language = await user_language(svc, user_id)
+            _ = gettext_for(language)
+            records = await svc.catalog.get_many(r.record_id for r in registrations)
+            lines = ["⏰ " + _("Reminder: you are expected at this connection event.")] + heading(event, language, zone(svc))
+            lines.append(_("You asked to meet:"))
+            lines += ["• " + participant(records[r.record_id], language) for r in registrations if r.record_id in records]
+            await notify(context.bot, svc, user_id, fit("\n".join(lines)))
+
+
+HANDLERS = [
+    CommandHandler("events", list_events, filters=filters.ChatType.PRIVATE),
+    CallbackQueryHandler(on_open, pattern=r"^ev:\d+$"),
+    CallbackQueryHandler(on_details, pattern=r"^evd:\d+:\d+$"),
+    CallbackQueryHandler(on_meet, pattern=r"^evm:\d+:\d+$"),
+]
+
+
+def schedule(application) -> None:
+    """The reminder job, every 10 minutes (its name lets tests find and run it)."""
+    application.job_queue.run_repeating(remind, interval=600, first=600, name="event_reminders")

@@ -1,0 +1,58 @@
+"""A ticket's life after consent: reopened when the user writes again soon after it closed, and
+closed with both sides told (after whatever is still on its way to them)."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from html import escape
+
+from telegram import Bot
+
+from bot.db import Ticket, User, now
+from bot.delivery import to_ticket, to_user
+from bot.i18n import gettext_for
+from bot.relay import refresh_card
+from bot.services import Services
+
+log = logging.getLogger("techconnect.tickets")
+
+
+async def close(bot: Bot, svc: Services, ticket: Ticket, *, by_user: bool) -> None:
+    """Resolve the ticket; both sides are told (after whatever is still on its way to them)."""
+    ticket.status, ticket.closed_at, ticket.bot_answers = "resolved", now(), False
+    await svc.store.save(ticket)
+    _ = gettext_for(ticket.language)
+    staff_ = gettext_for(svc.settings.staff_language)
+    note = staff_("The user ended the conversation.") if by_user else staff_("Ticket closed.")
+    farewell = _("This conversation with staff is closed. Write again within {days} days to reopen it; "
+                 "otherwise I am back to searching for you.").format(days=svc.settings.reopen_days)
+    await svc.outbox.send(bot, svc, to_ticket(svc, ticket.id, "✅ " + escape(note)),
+                          to_user(ticket.user_id, escape(farewell), ticket_id=ticket.id))
+    if ticket.topic_id:
+        try:
+            await bot.close_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
+        except Exception:  # closing the topic is a courtesy; the ticket is closed either way
+            log.info("topic of ticket %s not closed", ticket.id)
+
+
+async def conversation(bot: Bot, svc: Services, user: User) -> Ticket | None:
+    """The user's open ticket; one closed less than ``reopen_days`` ago reopens (staff are told)."""
+    ticket = await svc.store.active_ticket(user.id)
+    if ticket is not None:
+        return ticket if ticket.status != "collecting" else None
+    ticket = await svc.store.newest_ticket(user.id)
+    if (ticket is None or ticket.status != "resolved" or ticket.closed_at is None
+            or now() - ticket.closed_at > timedelta(days=svc.settings.reopen_days)):
+        return None
+    ticket.status, ticket.closed_at, ticket.alerted_at = "open", None, now()
+    ticket.claimed_by = ticket.claimed_name = None  # whoever answers now claims it again
+    await svc.store.save(ticket)
+    if ticket.topic_id:
+        try:
+            await bot.reopen_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
+        except Exception:  # a deleted topic is replaced when the next message is delivered
+            log.info("topic of ticket %s not reopened", ticket.id)
+    staff_ = gettext_for(svc.settings.staff_language)
+    await svc.store.save(to_ticket(svc, ticket.id, "🔄 " + escape(staff_("Reopened: the user wrote again."))))
+    await refresh_card(bot, svc, ticket)
+    return ticket
