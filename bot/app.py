@@ -23,6 +23,7 @@ from bot.handlers.staff import catalog_files, review, tickets
 from bot.handlers.staff import events as staff_events
 from bot.handlers.staff import matches as staff_matches
 from bot.i18n import N_, gettext_for
+from bot.inbox import DurableQueue
 from bot.ordering import ConversationOrder
 from bot.services import Services
 
@@ -94,6 +95,13 @@ async def build_services(settings: Settings) -> Services:
     return services
 
 
+async def start_up(application: Application) -> None:
+    """Before the first new update: what a stop left unhandled, then the command menus."""
+    if replayed := await application.update_queue.replay(application.bot):
+        log.info("%s updates left unhandled by a stop are handled again", replayed)
+    await set_commands(application)
+
+
 async def set_commands(application: Application) -> None:
     """Localized command menus: one per Telegram language, English for everyone else; staff's own."""
     for code, language in [(None, "en"), *MENU_LANGUAGES.items()]:
@@ -130,10 +138,11 @@ def build_application(
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .concurrent_updates(ConversationOrder() if ordered else True)
+        .concurrent_updates(ConversationOrder(services.store, ordered=ordered))
+        .update_queue(DurableQueue(services.store))
         .read_timeout(SEND_TIMEOUT)
         .write_timeout(SEND_TIMEOUT)
-        .post_init(set_commands)
+        .post_init(start_up)
     )
     if rate_limits:
         builder = builder.rate_limiter(RetryingRateLimiter(settings.time_scale))

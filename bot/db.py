@@ -7,10 +7,11 @@ picks up where the last one left off, and every button refers to a row it can be
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from catalog.store import Database, UtcDateTime
 
@@ -53,8 +54,47 @@ class Search(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
-ACTIVE = ("collecting", "open", "claimed")
+class TicketStatus(StrEnum):
+    COLLECTING = "collecting"  # the contact form, before consent
+    OPEN = "open"  # with staff, nobody holds it
+    CLAIMED = "claimed"  # a staff member holds it
+    RESOLVED = "resolved"  # closed; reopens when either side writes again
+    CANCELLED = "cancelled"  # the form was cancelled: nothing reached staff
+
+
+class SubmissionStatus(StrEnum):
+    DRAFTING = "drafting"
+    PENDING = "pending"  # waiting for staff review
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+
+
+T, S = TicketStatus, SubmissionStatus
+MOVES: dict[StrEnum, set[StrEnum]] = {  # the only ways a status may change; anything else is a bug, raised at once
+    T.COLLECTING: {T.OPEN, T.CANCELLED},
+    T.OPEN: {T.CLAIMED, T.RESOLVED},
+    T.CLAIMED: {T.OPEN, T.RESOLVED},
+    T.RESOLVED: {T.OPEN},
+    T.CANCELLED: set(),
+    S.DRAFTING: {S.PENDING, S.CANCELLED, S.APPROVED, S.REJECTED, S.WITHDRAWN},  # cancelling an edit restores the entry's state
+    S.PENDING: {S.APPROVED, S.REJECTED, S.WITHDRAWN},
+    S.APPROVED: {S.DRAFTING, S.WITHDRAWN},
+    S.REJECTED: {S.DRAFTING, S.WITHDRAWN},
+    S.WITHDRAWN: {S.DRAFTING},
+    S.CANCELLED: {S.DRAFTING},
+}
+ACTIVE = (T.COLLECTING, T.OPEN, T.CLAIMED)
 STAGES = ("introduced", "meeting", "negotiation", "agreement", "declined")
+
+
+def _checked_move(row, kind: type[StrEnum], new: str) -> str:
+    """The status a row may take next (see MOVES); a new row may start in any."""
+    old = row.__dict__.get("status")
+    if old is not None and old != new and kind(new) not in MOVES[kind(old)]:
+        raise ValueError(f"{type(row).__name__} {row.id}: {old} -> {new} is not allowed")
+    return kind(new)
 
 
 class Ticket(Base):
@@ -64,7 +104,7 @@ class Ticket(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bot_users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), index=True)  # collecting, open, claimed, resolved, cancelled
+    status: Mapped[str] = mapped_column(String(12), index=True)  # a TicketStatus
     step: Mapped[str | None] = mapped_column(String(20))  # while collecting: the detail asked for, "fields" or "confirm"
     to_preview: Mapped[bool | None] = mapped_column(Boolean, default=False)  # editing one detail: back to "confirm" after it
     language: Mapped[str] = mapped_column(String(8))
@@ -81,6 +121,10 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    @validates("status")
+    def _move(self, _key: str, status: str) -> str:
+        return _checked_move(self, TicketStatus, status)
 
 
 class Relay(Base):
@@ -128,7 +172,7 @@ class Submission(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bot_users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # offer or request
     language: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(12), index=True)  # drafting, pending, approved, rejected, cancelled
+    status: Mapped[str] = mapped_column(String(12), index=True)  # a SubmissionStatus
     step: Mapped[str | None] = mapped_column(String(20))  # while drafting: the field asked for, or "confirm"
     to_preview: Mapped[bool] = mapped_column(Boolean, default=False)  # editing one field: back to "confirm" after it
     draft: Mapped[dict] = mapped_column(JSON, default=dict)  # title, description, sector, country, trl, partnership, ip_status, deadline
@@ -145,6 +189,10 @@ class Submission(Base):
     expiry_notice_for: Mapped[date | None] = mapped_column(Date)  # the expiry date the owner was reminded of
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
+
+    @validates("status")
+    def _move(self, _key: str, status: str) -> str:
+        return _checked_move(self, SubmissionStatus, status)
 
 
 class StaffTopic(Base):
@@ -285,6 +333,18 @@ class HandledUpdate(Base):
     handled_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
 
 
+class InboxUpdate(Base):
+    """An update as Telegram sent it, kept before Telegram is told it arrived (polling confirms it
+    with the next getUpdates, a webhook with its answer), so a crash never loses one."""
+
+    __tablename__ = "bot_inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    done: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
+
+
 class BotStore(Database):
     metadata = Base.metadata
 
@@ -382,6 +442,20 @@ class BotStore(Database):
                     session.add(row)
                 else:
                     await session.merge(row)
+
+    async def keep_update(self, update_id: int, payload: dict) -> bool:
+        """Write an incoming update down; False when it was written before (Telegram sent it again)."""
+        insert = INSERTS[self.engine.dialect.name]
+        async with self.session.begin() as session:
+            result = await session.execute(insert(InboxUpdate).values(update_id=update_id, payload=payload, done=False,
+                                                                      received_at=now()).on_conflict_do_nothing())
+            return result.rowcount == 1
+
+    async def update_done(self, update_id: int) -> None:
+        await self.update(InboxUpdate, update_id, done=True)
+
+    async def unfinished_updates(self) -> list[InboxUpdate]:
+        return await self.rows(InboxUpdate, InboxUpdate.done.is_(False), order_by=InboxUpdate.update_id)
 
     async def handled(self, update_id: int) -> bool:
         return await self.get(HandledUpdate, update_id) is not None

@@ -27,7 +27,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from sqlalchemy import delete, update
 
-from bot.db import HandledUpdate, Outgoing, Relay, StaffTopic, Ticket, now
+from bot.db import HandledUpdate, InboxUpdate, Outgoing, Relay, StaffTopic, Ticket, now
 from bot.i18n import gettext_for
 from bot.relay import TOPIC_NAMES, ensure_ticket_topic, topic_gone
 
@@ -258,9 +258,11 @@ class Outbox:
 async def recover(svc: Services) -> int:
     """At start: rows a crash left ``sending`` are sent again (the at-least-once window); updates
     handled more than two days ago are forgotten (Telegram redelivers only unconfirmed ones)."""
+    old = now() - timedelta(days=2)
     async with svc.store.session.begin() as session:
         result = await session.execute(update(Outgoing).where(Outgoing.status == "sending").values(status="pending"))
-        await session.execute(delete(HandledUpdate).where(HandledUpdate.handled_at < now() - timedelta(days=2)))
+        await session.execute(delete(HandledUpdate).where(HandledUpdate.handled_at < old))
+        await session.execute(delete(InboxUpdate).where(InboxUpdate.done.is_(True), InboxUpdate.received_at < old))
         return result.rowcount
 
 

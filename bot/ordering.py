@@ -13,6 +13,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.db import BotStore
+
 
 def conversation_key(update: object) -> Hashable:
     """(chat, topic) of an update; updates without a chat share one key per user or run freely."""
@@ -27,19 +29,28 @@ def conversation_key(update: object) -> Hashable:
 
 
 class ConversationOrder(BaseUpdateProcessor):
-    """Per-conversation FIFO on top of a bound on concurrent updates.
+    """Per-conversation FIFO on top of a bound on concurrent updates; each handled update is
+    marked done in the inbox (:mod:`bot.inbox`).
 
     PTB starts updates in arrival order; asyncio locks are FIFO, so the order of one
-    conversation is kept while the others go on.
+    conversation is kept while the others go on. ``ordered=False`` only to measure what the
+    order costs.
     """
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    def __init__(self, store: BotStore, *, ordered: bool = True, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
+        self.store = store
+        self.ordered = ordered
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._waiting: dict[Hashable, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = conversation_key(update)
+        await self._in_order(update, coroutine)
+        if isinstance(update, Update):
+            await self.store.update_done(update.update_id)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = conversation_key(update) if self.ordered else None
         if key is None:
             await coroutine
             return

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, func, inspect, select, text
+from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, event, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -31,8 +31,17 @@ def database_url() -> str:
 def make_engine(url: str | None = None) -> AsyncEngine:
     url = url or database_url()
     if url.startswith("sqlite"):
-        return create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _write_ahead_log)
+        return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+def _write_ahead_log(connection, _record) -> None:
+    """SQLite in WAL mode: readers never wait for a writer (searches during imports and relays)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
 
 
 class UtcDateTime(TypeDecorator):

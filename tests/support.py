@@ -239,6 +239,7 @@ async def restart(live) -> None:
     assert live.services.store is not old_services.store
     live.app = build_application(live.services, application_class=TrackedApplication)
     await live.app.initialize()
+    await live.app.post_init(live.app)
     await live.app.start()
     await live.app.updater.start_polling(poll_interval=0, timeout=1)
 

@@ -185,3 +185,13 @@ async def test_what_the_bot_must_deliver_is_written_down_before_it_is_sent(live)
     assert texts_in(live, ticket)[-1] == "⚠️ " + STAFF("The user has blocked the bot; this was not delivered.")
     assert all(r.status == "sent" for r in rows if r is not failed[0])
     assert (await live.services.store.newest(Submission, Submission.user_id == VI_USER)) is None
+
+
+async def test_a_relay_telegram_answers_late_is_shown_once(live):
+    ticket = await claim(live, await open_ticket(live))
+    live.emulator.answer_late("copyMessage", 6.0)  # performed at once, answered after PTB's default 5 s timeout
+    await say(live, VI_USER, "Gửi anh bảng giá")
+    await live.settle(timeout=60)
+    assert texts_in(live, ticket).count("Gửi anh bảng giá") == 1
+    await deliver_waiting(live)
+    assert texts_in(live, ticket).count("Gửi anh bảng giá") == 1

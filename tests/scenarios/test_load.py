@@ -27,6 +27,14 @@ def replies(live, user_id: int) -> int:
     return len(live.emulator.messages(user_id, from_bot=True))
 
 
+def agree_button(live, user_id: int) -> tuple[dict, str] | None:
+    for message in reversed(live.emulator.messages(user_id, from_bot=True)):
+        for b in buttons(message):
+            if b["callback_data"].endswith(":agree"):
+                return message, b["callback_data"]
+    return None
+
+
 async def hand_off(live, user_id: int) -> None:
     """As a person would: each answer after the bot's question; the follow-ups back to back."""
     emulator = live.emulator
@@ -40,9 +48,8 @@ async def hand_off(live, user_id: int) -> None:
         await until(lambda: replies(live, user_id) >= asked)
         await emulator.send_text(user_id, f"{answer} {user_id}" if answer == VI_FORM[0] else answer)
         await until(lambda: replies(live, user_id) > asked)
-    confirmation = emulator.messages(user_id, from_bot=True)[-1]
-    agree = next(b["callback_data"] for b in buttons(confirmation) if b["callback_data"].endswith(":agree"))
-    await emulator.press(user_id, confirmation, agree)
+    await until(lambda: agree_button(live, user_id) is not None)
+    await emulator.press(user_id, *agree_button(live, user_id))
     await until(lambda: any(b["callback_data"].startswith("end:") for m in emulator.messages(user_id, from_bot=True)
                             for b in buttons(m)), timeout=120)
     for n in range(1, FOLLOW_UPS + 1):

@@ -1,0 +1,35 @@
+"""Incoming updates are written down before Telegram learns they arrived, and replayed after a crash.
+
+PTB confirms a polled update with its next getUpdates call (and a webhook answers 200) as soon as
+the update is queued, not when it was handled: a crash in between would lose what a user or a
+staff member wrote. The queue below writes each update to the database first; an update is
+marked done once handled (:mod:`bot.ordering`), and unfinished ones are handled again at start.
+Handling twice is safe: relays are unique per source message, form answers per update.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Bot, Update
+
+from bot.db import BotStore
+
+
+class DurableQueue(asyncio.Queue):
+    """The Application's update queue, writing each new update down before it is queued."""
+
+    def __init__(self, store: BotStore) -> None:
+        super().__init__()
+        self.store = store
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update) and not await self.store.keep_update(item.update_id, item.to_dict()):
+            return  # sent again by Telegram: handled already, or queued by the replay
+        await super().put(item)
+
+    async def replay(self, bot: Bot) -> int:
+        """Queue the updates a stop left unfinished (before any new one); how many."""
+        unfinished = await self.store.unfinished_updates()
+        for row in unfinished:
+            await super().put(Update.de_json(row.payload, bot))
+        return len(unfinished)
