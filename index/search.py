@@ -1,8 +1,7 @@
 """Hybrid search: dense (bias-corrected e5 vectors in FAISS) fused with lexical BM25.
 
 query -> normalise -> detect language -> embed -> FAISS top-N -> fuse with lexical hits ->
-filters -> threshold. A language version scores a blend of its title and full text; a record
-scores its best version, and each hit says which language that was.
+filters -> threshold. A record scores its best unit; each hit says which language version that was.
 """
 from __future__ import annotations
 
@@ -25,7 +24,6 @@ DENSE_CANDIDATES = 64
 LEXICAL_CANDIDATES = 64
 LEXICAL_WEIGHT = 0.10  # same language family (vi with or without accents; Hant and Hans); bench/retrieval.py
 CROSS_LEXICAL_WEIGHT = 0.05  # across languages shared terms are mostly names and numbers
-TITLE_WEIGHT = 0.5  # of a version's title in its score, the rest its full text's; bench/retrieval.py
 MIN_MARGIN = 0.056  # a good match stands this far above the query's background; bench/confidence.py
 REFRESH_UNITS = 1  # passages embedded at a time while searches wait: up to ~0.15 s each (bench/publish.py)
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
@@ -37,16 +35,6 @@ def versions(units: list[list]) -> dict[str, list[int]]:
     for unit, language, _written in units:
         out.setdefault(language, []).append(unit)
     return out
-
-
-def fuse(cosines: list[float]) -> float:
-    """One version's similarity from its title's and its full texts' (the best full text).
-
-    The best of a short title and a long text favours titles, which score high against short
-    queries whatever they say; a weighted mean keeps what the full text adds. bench/retrieval.py
-    """
-    title, *full = cosines
-    return TITLE_WEIGHT * title + (1 - TITLE_WEIGHT) * max(full) if full else title
 
 
 @dataclass(frozen=True)
@@ -136,7 +124,7 @@ class SearchEngine:
         best: dict[str, Hit] = {}
         for record_id in candidates:
             for language, units in versions(self.store.records[record_id]["units"]).items():
-                cosine = fuse([dense[u] for u in units])
+                cosine = max(dense[u] for u in units)
                 lex = max(lexical.get(u, 0.0) for u in units)
                 weight = LEXICAL_WEIGHT if self.store.unit_written[units[0]][:2] == family else CROSS_LEXICAL_WEIGHT
                 hit = Hit(record_id, cosine + weight * lex, language, cosine, lex)
