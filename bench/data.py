@@ -5,11 +5,12 @@ import hashlib
 import json
 import os
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from catalog.model import Record
+from catalog.model import Record, parse_record
 
 DATA = Path(os.environ.get("TECHCONNECT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 XQUAD_LANGS = {"en": "en", "vi": "vi", "zh": "zh-Hans"}
@@ -43,9 +44,10 @@ def undp(limit: int | None = None) -> list[dict]:
 
 
 def undp_records(rows: list[dict]) -> list[Record]:
+    """Records as a catalogue import makes them from plain strings: languages are detected."""
     return [
-        Record(id=str(r["id"])[:100], kind="offer", title={"en": r["title"] or str(r["id"])}, language="en",
-               description={"en": r["text"]} if r.get("text") else {})
+        replace(parse_record({"id": "undp", "kind": "offer", "title": r["title"] or str(r["id"]), "description": r.get("text")}),
+                id=str(r["id"])[:100])
         for r in rows
     ]
 

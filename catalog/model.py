@@ -83,7 +83,8 @@ class Record:
         return {k: v for k, v in out.items() if v not in (None, [], {}) or k in ("id", "kind", "title")}
 
 
-def _texts(raw: Any, name: str, required: bool) -> dict[str, str]:
+def _texts(raw: Any, name: str, required: bool, language: str | None = None) -> dict[str, str]:
+    """Texts by language; a plain string is in ``language`` when given, else its detected one."""
     if raw is None or raw == "" or raw == {}:
         if required:
             raise RecordError(name, "is required")
@@ -92,7 +93,7 @@ def _texts(raw: Any, name: str, required: bool) -> dict[str, str]:
         text = raw.strip()
         if not text:
             raise RecordError(name, "is empty")
-        return {detect_language(text): text}
+        return {language or detect_language(text): text}
     if not isinstance(raw, dict):
         raise RecordError(name, "must be a string or an object keyed by language")
     out: dict[str, str] = {}
@@ -182,8 +183,11 @@ def parse_record(raw: dict[str, Any]) -> Record:
     if kind in (None, ""):
         raise RecordError("kind", "is required")
     _choice(kind, "kind", KINDS)
-    title = _texts(raw.get("title"), "title", required=True)
-    description = _texts(raw.get("description"), "description", required=False)
+    plain = [raw.get(key) for key in ("title", "description") if isinstance(raw.get(key), str) and raw[key].strip()]
+    # A plain title and description are one text: detected together, they share a language.
+    together = detect_language("\n".join(plain)) if len(plain) == 2 else None
+    title = _texts(raw.get("title"), "title", required=True, language=together)
+    description = _texts(raw.get("description"), "description", required=False, language=together)
     language = normalize_language_code(raw.get("language")) if raw.get("language") else None
     if raw.get("language") and language is None:
         raise RecordError("language", f"must be one of {', '.join(LANGUAGES)}")

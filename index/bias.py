@@ -65,11 +65,11 @@ def apply_offsets(vectors: np.ndarray, units: list[Unit], offsets: dict[str, np.
     if not units:
         return vectors
     zero = np.zeros(vectors.shape[1], np.float32)
-    return vectors - np.stack([offsets.get(u.language, zero) for u in units])
+    return vectors - np.stack([offsets.get(u.written, zero) for u in units])
 
 
 def sample_query_offsets(embedder: Embedder) -> dict[str, np.ndarray]:
     """Query-side offsets: the sample catalogue's translated titles, embedded as queries."""
-    units = [Unit(r.id, lang, r.title[lang]) for r in sample_records() if len(r.title) > 1 for lang in r.title]
+    units = [Unit(r.id, lang, r.title[lang], lang) for r in sample_records() if len(r.title) > 1 for lang in r.title]
     offsets = estimate_offsets(embedder.encode_queries([u.text for u in units]), units)
     return {language: QUERY_STRENGTH * offset for language, offset in offsets.items()}

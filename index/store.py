@@ -22,9 +22,9 @@ import numpy as np
 from catalog.model import Record
 from index.accents import AccentRestorer, base_restorer
 from index.lexical import LexicalIndex
-from index.text import normalize
+from index.text import identify, normalize
 
-FORMAT = 4
+FORMAT = 5  # 5: descriptions in another language than any title are indexed; units name their detected language
 faiss.omp_set_num_threads(1)
 
 
@@ -35,23 +35,31 @@ class IndexMismatch(RuntimeError):
 @dataclass(frozen=True)
 class Unit:
     record_id: str
-    language: str
+    language: str  # the record's language version (a catalogue language)
     text: str
+    written: str  # the language the text is in (any code: es, ja...); offsets and lexical weights use it
 
 
 def units_of(record: Record) -> list[Unit]:
     """Passages of every language version: the title alone, and the title with the description.
 
     The title alone is what short queries (and queries in another language) match best; the
-    full text carries the detail.
+    full text carries the detail. A description in a language the record has no title in goes
+    with the record's own title, so no text is left out. Text filed as English is identified,
+    since an import files every language it does not serve (Spanish, French...) as English.
     """
     out = []
     for language in record.languages():
         title, description = record.text(language)
-        if title:
-            out.append(Unit(record.id, language, normalize(title)))
-            if description:
-                out.append(Unit(record.id, language, normalize(f"{title}\n{description}")))
+        written = identify(f"{title}\n{description}") if language == "en" else language
+        out.append(Unit(record.id, language, normalize(title), written))
+        if description:
+            out.append(Unit(record.id, language, normalize(f"{title}\n{description}"), written))
+    own = record.title[record.language]
+    for language, description in record.description.items():
+        if language not in record.title:
+            written = identify(description) if language == "en" else language
+            out.append(Unit(record.id, record.language, normalize(f"{own}\n{description}"), written))
     return out
 
 
@@ -83,6 +91,7 @@ class VectorStore:
         self.records: dict[str, dict] = {}  # record id -> meta + "units": [unit ids]
         self.unit_record: dict[int, str] = {}
         self.unit_language: dict[int, str] = {}
+        self.unit_written: dict[int, str] = {}
         self.lexical = LexicalIndex()
         self.offsets: dict[str, np.ndarray] = {}  # per language, subtracted from passages
         self.query_offsets: dict[str, np.ndarray] = {}  # per language, subtracted from queries
@@ -107,9 +116,10 @@ class VectorStore:
         store.records = manifest["records"]
         store.next_unit = manifest["next_unit"]
         for record_id, meta in store.records.items():
-            for unit, language in meta["units"]:
+            for unit, language, written in meta["units"]:
                 store.unit_record[unit] = record_id
                 store.unit_language[unit] = language
+                store.unit_written[unit] = written
         with np.load(folder / "offsets.npz") as offsets:
             for key in offsets.files:
                 side, language = key.split(":", 1)
@@ -159,10 +169,10 @@ class VectorStore:
         doomed: list[int] = []
         for record_id in record_ids:
             meta = self.records.pop(record_id, None)
-            for unit, _ in meta["units"] if meta else ():
+            for unit, *_ in meta["units"] if meta else ():
                 doomed.append(unit)
                 self.lexical.remove(unit)
-                del self.unit_record[unit], self.unit_language[unit]
+                del self.unit_record[unit], self.unit_language[unit], self.unit_written[unit]
         if doomed:
             self.faiss.remove_ids(np.array(doomed, dtype=np.int64))
             self._background = None
@@ -174,11 +184,12 @@ class VectorStore:
         self.next_unit += len(units)
         by_record: dict[str, list] = {r.id: [] for r in records}
         for unit_id, unit in zip(ids.tolist(), units):
-            by_record[unit.record_id].append([unit_id, unit.language])
+            by_record[unit.record_id].append([unit_id, unit.language, unit.written])
             self.unit_record[unit_id] = unit.record_id
             self.unit_language[unit_id] = unit.language
-            self.lexical.add(unit_id, unit.text)
-            if unit.language == "vi":
+            self.unit_written[unit_id] = unit.written
+            self.lexical.add(unit_id, unit.text, unit.written)
+            if unit.written == "vi":
                 self.accents.learn(unit.text)
         for record in records:
             self.records[record.id] = {**record_meta(record), "units": by_record[record.id]}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from catalog.language import detect_language, to_simplified
+from catalog.language import VI_SYLLABLE as _VI_SYLLABLE, detect_language, identify, to_simplified
 
-__all__ = ["normalize", "fold", "strip_diacritics", "terms", "detect_language"]
+__all__ = ["normalize", "fold", "strip_diacritics", "terms", "detect_language", "identify"]
 
 _SPACE = re.compile(r"\s+")
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
@@ -48,19 +48,30 @@ def fold(text: str) -> str:
     return strip_diacritics(text)
 
 
-def terms(text: str) -> list[str]:
-    """Lexical terms: content words, adjacent word pairs, and CJK character bigrams."""
+def terms(text: str, language: str = "", query: bool = False) -> list[str]:
+    """Lexical terms: content words, adjacent word pairs, and CJK character bigrams.
+
+    A Vietnamese word is mostly two or more syllables, and one syllable alone means little
+    ("cảm" is in both "cảm ơn", thank you, and "cảm biến", sensor): Vietnamese text pairs
+    every two adjacent syllables, and a Vietnamese query of several words matches syllables
+    only as pairs (words that are not syllables, such as names and numbers, still alone).
+    """
+    vietnamese = language == "vi"
     out: list[str] = []
     words: list[str] = []
-    for token in _TOKEN.findall(fold(text)):
+    tokens = _TOKEN.findall(fold(text))
+    pairs_only = vietnamese and query and sum(not _CJK.match(t) for t in tokens) > 1
+    for token in tokens:
         if _CJK.match(token):
             out.extend(token if len(token) == 1 else (token[i : i + 2] for i in range(len(token) - 1)))
             words.clear()
             continue
-        if token in _STOP or (len(token) < 2 and not token.isdigit()):
+        stop = token in _STOP or (len(token) < 2 and not token.isdigit())
+        if stop and not vietnamese:
             words.clear()
             continue
-        out.append(token)
+        if not stop and not (pairs_only and _VI_SYLLABLE.match(token)):
+            out.append(token)
         if words:
             out.append(words[-1] + " " + token)
         words.append(token)

