@@ -6,10 +6,10 @@ picks up where the last one left off, and every button refers to a row it can be
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
@@ -436,7 +436,7 @@ class BotStore(Database):
         a generated id are merged: inserted or updated), with the update that caused them, if given."""
         async with self.session.begin() as session:
             if handled_update is not None:
-                session.add(HandledUpdate(update_id=handled_update))
+                await session.merge(HandledUpdate(update_id=handled_update, handled_at=now()))
             for row in rows:
                 if getattr(row, "id", 0) is None:
                     session.add(row)
@@ -444,9 +444,12 @@ class BotStore(Database):
                     await session.merge(row)
 
     async def keep_update(self, update_id: int, payload: dict) -> bool:
-        """Write an incoming update down; False when it was written before (Telegram sent it again)."""
+        """Write an incoming update down; False when it was written in the last day (Telegram sent it
+        again). An older id is a new update: Telegram picks ids afresh after a week without updates."""
         insert = INSERTS[self.engine.dialect.name]
         async with self.session.begin() as session:
+            await session.execute(delete(InboxUpdate).where(InboxUpdate.update_id == update_id,
+                                                            InboxUpdate.received_at < now() - timedelta(days=1)))
             result = await session.execute(insert(InboxUpdate).values(update_id=update_id, payload=payload, done=False,
                                                                       received_at=now()).on_conflict_do_nothing())
             return result.rowcount == 1
@@ -458,7 +461,9 @@ class BotStore(Database):
         return await self.rows(InboxUpdate, InboxUpdate.done.is_(False), order_by=InboxUpdate.update_id)
 
     async def handled(self, update_id: int) -> bool:
-        return await self.get(HandledUpdate, update_id) is not None
+        """Whether this update's effect was saved in the last day (older ids may be reused by Telegram)."""
+        row = await self.get(HandledUpdate, update_id)
+        return row is not None and row.handled_at > now() - timedelta(days=1)
 
     async def change_status(self, model, key, old: str, **values) -> bool:
         """Compare and set: update the row only while its status is still ``old``, and say whether

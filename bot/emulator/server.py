@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
@@ -69,8 +70,8 @@ class BotApiEmulator(Methods, Updates):
         self._late: dict[str, list[float]] = {}
         self._queue: deque[JSON] = deque()
         self._allowed: frozenset[str] | None = None
-        self._last_update_id = 0
-        self._fetched_upto = 0
+        # like Telegram, update ids start at an arbitrary number, so two emulators never share one
+        self._last_update_id = self._fetched_upto = secrets.randbelow(2**30) * 16
         self._poll_generation = 0
         self._bot_events: list[JSON] = []
         self._mark = 0
