@@ -76,7 +76,7 @@ MOVES: dict[StrEnum, set[StrEnum]] = {  # the only ways a status may change; any
     T.COLLECTING: {T.OPEN, T.CANCELLED},
     T.OPEN: {T.CLAIMED, T.RESOLVED},
     T.CLAIMED: {T.OPEN, T.RESOLVED},
-    T.RESOLVED: {T.OPEN},
+    T.RESOLVED: {T.OPEN, T.CLAIMED},  # reopened, by the same holder when there was one
     T.CANCELLED: set(),
     S.DRAFTING: {S.PENDING, S.CANCELLED, S.APPROVED, S.REJECTED, S.WITHDRAWN},  # cancelling an edit restores the entry's state
     S.PENDING: {S.APPROVED, S.REJECTED, S.WITHDRAWN},
@@ -120,6 +120,7 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_by_user: Mapped[bool | None] = mapped_column(Boolean, default=False)  # then writing again is a search, not a reopen
     alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @validates("status")

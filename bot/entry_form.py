@@ -209,8 +209,9 @@ def typed_choice(submission: Submission, text: str, language: str) -> str | None
     wanted = _label_key(text)
     if len(wanted) < 2:
         return None
+    rows = field_rows if submission.step == "fields" else choice_rows
     labels = {_label_key(b.text): b.callback_data.rsplit(":", 1)[1]
-              for lang in (language, "en") for row in choice_rows(submission, lang, "pst") for b in row}
+              for lang in (language, "en") for row in rows(submission, lang, "pst") for b in row}
     if wanted in labels:
         return labels[wanted]
     containing = {code for label, code in labels.items() if f" {wanted} " in f" {label} "}

@@ -65,6 +65,14 @@ def gettext_for(language: str):
     return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).gettext
 
 
+def translate(language: str, message: str) -> str:
+    """``message`` in ``language``, for one string (extracted with the keyword ``translate:2``)."""
+    return gettext_for(language)(message)
+
+
 def guess_language(telegram_code: str | None, text: str | None = None) -> str | None:
-    """From Telegram's coarse ``language_code``, else from what the user wrote."""
-    return normalize_language_code(telegram_code) or (detect_language(text) if text and text.strip() else None)
+    """From Telegram's coarse ``language_code``; a language the UI lacks (ja, ko, ...) gets English
+    (a Japanese app's kanji must not switch it to Chinese); with no code, from what the user wrote."""
+    if telegram_code:
+        return normalize_language_code(telegram_code) or DEFAULT_LANGUAGE
+    return detect_language(text) if text and text.strip() else None

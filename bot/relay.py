@@ -67,9 +67,10 @@ async def summary_card(svc: Services, ticket: Ticket) -> tuple[str, InlineKeyboa
     if ticket.status not in ("open", "claimed"):
         lines.append("\n✅ " + _("Closed"))
         return fit("\n".join(lines)), None
-    keyboard = InlineKeyboardMarkup([[
-        button("🙋 " + _("Claim"), "tk", ticket.id, "claim"), button("✅ " + _("Close"), "tk", ticket.id, "close"),
-    ]])
+    row = [button("✅ " + _("Close"), "tk", ticket.id, "close")]
+    if not ticket.claimed_by:
+        row.insert(0, button("🙋 " + _("Claim"), "tk", ticket.id, "claim"))
+    keyboard = InlineKeyboardMarkup([row])
     return fit("\n".join(lines)), keyboard
 
 

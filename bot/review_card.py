@@ -31,7 +31,7 @@ def review_card(svc: Services, submission: Submission) -> tuple[str, InlineKeybo
     head = "📝 <b>" + staff_("Entry #{number} to review").format(number=submission.id) + "</b> · "
     head += staff_(KIND_LABELS[submission.kind]) + " · " + escape(LANGUAGE_NAMES[submission.language])
     lines = [head]
-    if submission.record_id:
+    if submission.record_id and submission.status == "pending":  # an edit of a published entry
         lines.append(staff_("Changes to the published entry {id}").format(id=f"<code>{escape(submission.record_id)}</code>"))
     lines += ["", form.preview(submission, language)]
     if submission.status == "pending":

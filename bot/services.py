@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore, User
 from bot.delivery import Outbox
-from bot.i18n import DEFAULT_LANGUAGE, gettext_for, guess_language
+from bot.i18n import DEFAULT_LANGUAGE, guess_language, translate
 from catalog.store import CatalogStore
 from index.search import SearchEngine
 
@@ -54,6 +54,6 @@ async def pressed_row(update: Update, context: ContextTypes.DEFAULT_TYPE, model,
     callback = parse(query.data)
     row = await services(context).store.get(model, callback.number() if callback else None)
     if row is None or row.user_id != user.id or not all(condition(row) for condition in conditions):
-        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
+        await query.answer(translate(language, "This button is no longer valid."), show_alert=True)
         return None, language
     return row, language

@@ -19,13 +19,15 @@ log = logging.getLogger("techconnect.tickets")
 
 async def close(bot: Bot, svc: Services, ticket: Ticket, *, by_user: bool) -> None:
     """Resolve the ticket; both sides are told (after whatever is still on its way to them)."""
-    ticket.status, ticket.closed_at, ticket.bot_answers = "resolved", now(), False
+    ticket.status, ticket.closed_at, ticket.bot_answers, ticket.ended_by_user = "resolved", now(), False, by_user
     await svc.store.save(ticket)
     _ = gettext_for(ticket.language)
     staff_ = gettext_for(svc.settings.staff_language)
     note = staff_("The user ended the conversation.") if by_user else staff_("Ticket closed.")
-    farewell = _("This conversation with staff is closed. Write again within {days} days to reopen it; "
-                 "otherwise I am back to searching for you.").format(days=svc.settings.reopen_days)
+    farewell = (_("This conversation with staff is closed, and I am back to searching for you. "
+                  "To reach staff again, tap Talk to staff in /start.") if by_user else
+                _("This conversation with staff is closed. Write again within {days} days to reopen it; "
+                  "otherwise I am back to searching for you.").format(days=svc.settings.reopen_days))
     await svc.outbox.send(bot, svc, to_ticket(svc, ticket.id, "✅ " + escape(note)),
                           to_user(ticket.user_id, escape(farewell), ticket_id=ticket.id))
     if ticket.topic_id:
@@ -36,16 +38,17 @@ async def close(bot: Bot, svc: Services, ticket: Ticket, *, by_user: bool) -> No
 
 
 async def conversation(bot: Bot, svc: Services, user: User) -> Ticket | None:
-    """The user's open ticket; one closed less than ``reopen_days`` ago reopens (staff are told)."""
+    """The user's open ticket; one staff closed less than ``reopen_days`` ago reopens, with the
+    same holder (both sides are told). One the user ended stays closed: their text is a search."""
     ticket = await svc.store.active_ticket(user.id)
     if ticket is not None:
         return ticket if ticket.status != "collecting" else None
     ticket = await svc.store.newest_ticket(user.id)
-    if (ticket is None or ticket.status != "resolved" or ticket.closed_at is None
+    if (ticket is None or ticket.status != "resolved" or ticket.closed_at is None or ticket.ended_by_user
             or now() - ticket.closed_at > timedelta(days=svc.settings.reopen_days)):
         return None
-    ticket.status, ticket.closed_at, ticket.alerted_at = "open", None, now()
-    ticket.claimed_by = ticket.claimed_name = None  # whoever answers now claims it again
+    ticket.status = "claimed" if ticket.claimed_by else "open"
+    ticket.closed_at, ticket.alerted_at, ticket.bot_answers = None, now(), False
     await svc.store.save(ticket)
     if ticket.topic_id:
         try:
@@ -55,4 +58,7 @@ async def conversation(bot: Bot, svc: Services, user: User) -> Ticket | None:
     staff_ = gettext_for(svc.settings.staff_language)
     await svc.store.save(to_ticket(svc, ticket.id, "🔄 " + escape(staff_("Reopened: the user wrote again."))))
     await refresh_card(bot, svc, ticket)
+    _ = gettext_for(ticket.language)
+    reopened = _("Your conversation #{number} with staff is open again; what you write goes to them. /end closes it.")
+    await svc.outbox.send(bot, svc, to_user(ticket.user_id, escape(reopened.format(number=ticket.id)), ticket_id=ticket.id))
     return ticket

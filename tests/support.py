@@ -118,7 +118,7 @@ def topic_messages(live, ticket: Ticket) -> list[dict]:
 
 
 def is_card(message: dict, ticket: Ticket) -> bool:
-    return any(b.get("callback_data") == f"tk:{ticket.id}:claim" for b in buttons(message))
+    return any(b.get("callback_data", "").startswith(f"tk:{ticket.id}:") for b in buttons(message))
 
 
 def sent(language: str, number: int) -> str:

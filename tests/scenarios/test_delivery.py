@@ -37,9 +37,16 @@ async def test_back_to_back_messages_reach_staff_in_order_for_every_user(live):
         for user_id in users:
             await live.emulator.send_text(user_id, f"{user_id}: dòng {round_ + 1}")
     await live.settle(timeout=120)
+
+    def lines_of(user_id: int) -> list[str]:
+        return [t for t in texts_in(live, tickets[user_id]) if t and t.startswith(f"{user_id}:")]
+
+    for _round in range(10):  # what the group's flood limit held back waits in the outbox
+        if all(len(lines_of(u)) >= 3 for u in users):
+            break
+        await deliver_waiting(live)
     for user_id in users:
-        mine = [t for t in texts_in(live, tickets[user_id]) if t and t.startswith(f"{user_id}:")]
-        assert mine == [f"{user_id}: dòng {n}" for n in (1, 2, 3)]
+        assert lines_of(user_id) == [f"{user_id}: dòng {n}" for n in (1, 2, 3)]
 
 
 async def test_quick_answers_to_the_contact_form_keep_their_places(live):

@@ -172,3 +172,40 @@ async def test_the_handoff_form_does_not_ask_again_what_posting_collected(live):
     await tap(live, VI_USER, "menu:staff")
     ticket = await live.services.store.newest(Ticket, Ticket.user_id == VI_USER)
     assert ticket.step == "purpose" and ticket.contact["reach"] == VI_NEED["contact"][3]
+
+
+async def test_a_staff_message_parks_the_form_the_user_had_open(live):
+    ticket = await claim(live, await open_ticket(live))
+    await say(live, VI_USER, "/post")
+    await press(live, VI_USER, "need")
+    await say(live, VI_USER, VI_NEED["title"])  # the draft now waits for the English title
+    await staff_says(live, "Chị cần sấy bao nhiêu kg mỗi mẻ?", ticket)
+    assert bot_texts(live, VI_USER)[-1].startswith("✏️ " + VI("Your unfinished form is kept: what you write now goes to staff. "
+                                                                "Send /post or tap Talk to staff to continue it."))
+    await say(live, VI_USER, "Dạ khoảng 500 kg mỗi mẻ")
+    assert [m.get("text") for m in topic_messages(live, ticket)][-1] == "Dạ khoảng 500 kg mỗi mẻ"
+    draft = await live.services.store.newest(Submission, Submission.user_id == VI_USER)
+    assert draft.status == "drafting" and "title_en" not in draft.draft
+
+
+async def test_after_the_user_ends_the_conversation_their_text_is_a_search(live):
+    ticket = await open_ticket(live)
+    await say(live, VI_USER, "/end")
+    searches = await search_count(live, VI_USER)
+    await say(live, VI_USER, "máy sấy nông sản")
+    assert await search_count(live, VI_USER) == searches + 1
+    assert "máy sấy nông sản" not in [m.get("text") for m in topic_messages(live, ticket)]
+    assert (await live.services.store.ticket(ticket.id)).status == "resolved"
+
+
+async def test_a_reopened_ticket_keeps_its_holder_and_the_user_is_told(live):
+    ticket = await claim(live, await open_ticket(live))
+    await staff_says(live, "/close", ticket)
+    await say(live, VI_USER, "Em hỏi thêm một câu")
+    reopened = await live.services.store.ticket(ticket.id)
+    assert (reopened.status, reopened.claimed_by) == ("claimed", STAFF_ID)
+    told = VI("Your conversation #{number} with staff is open again; what you write goes to them. /end closes it.")
+    assert told.format(number=ticket.id) in bot_texts(live, VI_USER)
+    await staff_says(live, "Vâng, chị cứ hỏi", ticket)
+    joined = VI("{name} from the Department's staff has joined this conversation. I will stay quiet while you talk.")
+    assert bot_texts(live, VI_USER).count(joined.format(name="Lan")) == 1

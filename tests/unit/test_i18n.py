@@ -14,7 +14,7 @@ TAG = re.compile(r"</?[a-z]+>")
 
 
 def extracted() -> set[str]:
-    keywords = {**DEFAULT_KEYWORDS, "N_": None, "staff_": None}
+    keywords = {**DEFAULT_KEYWORDS, "N_": None, "staff_": None, "translate": (2,)}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT / "bot"), keywords=keywords):
         found.add(message if isinstance(message, str) else message[0])

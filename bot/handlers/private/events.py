@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 from bot.callbacks import parse
 from bot.db import Event, EventRegistration
 from bot.contact import request_handoff
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, translate
 from bot.delivery import notify
 from bot.render import button, details, fit, pick, shorten
 from bot.events import event_title, event_view, heading, participant, participants, user_language, zone
@@ -76,12 +76,12 @@ async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[
 
 
 async def _stale(update: Update, language: str) -> None:
-    await update.callback_query.answer(gettext_for(language)("This event is no longer open. Send /events for the current ones."),
+    await update.callback_query.answer(translate(language, "This event is no longer open. Send /events for the current ones."),
                                        show_alert=True)
 
 
 def meet_button(language: str, event: Event, position: int) -> InlineKeyboardButton:
-    return button("🤝 " + gettext_for(language)("Meet"), "evm", event.id, position)
+    return button("🤝 " + translate(language, "Meet"), "evm", event.id, position)
 
 
 async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

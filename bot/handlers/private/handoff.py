@@ -16,7 +16,7 @@ from bot.callbacks import parse
 from bot.contact import STEPS, advance, applies, ask, request_handoff
 from bot.db import Relay, Ticket, now
 from bot.delivery import copy_of, ticket_lane, to_ticket
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, translate
 from bot.render import button, shorten
 from bot.services import Services, current_user, services
 from catalog.taxonomy import babel_locale
@@ -35,7 +35,7 @@ async def on_request_introduction(update: Update, context: ContextTypes.DEFAULT_
     search = await services(context).store.search(callback.number())
     if (search is None or search.user_id != user.id or not (callback.arg or "").isdigit()
             or not 1 <= int(callback.arg) <= len(search.hits)):
-        await query.answer(gettext_for(language)("This button is no longer valid. Please search again."), show_alert=True)
+        await query.answer(translate(language, "This button is no longer valid. Please search again."), show_alert=True)
         return
     await query.answer()
     await request_handoff(update, context, [search.hits[int(callback.arg) - 1][0]], search.query)

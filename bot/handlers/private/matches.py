@@ -8,7 +8,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 from bot.callbacks import parse
 from bot.contact import request_handoff
 from bot.db import Match
-from bot.i18n import gettext_for
+from bot.i18n import translate
 from bot.matching import owners
 from bot.render import details
 from bot.services import current_user, services
@@ -24,7 +24,7 @@ async def on_owner_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     owned = await owners(svc, [match.record_id, match.counterpart_id]) if match else {}
     mine = [rid for rid, submission in owned.items() if submission.user_id == user.id]
     if not mine:
-        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
+        await query.answer(translate(language, "This button is no longer valid."), show_alert=True)
         return
     other_id = match.counterpart_id if mine[0] == match.record_id else match.record_id
     record = await svc.catalog.get(other_id)

@@ -8,7 +8,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.callbacks import parse
-from bot.i18n import LANGUAGE_NAMES, gettext_for
+from bot.i18n import LANGUAGE_NAMES, gettext_for, translate
 from bot.render import button
 from bot.services import current_user, services
 from catalog.language import LANGUAGES
@@ -77,7 +77,7 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     code = (callback.key if callback else "").replace("_", "-")
     if code not in LANGUAGES:
         _user, language = await current_user(update, context)
-        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
+        await query.answer(translate(language, "This button is no longer valid."), show_alert=True)
         return
     user, _old = await current_user(update, context)
     await services(context).store.update_user(user.id, language=code)
@@ -108,7 +108,7 @@ async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button no handler knows (forged, or from an older version): answered, never left spinning."""
     _user, language = await current_user(update, context)
-    await update.callback_query.answer(gettext_for(language)("This button is no longer valid. Please search again."), show_alert=True)
+    await update.callback_query.answer(translate(language, "This button is no longer valid. Please search again."), show_alert=True)
 
 
 HANDLERS = [

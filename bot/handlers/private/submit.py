@@ -173,7 +173,7 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, submission:
     message = update.effective_message
     _ = gettext_for(language)
     step = submission.step
-    code = form.typed_choice(submission, message.text, language) if message.text and step not in form.TEXT_STEPS else None
+    code = form.typed_choice(submission, message.text, language) if message.text else None
     if code is not None:
         await _apply_button(message, svc, submission, code, language)
         if submission.status == "drafting":

@@ -22,7 +22,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 from bot.callbacks import parse
 from bot.db import Digest, DigestItem, Subscription, User
 from bot.contact import request_handoff
-from bot.i18n import DEFAULT_LANGUAGE, gettext_for
+from bot.i18n import DEFAULT_LANGUAGE, gettext_for, translate
 from bot.render import KIND_ICONS, button, details, fit, flag, pick
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
@@ -98,7 +98,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     user, language = await current_user(update, context)
     await stop(services(context), user.id)
     await update.effective_message.reply_text(
-        gettext_for(language)("You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again."))
+        translate(language, "You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again."))
 
 
 async def on_subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -139,13 +139,13 @@ async def on_digest_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     record = await svc.catalog.get(item.record_id)
     if record is None or not record.is_live(svc.clock.today()):
-        await query.answer(gettext_for(language)("This button is no longer valid."), show_alert=True)
+        await query.answer(translate(language, "This button is no longer valid."), show_alert=True)
         return
     await query.answer()
     if callback.action == "dgi":
         await request_handoff(update, context, [record.id], None)
         return
-    ask = InlineKeyboardMarkup([[button("🤝 " + gettext_for(language)("Request introduction"), "dgi", item.id)]])
+    ask = InlineKeyboardMarkup([[button("🤝 " + translate(language, "Request introduction"), "dgi", item.id)]])
     await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
                                    reply_markup=ask if svc.settings.staff_chat_id is not None else None)
 

@@ -18,7 +18,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 from bot import tickets
 from bot.callbacks import parse
 from bot.db import STAGES, Introduction, Relay, Ticket, now
-from bot.i18n import N_, gettext_for
+from bot.i18n import N_, gettext_for, translate
 from bot.delivery import copy_of, edit_of, to_staff, to_ticket, to_user, user_lane
 from bot.relay import refresh_card
 from bot.render import MAX_MESSAGE, button, shorten
@@ -47,7 +47,7 @@ async def _ticket_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ti
     if message.chat_id == services(context).settings.staff_chat_id and message.is_topic_message:
         ticket = await services(context).store.ticket_by_topic(message.message_thread_id)
     if ticket is None:
-        await message.reply_text(staff_gettext(context)("Use this command inside a ticket's topic."))
+        await message.reply_text(translate(services(context).settings.staff_language, "Use this command inside a ticket's topic."))
     return ticket
 
 
@@ -115,7 +115,8 @@ async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, tick
         return  # handled before a restart
     staff_ = staff_gettext(context)
     if ticket.status not in ("open", "claimed"):
-        ticket.status, ticket.closed_at, ticket.claimed_by, ticket.claimed_name = "open", None, None, None
+        ticket.status = "claimed" if ticket.claimed_by else "open"
+        ticket.closed_at, ticket.ended_by_user = None, False
         await svc.store.save(ticket)
         await message.reply_text("🔄 " + staff_("The ticket was closed; it is open again and your message goes to the user."))
     reply_to = None
@@ -124,14 +125,23 @@ async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, tick
         reply_to = original.id if original and original.direction == "to_staff" else None
     name = message.from_user.full_name
     lane = user_lane(ticket.user_id)
+    in_form = bool((await svc.store.user(ticket.user_id)).focus)
 
     def deliveries(relay: Relay, claimed: bool) -> list:
-        copy = copy_of(relay, lane, ticket.user_id, ticket_id=ticket.id, reply_to_relay=reply_to)
-        return [to_user(ticket.user_id, _holder_notice(ticket, name), ticket_id=ticket.id), copy] if claimed else [copy]
+        rows = [copy_of(relay, lane, ticket.user_id, ticket_id=ticket.id, reply_to_relay=reply_to)]
+        if claimed:
+            rows.insert(0, to_user(ticket.user_id, _holder_notice(ticket, name), ticket_id=ticket.id))
+        if in_form:  # the user answers staff next, not the form they had open
+            parked = translate(ticket.language, "Your unfinished form is kept: what you write now goes to staff. "
+                                                "Send /post or tap Talk to staff to continue it.")
+            rows.append(to_user(ticket.user_id, "✏️ " + escape(parked), ticket_id=ticket.id))
+        return rows
 
     relay = Relay(ticket_id=ticket.id, direction="to_user", source_chat=message.chat_id,
                   source_message_id=message.message_id, text=message.text or message.caption or "")
     rows, claimed = await svc.store.save_relay(relay, deliveries, claim=(message.from_user.id, name) if not ticket.claimed_by else None)
+    if in_form:
+        await svc.store.set_focus(ticket.user_id, None)
     await svc.outbox.deliver(context.bot, svc, rows)
     if claimed:
         await refresh_card(context.bot, svc, await svc.store.ticket(ticket.id))
@@ -198,7 +208,7 @@ async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     await _hand_back(context, ticket)
-    await update.effective_message.reply_text("🤖 " + staff_gettext(context)("The assistant answers the user again."))
+    await update.effective_message.reply_text("🤖 " + translate(services(context).settings.staff_language, "The assistant answers the user again."))
 
 
 async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
