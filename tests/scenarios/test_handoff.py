@@ -248,7 +248,8 @@ async def test_close_then_the_user_writes_again_reopens_the_ticket(live):
 
     await say(live, VI_USER, "Tôi còn một câu hỏi nữa")
     reopened = await live.services.store.ticket(ticket.id)
-    assert reopened.status == "open" and reopened.closed_at is None and reopened.topic_id == ticket.topic_id
+    assert reopened.status == "claimed" and reopened.claimed_by == STAFF_ID  # the same holder carries on
+    assert reopened.closed_at is None and reopened.topic_id == ticket.topic_id
     assert [c["message_thread_id"] for c in live.emulator.calls_to("reopenForumTopic")] == [ticket.topic_id]
     texts = [m.get("text") for m in topic_messages(live, ticket)]
     assert texts[-2:] == ["🔄 " + STAFF("Reopened: the user wrote again."), "Tôi còn một câu hỏi nữa"]
