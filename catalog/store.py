@@ -5,10 +5,8 @@ never need a migration.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, event, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -17,19 +15,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from catalog.model import Record, parse_record
 
 
-def data_dir() -> Path:
-    """Where all state lives: ``TECHCONNECT_DATA_DIR``, default ``./var``."""
-    path = Path(os.environ.get("TECHCONNECT_DATA_DIR", "var"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def database_url() -> str:
-    return os.environ.get("TECHCONNECT_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir() / 'techconnect.db'}"
-
-
-def make_engine(url: str | None = None) -> AsyncEngine:
-    url = url or database_url()
+def make_engine(url: str) -> AsyncEngine:
+    """An engine for ``url`` (the bot's settings name it: ``bot.config.database_url``)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _write_ahead_log)

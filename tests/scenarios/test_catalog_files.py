@@ -92,9 +92,10 @@ async def test_export_catalog_csv_reads_back_and_is_for_staff_only(live, tmp_pat
 async def test_entries_imported_outside_the_bot_become_searchable_without_a_restart(live):
     """``techconnect catalog import`` (or another worker) writes the database; the bot's job picks it up."""
     from catalog.model import parse_record
+    from bot.config import database_url
     from catalog.store import CatalogStore, make_engine
 
-    outside = CatalogStore(make_engine())
+    outside = CatalogStore(make_engine(database_url()))
     await outside.upsert([parse_record(SILK)])
     await outside.engine.dispose()
     live.emulator.user(VI_USER, "Sam", "vi")

@@ -153,9 +153,10 @@ async def test_entries_posted_and_approved_in_a_demo_stay_out_of_the_real_catalo
 
 
 async def _catalogue_ids() -> set[str]:
+    from bot.config import database_url
     from catalog.store import CatalogStore, make_engine
 
-    catalog = CatalogStore(make_engine())
+    catalog = CatalogStore(make_engine(database_url()))
     try:
         return set(await catalog.fingerprints())
     finally:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from catalog.model import parse_record
+from bot.config import database_url
 from catalog.store import CatalogStore, make_engine
 from index.build import sync
 from index.embedder import load_embedder
@@ -100,7 +101,7 @@ async def test_async_search_leaves_the_event_loop_free(engine):
 
 
 async def test_incremental_add_update_remove(sample_env, embedder):
-    catalog = CatalogStore(make_engine())
+    catalog = CatalogStore(make_engine(database_url()))
     folder = sample_env / "index"
     record = parse_record({"id": "test-new-001", "kind": "offer", "title": {"en": "Seaweed-based biodegradable packaging film"},
                            "sector": "biotech", "country": "NL"})
@@ -138,7 +139,7 @@ async def test_index_of_another_model_is_detected_and_rebuilt(sample_env, embedd
 
     with pytest.raises(IndexMismatch):
         VectorStore.load(folder, "another/model")
-    catalog = CatalogStore(make_engine())
+    catalog = CatalogStore(make_engine(database_url()))
     with pytest.raises(IndexMismatch):
         await sync(catalog, folder, Renamed(), rebuild=False)
     store, added, _ = await sync(catalog, folder, Renamed())
