@@ -50,7 +50,8 @@ class RetryingRateLimiter(AIORateLimiter):
     """Telegram's flood limits as PTB paces them (30 messages/s overall, 20/min per group), plus
     about one message a second per private chat with short bursts, and retries of network errors
     that certainly did not reach Telegram. A timeout is not retried here: Telegram may have
-    performed the call, and the outbox decides what to do with messages that must arrive.
+    performed the call, and the outbox decides what to do with messages that must arrive. A button
+    press handled again after a restart is too old to answer; that answer is skipped, not an error.
 
     ``time_scale`` shrinks every period, for tests against an emulator that enforces the same
     scaled limits."""
@@ -64,6 +65,14 @@ class RetryingRateLimiter(AIORateLimiter):
         self._private: dict[int, AsyncLimiter] = {}
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args) -> Any:
+        if endpoint == "answerCallbackQuery":
+            try:
+                return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except BadRequest as exc:  # a tap handled again after a restart: only its spinner is gone
+                if "query is too old" not in exc.message.lower():
+                    raise
+                log.info("answer to an old button press skipped")
+                return True
         chat_id = data.get("chat_id")
         if isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction":
             limiter = self._private.setdefault(chat_id, AsyncLimiter(self.PRIVATE_BURST, self._private_period))
