@@ -127,13 +127,20 @@ class Outbox:
         (their users are told once the request has reached staff)."""
         orphans = await svc.store.tickets(Ticket.status.in_(("open", "claimed")), Ticket.card_message_id.is_(None))
         for ticket in orphans:
-            await self.drain(bot, svc, ticket_lane(ticket.id), eager=False)
+            await self._drain_alone(bot, svc, ticket_lane(ticket.id))
             if (await svc.store.ticket(ticket.id)).card_message_id:
                 _ = gettext_for(ticket.language)
                 await self.send(bot, svc, to_user(ticket.user_id, _("Your request has now reached our staff. They will reply here."),
                                                        ticket_id=ticket.id))
         for lane in await svc.store.waiting_lanes():
+            await self._drain_alone(bot, svc, lane)
+
+    async def _drain_alone(self, bot: Bot, svc: Services, lane: str) -> None:
+        """One lane for the job: whatever goes wrong in it must not hold back the other lanes."""
+        try:
             await self.drain(bot, svc, lane, eager=False)
+        except Exception:
+            log.exception("outbox lane %s failed; it is tried again with the next run", lane)
 
     async def _ticket_topic(self, bot: Bot, svc: Services, ticket_id: int) -> bool:
         """The ticket has a topic holding its card (created now when missing); False while staff are unreachable."""
