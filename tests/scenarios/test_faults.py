@@ -138,7 +138,7 @@ def topic_of(emulator: BotApiEmulator, user_id: int) -> int | None:
 
 
 async def staff_reply(emulator: BotApiEmulator, user_id: int, text: str) -> None:
-    assert await until(lambda: topic_of(emulator, user_id) is not None), f"no topic for {user_id}"
+    assert await until(lambda: topic_of(emulator, user_id) is not None, timeout=120), f"no topic for {user_id}"
     await emulator.send_text(STAFF_ID, text, chat_id=STAFF_CHAT_ID, message_thread_id=topic_of(emulator, user_id))
 
 
@@ -147,7 +147,7 @@ async def settle_all(emulator: BotApiEmulator) -> None:
     def done() -> bool:
         return all(len(set(delivered_to_user(emulator, u))) >= FOLLOW_UPS and len(set(delivered_to_staff(emulator, u))) >= FOLLOW_UPS
                    for u in USERS)  # distinct: a duplicate must not count for a message still on its way
-    await until(done, timeout=90)
+    await until(done, timeout=180)
 
 
 def delivered_to_staff(emulator: BotApiEmulator, user_id: int) -> list[str]:
