@@ -167,7 +167,7 @@ class Outbox:
             if topic_gone(exc) and row.attempts <= MAX_ATTEMPTS:
                 await self._forget_topic(svc, row)
                 await svc.store.mark(row, status="pending")
-                return await self._retry_in_new_topic(bot, svc, row)
+                return True  # the lane goes on with this row, which re-creates the topic on its way
             return await self._give_up(svc, row, exc.message, notices)
         except Forbidden as exc:
             if row.lane.startswith("user:"):
@@ -227,11 +227,6 @@ class Outbox:
             await svc.store.update(Ticket, row.ticket_id, topic_id=None, card_message_id=None)
         elif row.lane.startswith("topic:"):
             await svc.store.delete(StaffTopic, row.lane[6:])
-
-    async def _retry_in_new_topic(self, bot: Bot, svc: Services, row: Outgoing) -> bool:
-        if row.lane.startswith("ticket:") and not await self._ticket_topic(bot, svc, row.ticket_id):
-            return False
-        return True  # the lane loop picks the row up again
 
     @staticmethod
     async def _later(svc: Services, row: Outgoing, exc: Exception) -> bool:
