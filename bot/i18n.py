@@ -16,12 +16,11 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from catalog.language import LANGUAGES, detect_language, normalize_language_code
+from catalog.language import BABEL_LOCALES, LANGUAGES, detect_language, normalize_language_code
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-BABEL_LOCALES = {"vi": "vi", "en": "en", "zh-Hant": "zh_Hant", "zh-Hans": "zh_Hans"}
 DEFAULT_LANGUAGE = "en"
-LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh-Hant": "繁體中文", "zh-Hans": "简体中文"}
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh-Hant": "繁體中文", "zh-Hans": "简体中文", "ja": "日本語", "ko": "한국어"}
 
 
 def N_(message: str) -> str:

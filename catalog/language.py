@@ -2,8 +2,8 @@
 
 Detection lives here, not in ``index``, because the catalogue must know which language a
 plain-string title is written in when it is imported. :func:`identify` names any language
-we meet (``es``, ``ja``... as themselves), for the index; :func:`detect_language` maps that
-onto the four catalogue and interface languages.
+we meet (``es``, ``th``... as themselves), for the index; :func:`detect_language` maps that
+onto the catalogue and interface languages.
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-LANGUAGES: tuple[str, ...] = ("vi", "en", "zh-Hant", "zh-Hans")
+LANGUAGES: tuple[str, ...] = ("vi", "en", "zh-Hant", "zh-Hans", "ja", "ko")
+BABEL_LOCALES = {"vi": "vi", "en": "en", "zh-Hant": "zh_Hant", "zh-Hans": "zh_Hans", "ja": "ja", "ko": "ko"}
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[^\W\d_]+")
@@ -131,4 +132,4 @@ def normalize_language_code(code: str | None) -> str | None:
             return "zh-Hant"
         return "zh-Hans"
     base = c.split("-")[0]
-    return base if base in ("vi", "en") else None
+    return base if base in LANGUAGES else None

@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from catalog.language import LANGUAGES, detect_language, normalize_language_code
-from catalog.taxonomy import is_country_code
+from catalog.taxonomy import country_code
 
 KINDS = ("offer", "request")
 STATUSES = ("draft", "published", "rejected", "withdrawn")
@@ -22,7 +22,7 @@ PARTNERSHIPS = (
     "licensing", "joint_venture", "equipment_sale", "technical_cooperation",
     "investment", "research_collaboration", "training",
 )
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+MAX_ID = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -177,8 +177,8 @@ def parse_record(raw: dict[str, Any]) -> Record:
     if rid in (None, ""):
         raise RecordError("id", "is required")
     rid = str(rid).strip()
-    if not _ID.match(rid):
-        raise RecordError("id", f"must be 1-100 letters, digits or . _ : - (got {rid!r})")
+    if not rid or not rid.isprintable() or len(rid) > MAX_ID:
+        raise RecordError("id", f"must be 1-{MAX_ID} printable characters, without line breaks or tabs (got {rid[:120]!r})")
     kind = raw.get("kind")
     if kind in (None, ""):
         raise RecordError("kind", "is required")
@@ -196,9 +196,10 @@ def parse_record(raw: dict[str, Any]) -> Record:
         raise RecordError("title", f"has no text in the record's language {language}")
     country = raw.get("country")
     if country not in (None, ""):
-        if not isinstance(country, str) or not is_country_code(country.strip()):
-            raise RecordError("country", f"must be an ISO 3166 alpha-2 code, not {country!r}")
-        country = country.strip().upper()
+        code = country_code(country) if isinstance(country, str) else None
+        if code is None:
+            raise RecordError("country", f"must be an ISO 3166 code such as VN or a country name such as Viet Nam, not {country!r}")
+        country = code
     sector = raw.get("sector")
     if sector is not None and not isinstance(sector, str):
         raise RecordError("sector", "must be a string")

@@ -21,13 +21,14 @@ def write_jsonl(path, rows):
 
 @pytest.mark.parametrize("change, field", [
     ({"id": None}, "id"),
-    ({"id": "bad id with spaces"}, "id"),
+    ({"id": "line\nbreak"}, "id"),
+    ({"id": "x" * 101}, "id"),
     ({"kind": "sale"}, "kind"),
     ({"kind": None}, "kind"),
     ({"title": None}, "title"),
     ({"title": {"fr": "Système"}}, "title"),
     ({"title": 42}, "title"),
-    ({"country": "Taiwan"}, "country"),
+    ({"country": "Atlantis"}, "country"),
     ({"trl": 12}, "trl"),
     ({"trl": "seven"}, "trl"),
     ({"ip_status": "secret"}, "ip_status"),
@@ -40,6 +41,17 @@ def test_each_kind_of_bad_row_is_reported_by_field(change, field):
     with pytest.raises(RecordError) as info:
         parse_record({**GOOD, **change})
     assert info.value.field == field
+
+
+def test_ids_from_real_catalogues_and_country_names_in_common_forms_are_accepted():
+    for rid in ("_solar_dryer_", "UNDP solution #12", "台灣-001"):
+        assert parse_record({**GOOD, "id": rid}).id == rid
+    countries = ["viet nam", "Việt Nam", "dai loan", "Korea", "韓國", "한국", "Holland", "日本", "kr", "Đài Loan"]
+    assert [parse_record({**GOOD, "country": c}).country for c in countries] == [
+        "VN", "VN", "TW", "KR", "KR", "KR", "NL", "JP", "KR", "TW"]
+    with pytest.raises(RecordError) as info:
+        parse_record({**GOOD, "id": "tab\there"})
+    assert "printable" in info.value.reason
 
 
 def test_plain_string_title_gets_its_language_detected():
@@ -116,5 +128,6 @@ def test_languages_and_labels():
     assert detect_language("半導體封裝設備") == "zh-Hant" and detect_language("半导体封装设备") == "zh-Hans"
     assert [normalize_language_code(c) for c in ("zh-tw", "zh-hk", "zh", "zh-cn", "zh-hans", "vi-VN", "fr")] == [
         "zh-Hant", "zh-Hant", "zh-Hans", "zh-Hans", "zh-Hans", "vi", None]
+    assert normalize_language_code("ja-JP") == "ja" and normalize_language_code("ko") == "ko"
     assert all(set(labels) == set(LANGUAGES) for labels in SECTORS.values())
     assert country_name("TW", "vi") == "Đài Loan" and country_name("KR", "zh-Hant") == "南韓"

@@ -224,7 +224,7 @@ async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     svc = services(context)
     staff_ = staff_gettext(context)
-    arg = context.args[0] if context.args else ("1" if len(ticket.entries) == 1 else "")
+    arg = " ".join(context.args) if context.args else ("1" if len(ticket.entries) == 1 else "")
     record_id = ticket.entries[int(arg) - 1] if arg.isdigit() and 1 <= int(arg) <= len(ticket.entries) else arg
     record = await svc.catalog.get(record_id) if record_id else None
     if record is None:
