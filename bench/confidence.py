@@ -37,7 +37,7 @@ async def main() -> None:
     rows: dict[str, dict[str, list[float]]] = {"margin": {}, "cosine": {}}
     for label in ("on_topic", "off_topic"):
         results = [engine.search(q) for q in queries[label]]
-        rows["margin"][label] = [r.hits[0].score - r.background for r in results]
+        rows["margin"][label] = [r.hits[0].margin for r in results]
         rows["cosine"][label] = [r.hits[0].dense for r in results]
     print("| rule | on-topic min / median | off-topic median / max | best cut | accuracy | accuracy at MIN_MARGIN |")
     print("|---|---|---|---|---|---|")

@@ -58,7 +58,7 @@ async def predictions(records: list[Record]) -> dict[str, dict[str, set[tuple[st
     for record in records:
         for name, rule in RULES.items():
             texts, filters = rule.queries(record)
-            results = [engine.search(text, top_k=rule.candidates, filters=filters) for text in texts]
+            results = [(language, engine.search(text, top_k=rule.candidates, filters=filters)) for language, text in texts]
             for other, _margin in rule.pick(record, results, by_id):
                 if record.kind == "request":
                     out[name]["need → offers"].add((record.id, other))

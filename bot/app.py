@@ -22,24 +22,13 @@ from bot.handlers.private import discover, entries, events, handoff, matches, st
 from bot.handlers.staff import catalog_files, review, tickets
 from bot.handlers.staff import events as staff_events
 from bot.handlers.staff import matches as staff_matches
-from bot.i18n import N_, gettext_for
+from bot.i18n import DEFAULT_LANGUAGE, gettext_for
 from bot.inbox import DurableQueue
 from bot.ordering import ConversationOrder
 from bot.services import Services
+from bot.ui_language import MENU_LANGUAGES, commands
 
 log = logging.getLogger("techconnect")
-COMMANDS = [
-    ("start", N_("Menu: find technology or partners")),
-    ("help", N_("How to use TechConnect")),
-    ("language", N_("Change language")),
-    ("post", N_("Post a need or offer a technology")),
-    ("mine", N_("Your posted entries")),
-    ("events", N_("Upcoming connection events")),
-    ("subscribe", N_("Follow new entries: a daily digest")),
-    ("unsubscribe", N_("Stop the daily digest")),
-    ("end", N_("End the conversation with staff")),
-]
-MENU_LANGUAGES = {"vi": "vi", "en": "en", "zh": "zh-Hans"}  # Telegram code -> UI language
 
 
 SEND_TIMEOUT = 30.0  # seconds: a send answered late is waited for, not sent twice
@@ -113,10 +102,8 @@ async def start_up(application: Application) -> None:
 
 async def set_commands(application: Application) -> None:
     """Localized command menus: one per Telegram language, English for everyone else; staff's own."""
-    for code, language in [(None, "en"), *MENU_LANGUAGES.items()]:
-        _ = gettext_for(language)
-        commands = [BotCommand(name, _(description)) for name, description in COMMANDS]
-        await application.bot.set_my_commands(commands, language_code=code)
+    for code, language in [(None, DEFAULT_LANGUAGE), *MENU_LANGUAGES.items()]:
+        await application.bot.set_my_commands(commands(language), language_code=code)
     settings = application.bot_data["services"].settings
     if settings.staff_chat_id is not None:
         _ = gettext_for(settings.staff_language)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.office_hours import OfficeHours
+from catalog.language import LANGUAGES
 
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -97,8 +98,8 @@ class Settings:
         if level not in LOG_LEVELS:
             problems.append(f"TECHCONNECT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
         staff_language = env.get("TECHCONNECT_STAFF_LANGUAGE", "vi").strip()
-        if staff_language not in ("vi", "en", "zh-Hant", "zh-Hans"):
-            problems.append("TECHCONNECT_STAFF_LANGUAGE must be vi, en, zh-Hant or zh-Hans")
+        if staff_language not in LANGUAGES:
+            problems.append(f"TECHCONNECT_STAFF_LANGUAGE must be one of {', '.join(LANGUAGES)}")
         staff_ids: set[int] = set()
         for part in env.get("TECHCONNECT_STAFF_IDS", "").replace(" ", "").split(","):
             if part and not part.isdigit():

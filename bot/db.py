@@ -32,6 +32,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # Telegram user id
     language: Mapped[str | None] = mapped_column(String(8))
+    language_settled: Mapped[bool | None] = mapped_column(Boolean, default=False)  # chosen, or followed their writing once
     mode: Mapped[str | None] = mapped_column(String(10))  # kind the next search looks for: offer, request or None (both)
     first_name: Mapped[str] = mapped_column(String(200), default="")
     focus: Mapped[str | None] = mapped_column(String(30))  # the form the user is filling in now: "post:12", "contact:5"

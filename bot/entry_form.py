@@ -21,14 +21,14 @@ from bot.contact import valid as valid_contact
 from bot.db import Submission
 from bot.i18n import N_, gettext_for
 from bot.services import Services
-from bot.render import IP_LABELS, PARTNERSHIP_LABELS, button, details, fit, flag, long_date
+from bot.render import IP_LABELS, PARTNERSHIP_LABELS, SEEKING_LABELS, button, details, fit, flag, long_date
 from catalog.language import detect_language
-from catalog.model import IP_STATUSES, PARTNERSHIPS, Record
+from catalog.model import IP_STATUSES, PARTNERSHIPS, SEEKING, Record
 from catalog.taxonomy import SECTORS, country_code, country_name, sector_label
 
 CONTACT_STEPS = DETAILS
 STEPS = {
-    "request": ("title", "title_en", "description", "sector", "country", "trl", "partnership", "deadline", *CONTACT_STEPS),
+    "request": ("title", "title_en", "description", "seeking", "sector", "country", "trl", "partnership", "deadline", *CONTACT_STEPS),
     "offer": ("title", "title_en", "description", "sector", "country", "trl", "partnership", "ip_status", *CONTACT_STEPS),
 }
 TEXT_STEPS = frozenset({"title", "title_en", "description", "country", "deadline", *CONTACT_STEPS})
@@ -43,7 +43,7 @@ STAGES = {
 }
 FIELD_NAMES = {
     "title": N_("Title"), "title_en": N_("Title in English"), "description": N_("Description"), "sector": N_("Sector"), "country": N_("Country"),
-    "trl": N_("Stage"), "partnership": N_("Partnership"), "ip_status": N_("Intellectual property"),
+    "trl": N_("Stage"), "partnership": N_("Partnership"), "ip_status": N_("Intellectual property"), "seeking": N_("Looking for"),
     "deadline": N_("Deadline"), "name": N_("Name"), "organisation": N_("Organisation"), "role": N_("Role"),
     "reach": N_("Phone or e-mail"),
 }
@@ -54,6 +54,7 @@ PROMPTS = {
     ("request", "title_en"): N_("Optional: the same title in English. Partners abroad search mostly in English, so it helps them find you."),
     ("offer", "title_en"): N_("Optional: the same title in English. Partners abroad search mostly in English, so it helps them find you."),
     ("offer", "description"): N_("Describe your technology: what it does, results achieved, where it is used, what the partner gets."),
+    ("request", "seeking"): N_("What are you looking for?"),
     ("request", "sector"): N_("Which sector is it?"),
     ("offer", "sector"): N_("Which sector is it?"),
     ("request", "country"): N_("In which country do you need it? Tap one or type the name."),
@@ -140,11 +141,13 @@ def prompt(submission: Submission, language: str) -> str:
 def choice(submission: Submission, code: str, today: date) -> tuple[str, object] | None:
     """(field, value) a choice button's code sets on the current step, or None when it is not one of its buttons."""
     step, _, value = code.partition("-")
-    steps_of = {"n": "title_en", "s": "sector", "c": "country", "t": "trl", "i": "ip_status", "d": "deadline"}
+    steps_of = {"n": "title_en", "k": "seeking", "s": "sector", "c": "country", "t": "trl", "i": "ip_status", "d": "deadline"}
     if steps_of.get(step) != submission.step:
         return None
     if value == "none":
         return submission.step, None
+    if step == "k" and value in SEEKING:
+        return "seeking", value
     if step == "s" and value in SECTORS:
         return "sector", value
     if step == "c" and value in COUNTRIES:
@@ -168,6 +171,8 @@ def choice_rows(submission: Submission, language: str, action: str) -> list[list
 
     if step == "title_en":
         return [[button("⏭ " + _("Skip"), action, key, "n-none")]]
+    if step == "seeking":
+        return [[button(_(SEEKING_LABELS[k]), action, key, f"k-{k}")] for k in SEEKING]
     if step == "sector":
         rows = grid([button(sector_label(s, language), action, key, f"s-{s}") for s in SECTORS], 2)
         return rows + [[button(_("Other / not sure"), action, key, "s-none")]]
@@ -271,6 +276,7 @@ def to_record(submission: Submission, expires_at: date | None = None) -> Record:
         organization=contact.get("organisation"),
         trl=draft.get("trl"),
         ip_status=draft.get("ip_status"),
+        seeking=draft.get("seeking") or ("technology" if submission.kind == "request" else None),
         partnership=list(draft.get("partnership") or []),
         contact={k: v for k, v in {"name": contact.get("name"), ("email" if "@" in reach else "phone"): reach}.items() if v},
         deadline=date.fromisoformat(draft["deadline"]) if draft.get("deadline") else None,
@@ -283,7 +289,7 @@ def draft_of(record: Record) -> dict:
     return {
         "title": record.title[record.language], "description": record.description.get(record.language, ""),
         "title_en": record.title.get("en") if record.language != "en" else None,
-        "sector": record.sector, "country": record.country, "trl": record.trl, "ip_status": record.ip_status,
+        "sector": record.sector, "country": record.country, "trl": record.trl, "ip_status": record.ip_status, "seeking": record.seeking,
         "partnership": list(record.partnership), "deadline": record.deadline.isoformat() if record.deadline else None,
     }
 

@@ -142,7 +142,8 @@ def command_fields(text: str, staff_: Callable[[str], str]) -> tuple[dict[str, A
         elif normalize_language_code(key):
             raw["title"][key] = value.strip()
         else:
-            problems.append((key, staff_("unknown key; use date, place, entries, or a language: vi, en, zh-Hant, zh-Hans")))
+            problems.append((key, staff_("unknown key; use date, place, entries, or a language: {languages}").format(
+                languages=", ".join(LANGUAGES))))
     return raw, problems
 
 

@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from catalog.language import BABEL_LOCALES, LANGUAGES, detect_language, normalize_language_code
+from catalog.language import BABEL_LOCALES, LANGUAGES
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DEFAULT_LANGUAGE = "en"
@@ -67,11 +67,3 @@ def gettext_for(language: str):
 def translate(language: str, message: str) -> str:
     """``message`` in ``language``, for one string (extracted with the keyword ``translate:2``)."""
     return gettext_for(language)(message)
-
-
-def guess_language(telegram_code: str | None, text: str | None = None) -> str | None:
-    """From Telegram's coarse ``language_code``; a language the UI lacks (ja, ko, ...) gets English
-    (a Japanese app's kanji must not switch it to Chinese); with no code, from what the user wrote."""
-    if telegram_code:
-        return normalize_language_code(telegram_code) or DEFAULT_LANGUAGE
-    return detect_language(text) if text and text.strip() else None

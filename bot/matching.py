@@ -22,8 +22,9 @@ from index.search import Filters, SearchResult
 class MatchRule:
     """When an entry of the other kind is worth a notice nobody asked for.
 
-    Every language version of the new entry is searched (its own words: title and the start
-    of its description); a counterpart's score is its best margin over the query's background.
+    Every language version of the new entry is searched (its own words: the title, and the title
+    with the start of its description); a counterpart's score is its best margin over the
+    query's background.
     Texts in two different languages score lower even when they describe the same system, so
     pairs without a common language face a lower bar, and so do pairs in a sector both owners
     chose. Counterparts are ranked by how far they clear their bar. On hand-labelled pairs of
@@ -41,29 +42,41 @@ class MatchRule:
     query_chars: int = 400
     candidates: int = 10  # hits looked at per query
 
-    def queries(self, record: Record) -> tuple[list[str], Filters]:
-        """The entry's own words in each of its languages, searched among entries of the other kind."""
+    def queries(self, record: Record) -> tuple[list[tuple[str, str]], Filters]:
+        """(language, the entry's own words in it) for each of its versions, and the entries to search:
+        a need looks among offers, an offer among needs for a technology. A supplier's "partner
+        wanted" post looks for no entry (staff broker it), and no offer finds it."""
+        if record.seeking == "partner":
+            return [], Filters(kind="offer")
         texts = []
         for language in record.languages() if self.every_language else [record.language]:
             title, description = record.text(language)
-            texts.append(f"{title}\n{shorten(description, self.query_chars)}" if description else title)
-        return texts, Filters(kind="offer" if record.kind == "request" else "request")
+            texts.append((language, title))  # short: what the search can also put into other languages
+            if description:
+                texts.append((language, f"{title}\n{shorten(description, self.query_chars)}"))
+        if record.kind == "request":
+            return texts, Filters(kind="offer")
+        return texts, Filters(kind="request", seeking="technology")
 
-    def bar(self, record: Record, other: Record) -> float:
+    def bar(self, record: Record, other: Record, same_language: bool) -> float:
+        """The margin a pair needs, by whether the two texts compared share a language (so a
+        translation, which adds a comparison, never raises the bar) and whether they share a sector."""
         same_sector = bool(record.sector) and other.sector == record.sector
-        if set(record.title) & set(other.title):
+        if same_language:
             return self.same_sector_margin if same_sector else self.margin
         return self.cross_same_sector_margin if same_sector else self.cross_margin
 
-    def pick(self, record: Record, results: list[SearchResult], others: dict[str, Record]) -> list[tuple[str, float]]:
-        """(id, margin) of the counterparts that clear their bar, the furthest above it first."""
-        best: dict[str, float] = {}
-        for result in results:
+    def pick(self, record: Record, results: list[tuple[str, SearchResult]], others: dict[str, Record]) -> list[tuple[str, float]]:
+        """(id, margin) of the counterparts that clear their bar in some comparison, the furthest above it first."""
+        best: dict[str, tuple[float, float]] = {}  # id -> (excess over the bar, margin)
+        for language, result in results:
             for hit in result.hits:
-                best[hit.id] = max(best.get(hit.id, -1.0), hit.score - result.background)
-        cleared = [(margin - self.bar(record, others[rid]), rid, margin) for rid, margin in best.items()
-                   if rid != record.id and rid in others and margin >= self.bar(record, others[rid])]
-        return [(rid, round(margin, 4)) for _excess, rid, margin in sorted(cleared, reverse=True)[: self.most]]
+                if hit.id == record.id or hit.id not in others:
+                    continue
+                excess = hit.margin - self.bar(record, others[hit.id], hit.language == language)
+                best[hit.id] = max(best.get(hit.id, (excess, hit.margin)), (excess, hit.margin))
+        cleared = sorted(((excess, rid, margin) for rid, (excess, margin) in best.items() if excess >= 0), reverse=True)
+        return [(rid, round(margin, 4)) for _excess, rid, margin in cleared[: self.most]]
 
 
 RULE = MatchRule()
@@ -79,8 +92,9 @@ async def find_counterparts(svc: Services, record: Record) -> list[Match]:
         return []
     texts, filters = RULE.queries(record)
     today = svc.clock.today()
-    results = [await svc.engine.asearch(text, top_k=RULE.candidates, filters=filters, today=today) for text in texts]
-    others = await svc.catalog.get_many({hit.id for result in results for hit in result.hits})
+    results = [(language, await svc.engine.asearch(text, top_k=RULE.candidates, filters=filters, today=today))
+               for language, text in texts]
+    others = await svc.catalog.get_many({hit.id for _language, result in results for hit in result.hits})
     matches = []
     for counterpart, margin in RULE.pick(record, results, others):
         known = await svc.store.newest(Match, ((Match.record_id == record.id) & (Match.counterpart_id == counterpart))

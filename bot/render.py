@@ -13,7 +13,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Callback
 from bot.i18n import LANGUAGE_NAMES, N_, gettext_for
-from catalog.model import Record
+from catalog.language import to_simplified, to_traditional
+from catalog.model import Record, id_digest
 from catalog.taxonomy import SECTORS, babel_locale, country_name, sector_label
 
 MAX_MESSAGE = 4096
@@ -24,12 +25,14 @@ IP_LABELS = {
     "patented": N_("Patented"), "patent_pending": N_("Patent pending"), "trade_secret": N_("Trade secret"),
     "open": N_("Open"), "none": N_("No IP protection"),
 }
+SEEKING_LABELS = {"technology": N_("A technology for my business"), "partner": N_("A partner, distributor or buyer")}
 PARTNERSHIP_LABELS = {
     "licensing": N_("Licensing"), "joint_venture": N_("Joint venture"), "equipment_sale": N_("Equipment purchase"),
     "technical_cooperation": N_("Technical cooperation"), "investment": N_("Investment"),
     "research_collaboration": N_("Research collaboration"), "training": N_("Training"),
 }
-_FALLBACK = ("en", "vi", "zh-Hant", "zh-Hans")
+# A Chinese reader missing their script reads the other one converted, not another language.
+_OTHER_SCRIPT = {"zh-Hans": ("zh-Hant", to_simplified), "zh-Hant": ("zh-Hans", to_traditional)}
 
 
 def flag(country: str | None) -> str:
@@ -39,11 +42,22 @@ def flag(country: str | None) -> str:
 
 
 def pick(texts: dict[str, str], language: str, original: str) -> tuple[str, str]:
-    """(text, its language): the user's language, else the original, else any."""
-    for lang in (language, original, *_FALLBACK):
+    """(text, the language it is shown in): the reader's own; the other Chinese script,
+    converted; English, which most readers read; the original; any."""
+    if texts.get(language):
+        return texts[language], language
+    source, convert = _OTHER_SCRIPT.get(language, ("", None))
+    if convert and texts.get(source):
+        return convert(texts[source]), language
+    for lang in ("en", original, *texts):
         if texts.get(lang):
             return texts[lang], lang
     return "", language
+
+
+def written_in(lang: str, language: str) -> str:
+    """"(English) " before a text not in the reader's language, else nothing."""
+    return "" if lang == language else f"<i>({escape(LANGUAGE_NAMES.get(lang, lang))})</i> "
 
 
 def long_date(day: date, language: str) -> str:
@@ -58,10 +72,9 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(",.;:") + "…"
 
 
-def _title_line(record: Record, language: str) -> str:
-    title, lang = pick(record.title, language, record.language)
-    marked = "" if lang == language else f" <i>({escape(LANGUAGE_NAMES[lang])})</i>"
-    return f"<b>{escape(title)}</b>{marked}"
+def _title_line(record: Record, language: str, version: str | None = None) -> str:
+    title, lang = pick(record.title, version or language, record.language)
+    return f"<b>{escape(title)}</b> " + written_in(lang, language)
 
 
 def owner_line(record: Record, language: str) -> str:
@@ -84,19 +97,23 @@ def facts(record: Record, language: str) -> str:
 
 def card(record: Record, language: str, position: int, total: int) -> str:
     """A compact result: title, facts, a short summary."""
+    title_lang = pick(record.title, language, record.language)[1]
     summary, lang = pick(record.description, language, record.language)
-    lines = [f"{position}/{total} · {_title_line(record, language)}", facts(record, language)]
+    lines = [f"{position}/{total} · {_title_line(record, language)}".rstrip(), facts(record, language)]
     if summary:
-        lines.append(escape(shorten(summary, SUMMARY_CHARS)))
+        lines.append((written_in(lang, language) if lang != title_lang else "") + escape(shorten(summary, SUMMARY_CHARS)))
     return "\n".join(lines)
 
 
-def details(record: Record, language: str) -> str:
-    """The whole entry as the user may see it (never the staff-only contact)."""
+def details(record: Record, language: str, version: str | None = None) -> str:
+    """The whole entry as the user may see it (never the staff-only contact): the texts of
+    ``version`` (one of the record's languages) when asked for, else those the reader reads best."""
     _ = gettext_for(language)
-    lines = [_title_line(record, language), facts(record, language)]
+    lines = [_title_line(record, language, version).rstrip(), facts(record, language)]
     if record.organization:
         lines.append(_("Organisation: {name}").format(name=escape(record.organization)))
+    if record.seeking:
+        lines.append(_("Looking for: {what}").format(what=_(SEEKING_LABELS[record.seeking])))
     if record.ip_status:
         lines.append(_("Intellectual property: {status}").format(status=_(IP_LABELS[record.ip_status])))
     if record.partnership:
@@ -104,14 +121,23 @@ def details(record: Record, language: str) -> str:
         lines.append(_("Partnership: {kinds}").format(kinds=kinds))
     if record.tags:
         lines.append("🏷 " + escape(", ".join(record.tags)))
-    description, lang = pick(record.description, language, record.language)
+    description, lang = pick(record.description, version or language, record.language)
     if description:
-        marked = "" if lang == language else f"<i>({escape(LANGUAGE_NAMES[lang])})</i>\n"
-        lines.append("\n" + marked + escape(description))
-    others = [LANGUAGE_NAMES[lang] for lang in record.languages() if lang != language]
-    if others:
-        lines.append("\n<i>" + escape(_("Also written in: {languages}").format(languages=", ".join(others))) + "</i>")
+        lines.append("\n" + written_in(lang, language).rstrip() + "\n" * (lang != language) + escape(description))
     return fit("\n".join(lines))
+
+
+def shown_version(record: Record, language: str, version: str | None = None) -> str:
+    """The language version whose title ``details`` shows (the reader's, for converted Chinese)."""
+    return pick(record.title, version or language, record.language)[1]
+
+
+def version_rows(record: Record, language: str, version: str | None = None) -> list[list[InlineKeyboardButton]]:
+    """A button for each language version the details do not show, to read it as written."""
+    shown = shown_version(record, language, version)
+    keys = [button("📖 " + LANGUAGE_NAMES[lang], "ver", id_digest(record.id), lang.replace("-", "_"))
+            for lang in record.languages() if lang != shown]
+    return [keys[i : i + 3] for i in range(0, len(keys), 3)]
 
 
 def fit(html: str, limit: int = MAX_MESSAGE) -> str:
@@ -154,6 +180,23 @@ def results_keyboard(language: str, search_id: int, position: int, total: int, h
     return InlineKeyboardMarkup(rows)
 
 
+def menu_keyboard(language: str) -> InlineKeyboardMarkup:
+    _ = gettext_for(language)
+    return InlineKeyboardMarkup([
+        [button("🔎 " + _("Find technology"), "menu", "find")],
+        [button("🤝 " + _("Find partners for my technology"), "menu", "partners")],
+        [button("📝 " + _("Post a need"), "menu", "need"), button("💡 " + _("Offer a technology"), "menu", "offer")],
+        [button("💬 " + _("Talk to staff"), "menu", "staff")],
+        [button("🌐 " + _("Language"), "menu", "lang"), button("❓ " + _("Help"), "menu", "help")],
+    ])
+
+
+def sector_buttons(language: str, search_id: int) -> list[list[InlineKeyboardButton]]:
+    """Every sector, two a row, each refining the search ``search_id``."""
+    sectors = [button(sector_label(key, language), "fs", search_id, key) for key in SECTORS]
+    return [sectors[i : i + 2] for i in range(0, len(sectors), 2)]
+
+
 def filters_keyboard(language: str, search_id: int, countries: list[str]) -> InlineKeyboardMarkup:
     """Kind, sector and country choices for the search ``search_id``."""
     _ = gettext_for(language)
@@ -162,8 +205,7 @@ def filters_keyboard(language: str, search_id: int, countries: list[str]) -> Inl
         button(_("Requests"), "fk", search_id, "request"),
         button(_("Both"), "fk", search_id, "*"),
     ]]
-    sectors = [button(sector_label(key, language), "fs", search_id, key) for key in SECTORS]
-    rows += [sectors[i : i + 2] for i in range(0, len(sectors), 2)]
+    rows += sector_buttons(language, search_id)
     rows.append([button(_("All sectors"), "fs", search_id, "*")])
     flags = [button(f"{flag(c)} {country_name(c, language)}", "fc", search_id, c) for c in countries[:8]]
     rows += [flags[i : i + 4] for i in range(0, len(flags), 4)]

@@ -6,7 +6,8 @@ Private chat, in this order:
    resumable); so does ``FORM_IDLE`` without an answer;
 2. an open ticket (or one closed less than ``reopen_days`` ago, which reopens): the message goes
    to staff, and the assistant stays quiet unless staff handed the user back (/bot);
-3. otherwise text is a search, and anything else gets a hint.
+3. otherwise text is a search (whose language the interface may follow: ``bot.ui_language``),
+   and anything else gets a hint.
 
 Staff group:
 1. a message in a ticket's topic goes to that ticket's user (a closed ticket reopens);
@@ -21,7 +22,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot import contact, tickets
+from bot import contact, tickets, ui_language
 from bot.db import Submission, Ticket, User, now
 from bot.handlers.private import discover, handoff, media, submit
 from bot.handlers.staff import review, tickets as staff
@@ -60,6 +61,7 @@ async def on_private_message(update: Update, context: ContextTypes.DEFAULT_TYPE)
         if not ticket.bot_answers:
             return
     if update.effective_message.text:
+        language = await ui_language.follow(update.effective_message, svc.store, user, language)
         await discover.search_text(update, context, user, language)
     else:
         await media.on_media(update, context)

@@ -11,7 +11,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore, User
 from bot.delivery import Outbox
-from bot.i18n import DEFAULT_LANGUAGE, guess_language, translate
+from bot.i18n import translate
+from bot.ui_language import first_guess, remember
 from catalog.store import CatalogStore
 from index.search import SearchEngine
 
@@ -31,17 +32,13 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 
 async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[User, str]:
-    """The sender's row and UI language; a first guess is stored on first contact."""
+    """The sender's row and UI language; a first guess from Telegram's code is stored on first contact
+    (what the user then writes may change it: ``bot.ui_language.follow``)."""
     tg_user = update.effective_user
     store = services(context).store
     user = await store.user(tg_user.id, tg_user.first_name or "")
     if user.language is None:
-        text = update.effective_message.text if update.effective_message else None
-        guess = guess_language(tg_user.language_code, None if text and text.startswith("/") else text)
-        if guess is None:  # a bare command says nothing of the language: ask again next time
-            return user, DEFAULT_LANGUAGE
-        user.language = guess
-        await store.update_user(user.id, language=guess)
+        await remember(context.bot, store, user, first_guess(tg_user.language_code), tg_user.language_code, settled=False)
     return user, user.language
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from catalog.model import Record, RecordError, parse_record
 
 CSV_COLUMNS = (
-    "id", "kind", "language", "title", "description", "sector", "country", "organization", "trl",
+    "id", "kind", "seeking", "language", "title", "description", "sector", "country", "organization", "trl",
     "ip_status", "partnership", "tags", "contact", "status", "deadline", "expires_at", "created_at", "updated_at", "sample",
 )
 _STRUCTURED = ("title", "description", "partnership", "tags", "contact")

@@ -32,7 +32,8 @@ _VI_COMMON = frozenset(
     "nam ngay thang nao duong phai biet minh ban toi chung ho cai con vao ra len xuong "
     "trai cay lua gao rau thit trung sua phan bon thuoc benh dich moi truong sach xanh "
     "ao song ruong vuon dat nhua giay ai dau doi so lan nhat cu phun tuoi nho giot cam "
-    "ung dung san pham loc rac tai che bep sinh khoi an toan ca phe che tao".split()
+    "ung dung san pham loc rac tai che bep sinh khoi an toan ca phe che tao "
+    "xin chao cam on anh chi em oi vui long gioi thieu tot nguyen tran pham hoang".split()
 )
 # English words that Vietnamese typed without diacritics never forms ("he", "do", "an", "to",
 # "on"... are also Vietnamese syllables: hệ, đó, ăn, tô, ổn, so they prove nothing).
@@ -57,6 +58,10 @@ def _opencc():
 
 def to_simplified(text: str) -> str:
     return _opencc()[0].convert(text)
+
+
+def to_traditional(text: str) -> str:
+    return _opencc()[1].convert(text)
 
 
 def chinese_script(text: str) -> str:
@@ -114,6 +119,31 @@ def identify(text: str) -> str:
         if best.value - english < ENGLISH_PRIOR and len(latin) < 4:
             return "en"
     return code
+
+
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+SURE_WORDS = 3  # Latin words it takes to tell English (or Spanish...) from a name or a term
+
+
+def clear_language(text: str) -> str | None:
+    """The language ``text`` is plainly written in, or None when it is too short to tell.
+
+    What decides a user's interface must be surer than what routes a search: "RAS", "IoT
+    sensor" or a name say nothing of what their writer reads, "cảm ơn" or "養殖技術" do.
+    """
+    text = unicodedata.normalize("NFC", text)
+    if len(_KANA.findall(text)) >= 2:
+        return "ja"
+    if len(_HANGUL.findall(text)) >= 2:
+        return "ko"
+    language = identify(text)
+    words = len(_LATIN_WORD.findall(text))
+    if language.startswith("zh"):
+        return language if len(_CJK.findall(text)) >= 2 else None
+    if language == "vi":
+        return language if words >= 2 else None
+    return language if words >= SURE_WORDS else None
 
 
 def detect_language(text: str) -> str:

@@ -16,6 +16,9 @@ from catalog.language import LANGUAGES, detect_language, normalize_language_code
 from catalog.taxonomy import country_code
 
 KINDS = ("offer", "request")
+# What a request seeks: a technology (an enterprise's need), or a partner, distributor or buyer
+# (a supplier's "partner wanted"); the two are different audiences for a supplier.
+SEEKING = ("technology", "partner")
 STATUSES = ("draft", "published", "rejected", "withdrawn")
 IP_STATUSES = ("patented", "patent_pending", "trade_secret", "open", "none")
 PARTNERSHIPS = (
@@ -24,6 +27,11 @@ PARTNERSHIPS = (
 )
 MAX_ID = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def id_digest(record_id: str) -> str:
+    """A short fixed-size name for a record id of up to 100 characters (for button data)."""
+    return hashlib.sha1(record_id.encode()).hexdigest()[:12]
 
 
 class RecordError(ValueError):
@@ -41,6 +49,7 @@ class Record:
     kind: str
     title: dict[str, str]
     language: str
+    seeking: str | None = None  # requests only: see SEEKING
     description: dict[str, str] = field(default_factory=dict)
     sector: str | None = None
     country: str | None = None
@@ -203,6 +212,9 @@ def parse_record(raw: dict[str, Any]) -> Record:
     sector = raw.get("sector")
     if sector is not None and not isinstance(sector, str):
         raise RecordError("sector", "must be a string")
+    seeking = _choice(raw.get("seeking"), "seeking", SEEKING)
+    if seeking and kind != "request":
+        raise RecordError("seeking", "only a request seeks something")
     partnership = _words(raw.get("partnership"), "partnership")
     for item in partnership:
         _choice(item, "partnership", PARTNERSHIPS)
@@ -214,6 +226,7 @@ def parse_record(raw: dict[str, Any]) -> Record:
         kind=kind,
         title=title,
         language=language,
+        seeking=seeking or ("technology" if kind == "request" else None),
         description=description,
         sector=(sector or "").strip().lower() or None,
         country=country or None,

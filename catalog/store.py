@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, del
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from catalog.model import Record, parse_record
+from catalog.model import Record, id_digest, parse_record
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -125,6 +125,13 @@ class CatalogStore(Database):
         async with self.session() as session:
             row = await session.get(EntryRow, record_id)
             return row.record() if row else None
+
+    async def published_by_digest(self, digest: str) -> Record | None:
+        """The published record whose :func:`id_digest` is ``digest`` (buttons carry digests, not ids)."""
+        async with self.session() as session:
+            ids = (await session.scalars(select(EntryRow.id).where(EntryRow.status == "published"))).all()
+        record_id = next((i for i in ids if id_digest(i) == digest), None)
+        return await self.get(record_id) if record_id else None
 
     async def get_many(self, ids: Iterable[str]) -> dict[str, Record]:
         ids = list(ids)

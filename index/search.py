@@ -1,7 +1,9 @@
 """Hybrid search: dense (bias-corrected e5 vectors in FAISS) fused with lexical BM25.
 
-query -> normalise -> detect language -> embed -> FAISS top-N -> fuse with lexical hits ->
-filters -> threshold. A record scores its best unit; each hit says which language version that was.
+query -> normalise -> detect language -> translate its known terms (``index.glossary``) -> embed
+the query in each language -> FAISS top-N -> fuse with lexical hits -> filters -> threshold. Each
+language version of a record is compared with the query in its own language where there is
+one; a record scores its best version, by the margin over that query's background.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from catalog.store import CatalogStore
 from index.accents import needs_restoring
 from index.build import Changes, apply, embed_units, finish, pending, plan
 from index.embedder import Embedder
+from index.glossary import glossary
 from index.store import VectorStore
 from catalog.language import LANGUAGES
 from index.text import identify, normalize
@@ -24,6 +27,7 @@ DENSE_CANDIDATES = 64
 LEXICAL_CANDIDATES = 64
 LEXICAL_WEIGHT = 0.10  # same language family (vi with or without accents; Hant and Hans); bench/retrieval.py
 CROSS_LEXICAL_WEIGHT = 0.05  # across languages shared terms are mostly names and numbers
+SCRIPT_SIBLING = {"zh-Hant": "zh-Hans", "zh-Hans": "zh-Hant"}  # a version in one script is compared with a query in the other
 MIN_MARGIN = 0.056  # a good match stands this far above the query's background; bench/confidence.py
 REFRESH_UNITS = 1  # passages embedded at a time while searches wait: up to ~0.15 s each (bench/publish.py)
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
@@ -37,11 +41,22 @@ def versions(units: list[list]) -> dict[str, list[int]]:
     return out
 
 
+def version_score(cosines: list[float]) -> float:
+    """One language version's match: its title and its best full text, averaged.
+
+    The best of the two would favour short texts: a title alone scores higher on short queries
+    than any full text does, so a record would rank by how terse its title is.
+    """
+    title, *full = cosines
+    return (title + max(full)) / 2 if full else title
+
+
 @dataclass(frozen=True)
 class Filters:
     kind: str | None = None
     sector: str | None = None
     country: str | None = None
+    seeking: str | None = None  # requests for a technology, or for partners (catalog.model.SEEKING)
     ids: frozenset[str] | None = None  # only these records (e.g. the entries just published)
 
     def admits(self, record_id: str, meta: dict, today: date) -> bool:
@@ -50,6 +65,7 @@ class Filters:
             and (self.ids is None or record_id in self.ids)
             and (meta["expires_at"] is None or meta["expires_at"] >= today.isoformat())
             and (self.kind is None or meta["kind"] == self.kind)
+            and (self.seeking is None or meta.get("seeking") == self.seeking)
             and (self.sector is None or meta["sector"] == self.sector)
             and (self.country is None or meta["country"] == self.country)
         )
@@ -62,6 +78,7 @@ class Hit:
     language: str  # the language version of the record that matched
     dense: float
     lexical: float
+    margin: float  # over the background of the query it was compared with: what ranks and what is "good"
 
 
 @dataclass
@@ -69,7 +86,7 @@ class SearchResult:
     query: str
     language: str
     hits: list[Hit] = field(default_factory=list)
-    background: float = 0.0  # the query's median similarity to the catalogue
+    background: float = 0.0  # the query's median similarity to the catalogue (as typed)
 
     @property
     def good(self) -> list[Hit]:
@@ -78,7 +95,7 @@ class SearchResult:
         Absolute cosines of e5 are compressed (unrelated text still scores ~0.8), so the
         threshold is on the margin over what the query scores against everything.
         """
-        return [hit for hit in self.hits if hit.score - self.background >= MIN_MARGIN]
+        return [hit for hit in self.hits if hit.margin >= MIN_MARGIN]
 
 
 class SearchEngine:
@@ -110,27 +127,35 @@ class SearchEngine:
         if allowed is not None and not len(allowed):
             return result
         meant = self.store.accents.restore(text) if needs_restoring(text, spoken) else text
-        vector = self.embedder.encode_queries([meant])[0] - self.store.query_offsets.get(spoken, 0.0)
-        result.background = float(np.median(self.store.background_sample(BACKGROUND_UNITS) @ vector))
-        dense: dict[int, float] = dict(zip(*(a.tolist() for a in self.store.dense(vector, DENSE_CANDIDATES, allowed))))
+        queries = {spoken: meant, **glossary().translations(text, spoken)}  # the query in each language it can be put in
+        vectors = self.embedder.encode_queries(list(queries.values()))
+        vectors -= np.stack([self.store.query_offsets.get(language, np.zeros(self.store.dim, np.float32)) for language in queries])
+        backgrounds = np.median(self.store.background_sample(BACKGROUND_UNITS) @ vectors.T, axis=0)
+        result.background = float(backgrounds[0])
         allowed_set = None if allowed is None else set(allowed.tolist())
-        lexical = self.store.lexical.search(text, allowed_set, spoken)
-        extra = [u for u in sorted(lexical, key=lexical.get, reverse=True)[:LEXICAL_CANDIDATES] if u not in dense]
-        candidates = {self.store.unit_record[u] for u in [*dense, *extra]}
-        rest = [u for rid in candidates for u, *_ in self.store.records[rid]["units"] if u not in dense]
-        if rest:
-            dense.update(zip(rest, (self.store.vectors_of(rest) @ vector).tolist()))
-        family = spoken[:2]
+        lexical = {language: self.store.lexical.search(q, allowed_set, language) for language, q in queries.items()}
+        candidates: set[str] = set()
+        for row, language in enumerate(queries):
+            units = self.store.dense(vectors[row], DENSE_CANDIDATES, allowed)[0].tolist()
+            units += sorted(lexical[language], key=lexical[language].get, reverse=True)[:LEXICAL_CANDIDATES]
+            candidates.update(self.store.unit_record[u] for u in units)
+        column = {language: row for row, language in enumerate(queries)}
+        by_version = {record_id: versions(self.store.records[record_id]["units"]) for record_id in candidates}
+        every_unit = [u for record in by_version.values() for units in record.values() for u in units]
+        cosines = dict(zip(every_unit, (self.store.vectors_of(every_unit) @ vectors.T).tolist()))  # unit -> per query
         best: dict[str, Hit] = {}
-        for record_id in candidates:
-            for language, units in versions(self.store.records[record_id]["units"]).items():
-                cosine = max(dense[u] for u in units)
-                lex = max(lexical.get(u, 0.0) for u in units)
-                weight = LEXICAL_WEIGHT if self.store.unit_written[units[0]][:2] == family else CROSS_LEXICAL_WEIGHT
-                hit = Hit(record_id, cosine + weight * lex, language, cosine, lex)
-                if record_id not in best or hit.score > best[record_id].score:
-                    best[record_id] = hit
-        result.hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[:top_k]
+        for record_id, record in by_version.items():
+            for version, units in record.items():
+                translated = next((q for q in (version, SCRIPT_SIBLING.get(version)) if q in column), spoken)
+                for asked in {spoken, translated}:  # a rough translation never loses what the query itself finds
+                    cosine = version_score([cosines[u][column[asked]] for u in units])
+                    lex = max(lexical[asked].get(u, 0.0) for u in units)
+                    weight = LEXICAL_WEIGHT if self.store.unit_written[units[0]][:2] == asked[:2] else CROSS_LEXICAL_WEIGHT
+                    score = cosine + weight * lex
+                    hit = Hit(record_id, score, version, cosine, lex, score - float(backgrounds[column[asked]]))
+                    if record_id not in best or hit.margin > best[record_id].margin:
+                        best[record_id] = hit
+        result.hits = sorted(best.values(), key=lambda h: h.margin, reverse=True)[:top_k]
         return result
 
     async def asearch(self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None) -> SearchResult:

@@ -74,7 +74,7 @@ def text_hash(units: list[Unit]) -> str:
 def record_meta(record: Record) -> dict:
     """What filters need at search time, so a search never waits on the database."""
     return {
-        "hash": record.content_hash(), "text": text_hash(units_of(record)), "kind": record.kind,
+        "hash": record.content_hash(), "text": text_hash(units_of(record)), "kind": record.kind, "seeking": record.seeking,
         "sector": record.sector, "country": record.country, "status": record.status,
         "expires_at": record.expires_at.isoformat() if record.expires_at else None,
     }

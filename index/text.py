@@ -11,12 +11,12 @@ import unicodedata
 
 from catalog.language import VI_SYLLABLE as _VI_SYLLABLE, detect_language, identify, to_simplified
 
-__all__ = ["normalize", "fold", "strip_diacritics", "terms", "detect_language", "identify"]
+__all__ = ["normalize", "simplify", "fold", "strip_diacritics", "terms", "detect_language", "identify", "STOPWORDS"]
 
 _SPACE = re.compile(r"\s+")
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_STOP = frozenset(
+STOPWORDS = frozenset(
     # English and diacritic-free Vietnamese function words: frequent, and meaningless alone.
     "a an and are as at be by for from has have in is it its of on or that the this to with we our "
     "can will which their they into than also more such these those how what who why where when "
@@ -40,12 +40,15 @@ def strip_diacritics(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
+def simplify(text: str) -> str:
+    """Lower case, no full-width forms, Simplified Chinese; diacritics kept."""
+    text = normalize(unicodedata.normalize("NFKC", text)).lower()
+    return to_simplified(text) if _CJK.search(text) else text
+
+
 def fold(text: str) -> str:
     """Lower case, no diacritics, no full-width forms, Simplified Chinese: how lexical terms compare."""
-    text = normalize(unicodedata.normalize("NFKC", text)).lower()
-    if _CJK.search(text):
-        text = to_simplified(text)
-    return strip_diacritics(text)
+    return strip_diacritics(simplify(text))
 
 
 def terms(text: str, language: str = "", query: bool = False) -> list[str]:
@@ -66,7 +69,7 @@ def terms(text: str, language: str = "", query: bool = False) -> list[str]:
             out.extend(token if len(token) == 1 else (token[i : i + 2] for i in range(len(token) - 1)))
             words.clear()
             continue
-        stop = token in _STOP or (len(token) < 2 and not token.isdigit())
+        stop = token in STOPWORDS or (len(token) < 2 and not token.isdigit())
         if stop and not vietnamese:
             words.clear()
             continue

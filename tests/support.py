@@ -189,7 +189,7 @@ async def staff_press(live, code: str, topic: str = "review") -> None:
 
 
 async def post(live, user_id: int, kind: str, entry: dict, language_code: str, *, sector: str = "aquaculture",
-               country: str = "c-VN", submit: bool = True) -> Submission:
+               country: str = "c-VN", seeking: str = "technology", submit: bool = True) -> Submission:
     """Fill in the whole form (buttons where there are buttons) and consent."""
     live.emulator.user(user_id, "Poster", language_code)
     await say(live, user_id, "/start")
@@ -197,6 +197,8 @@ async def post(live, user_id: int, kind: str, entry: dict, language_code: str, *
     await say(live, user_id, entry["title"])
     await english_title(live, user_id, entry)
     await say(live, user_id, entry["description"])
+    if kind == "request":
+        await press(live, user_id, f"k-{seeking}")
     await press(live, user_id, f"s-{sector}")
     await press(live, user_id, country)
     await press(live, user_id, "t-6")

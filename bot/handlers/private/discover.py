@@ -12,8 +12,12 @@ from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, fil
 from bot.callbacks import Callback, parse
 from bot.db import Search, User
 from bot.i18n import gettext_for
-from bot.render import button, card, details, filters_keyboard, results_keyboard, shorten
+from bot.render import (
+    button, card, details, filters_keyboard, menu_keyboard, results_keyboard, sector_buttons, shorten,
+    version_rows,
+)
 from bot.services import current_user, services
+from bot.small_talk import Meaning, meaning
 from catalog.taxonomy import SECTORS, country_name, sector_label
 from index.search import Filters
 
@@ -47,11 +51,27 @@ async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE, user: 
             _("Your message is long; I searched with its first {count} characters. Short queries work best.").format(count=MAX_QUERY)
         )
         text = shorten(text, MAX_QUERY)
-    await context.bot.send_chat_action(message.chat_id, "typing")
+    kind = meaning(text)
+    if kind is Meaning.CHAT:
+        await message.reply_text(
+            _("Hello! Tell me in a few words what technology you need or offer, or choose below."), reply_markup=menu_keyboard(language))
+        return
     if user.mode:
         await services(context).store.update_user(user.id, mode=None)
-    search = await new_search(context, user, text, Filters(kind=user.mode))
+    if kind is Meaning.BROAD:  # the sector the user picks makes it a search (``on_result_button``, "fs")
+        search = await services(context).store.save_search(Search(user_id=user.id, query=text, kind=user.mode, hits=[]))
+        await message.reply_text(_("“{query}” is broad: which sector?").format(query=shorten(text, 80)),
+                                 reply_markup=InlineKeyboardMarkup(sector_buttons(language, search.id)))
+        return
+    await context.bot.send_chat_action(message.chat_id, "typing")
+    search = await new_search(context, user, text, searched_kind(user.mode))
     await show(message, context, search, language, 1)
+
+
+def searched_kind(mode: str | None) -> Filters:
+    """The menu's choice: "Find technology" looks among offers; "Find partners" among enterprises'
+    needs for a technology (not other suppliers' "partner wanted" posts)."""
+    return Filters(kind=mode, seeking="technology" if mode == "request" else None)
 
 
 async def new_search(
@@ -61,11 +81,13 @@ async def new_search(
 
     A typed query keeps only confident hits; "more like this" (``like``: the entry searched
     from, left out) keeps the nearest neighbours, since a whole entry as a query says clearly
-    what it is about and its neighbours are what the user asked for.
+    what it is about and its neighbours are what the user asked for; so does a broad query
+    within a sector the user chose: they are browsing it.
     """
     svc = services(context)
     result = await svc.engine.asearch(text or query, top_k=MAX_HITS + 1, filters=filters, today=svc.clock.today())
-    kept = result.hits if like else result.good
+    browsing = filters.sector is not None and meaning(query) is Meaning.BROAD
+    kept = result.hits if like or browsing else result.good
     hits = [[h.id, round(h.score, 4), h.language] for h in kept if h.id != like][:MAX_HITS]
     return await services(context).store.save_search(
         Search(user_id=user.id, query=query, kind=filters.kind, sector=filters.sector, country=filters.country, hits=hits)
@@ -142,7 +164,8 @@ async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         rows = [[button("🔎 " + _("More like this"), "like", search.id, arg)]]
         if handoff_enabled(context):
             rows[0].insert(0, button("🤝 " + _("Request introduction"), "intr", search.id, arg))
-        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows))
+        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
+                                       reply_markup=InlineKeyboardMarkup(rows + version_rows(record, language)))
     elif action == "like":
         record = await services(context).catalog.get(search.hits[int(arg) - 1][0])
         if record is None:
@@ -166,6 +189,23 @@ async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         }[action]
         refined = await new_search(context, user, search.query, changed)
         await show(query.message, context, refined, language, 1, edit=True)
+
+
+async def on_version(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Another language version of an entry, as written (any published entry: nothing private)."""
+    query = update.callback_query
+    _user, language = await current_user(update, context)
+    callback = parse(query.data)
+    version = (callback.arg or "").replace("_", "-")
+    svc = services(context)
+    record = await svc.catalog.published_by_digest(callback.key)
+    if record is None or not record.is_live(svc.clock.today()) or version not in record.title:
+        await query.answer(gettext_for(language)("This entry is no longer available."), show_alert=True)
+        return
+    await query.answer()
+    others = version_rows(record, language, version)
+    await query.message.reply_text(details(record, language, version), parse_mode=ParseMode.HTML,
+                                   reply_markup=InlineKeyboardMarkup(others) if others else None)
 
 
 def _valid_arg(callback: Callback, search: Search) -> bool:
@@ -209,4 +249,5 @@ HANDLERS = [
     # new messages only: editing a group message into a mention (a staff topic too) is no search
     MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & _MentionFilter(), on_mention),
     CallbackQueryHandler(on_result_button, pattern=r"^(page|det|like|filt|fk|fs|fc):"),
+    CallbackQueryHandler(on_version, pattern=r"^ver:[0-9a-f]{12}:[A-Za-z_]{2,8}$"),
 ]

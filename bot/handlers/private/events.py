@@ -19,7 +19,7 @@ from bot.db import Event, EventRegistration
 from bot.contact import request_handoff
 from bot.i18n import gettext_for, translate
 from bot.delivery import notify
-from bot.render import button, details, fit, pick, shorten
+from bot.render import button, details, fit, pick, shorten, version_rows
 from bot.events import event_title, event_view, heading, participant, participants, user_language, zone
 from bot.services import current_user, services
 from catalog.model import Record
@@ -108,7 +108,7 @@ async def on_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await update.callback_query.answer()
     position = int(parse(update.callback_query.data).arg)
     await update.callback_query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
-                                                   reply_markup=InlineKeyboardMarkup([[meet_button(language, event, position)]]))
+                                                   reply_markup=InlineKeyboardMarkup([[meet_button(language, event, position)], *version_rows(record, language)]))
 
 
 async def on_meet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

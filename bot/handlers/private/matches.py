@@ -1,7 +1,7 @@
 """Buttons under match notices to owners: a counterpart's details, or a request for an introduction."""
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
@@ -10,7 +10,7 @@ from bot.contact import request_handoff
 from bot.db import Match
 from bot.i18n import translate
 from bot.matching import owners
-from bot.render import details
+from bot.render import details, version_rows
 from bot.services import current_user, services
 
 
@@ -32,7 +32,9 @@ async def on_owner_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if record is None:
         return
     if callback.arg == "det":
-        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML)
+        versions = version_rows(record, language)
+        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
+                                       reply_markup=InlineKeyboardMarkup(versions) if versions else None)
     else:
         await request_handoff(update, context, [other_id], owned[mine[0]].draft.get("title"))
 

@@ -9,27 +9,17 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.callbacks import parse
 from bot.i18n import LANGUAGE_NAMES, gettext_for, translate
-from bot.render import button
+from bot.render import button, menu_keyboard
 from bot.services import current_user, services
-from catalog.language import LANGUAGES
-
-
-def menu_keyboard(language: str) -> InlineKeyboardMarkup:
-    _ = gettext_for(language)
-    return InlineKeyboardMarkup([
-        [button("🔎 " + _("Find technology"), "menu", "find")],
-        [button("🤝 " + _("Find partners for my technology"), "menu", "partners")],
-        [button("📝 " + _("Post a need"), "menu", "need"), button("💡 " + _("Offer a technology"), "menu", "offer")],
-        [button("💬 " + _("Talk to staff"), "menu", "staff")],
-        [button("🌐 " + _("Language"), "menu", "lang"), button("❓ " + _("Help"), "menu", "help")],
-    ])
+from bot.ui_language import remember, unsupported_hint
+from catalog.language import LANGUAGES, normalize_language_code
 
 
 def help_text(language: str) -> str:
     _ = gettext_for(language)
     return "\n".join([
         "<b>" + _("How to use TechConnect") + "</b>",
-        _("Write what you need in a few words, in Vietnamese, English or Chinese, e.g. "
+        _("Write what you need in a few words, in Vietnamese, English, Chinese, Japanese or Korean, e.g. "
           "“shrimp hatchery water treatment” or “máy sấy nông sản”."),
         _("Each result has buttons: Details, Request introduction, More like this, and Filters "
           "(offers or requests, sector, country)."),
@@ -53,6 +43,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
           "matching offers and needs from Vietnam, Taiwan, Japan, Korea, Israel, the Netherlands "
           "and more. Staff can then introduce you."),
     ])
+    code = update.effective_user.language_code
+    if code and normalize_language_code(code) is None:
+        text += "\n\n<i>" + escape(unsupported_hint(code)) + "</i>"
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=menu_keyboard(language))
 
 
@@ -61,14 +54,17 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await update.effective_message.reply_text(help_text(language), parse_mode=ParseMode.HTML)
 
 
-def language_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button(LANGUAGE_NAMES[code], "lang", code.replace("-", "_"))] for code in LANGUAGES])
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    """Every UI language, two a row, the current one ticked."""
+    labels = [("✅ " if code == current else "") + LANGUAGE_NAMES[code] for code in LANGUAGES]
+    keys = [button(label, "lang", code.replace("-", "_")) for label, code in zip(labels, LANGUAGES)]
+    return InlineKeyboardMarkup([keys[i : i + 2] for i in range(0, len(keys), 2)])
 
 
 async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _user, language = await current_user(update, context)
     _ = gettext_for(language)
-    await update.effective_message.reply_text(_("Choose your language:"), reply_markup=language_keyboard())
+    await update.effective_message.reply_text(_("Choose your language:"), reply_markup=language_keyboard(language))
 
 
 async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -80,7 +76,7 @@ async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(translate(language, "This button is no longer valid."), show_alert=True)
         return
     user, _old = await current_user(update, context)
-    await services(context).store.update_user(user.id, language=code)
+    await remember(context.bot, services(context).store, user, code, update.effective_user.language_code, settled=True)
     _ = gettext_for(code)
     await query.answer()
     await query.edit_message_text(_("Language set to {language}.").format(language=LANGUAGE_NAMES[code]))
@@ -100,7 +96,7 @@ async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await services(context).store.update_user(user.id, mode="request")
         await query.message.reply_text(_("Describe what your technology does: I will look for enterprises that need it."))
     elif item == "lang":
-        await query.message.reply_text(_("Choose your language:"), reply_markup=language_keyboard())
+        await query.message.reply_text(_("Choose your language:"), reply_markup=language_keyboard(language))
     elif item == "help":
         await query.message.reply_text(help_text(language), parse_mode=ParseMode.HTML)
 

@@ -23,7 +23,7 @@ from bot.callbacks import parse
 from bot.db import Digest, DigestItem, Subscription, User
 from bot.contact import request_handoff
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for, translate
-from bot.render import KIND_ICONS, button, details, fit, flag, pick
+from bot.render import KIND_ICONS, button, details, fit, flag, pick, version_rows
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 from catalog.taxonomy import SECTORS, country_name, sector_label
@@ -145,9 +145,10 @@ async def on_digest_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if callback.action == "dgi":
         await request_handoff(update, context, [record.id], None)
         return
-    ask = InlineKeyboardMarkup([[button("🤝 " + translate(language, "Request introduction"), "dgi", item.id)]])
+    ask = [[button("🤝 " + translate(language, "Request introduction"), "dgi", item.id)]] if svc.settings.staff_chat_id is not None else []
+    rows = ask + version_rows(record, language)
     await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
-                                   reply_markup=ask if svc.settings.staff_chat_id is not None else None)
+                                   reply_markup=InlineKeyboardMarkup(rows) if rows else None)
 
 
 # ----------------------------------------------------------------------------- the digest job
