@@ -19,7 +19,7 @@ from bot import router
 from bot.delivery import recover
 from bot.handlers import errors
 from bot.handlers.private import discover, entries, events, handoff, matches, start, submit, subscribe
-from bot.handlers.staff import catalog_files, review, tickets
+from bot.handlers.staff import catalog_files, reports, review, tickets
 from bot.handlers.staff import events as staff_events
 from bot.handlers.staff import matches as staff_matches
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
@@ -149,6 +149,7 @@ def build_application(
     for group in (start.HANDLERS, submit.HANDLERS, entries.HANDLERS, matches.HANDLERS, handoff.HANDLERS, events.HANDLERS,
                   subscribe.HANDLERS, discover.HANDLERS,  # private chats
                   review.HANDLERS, staff_matches.HANDLERS, tickets.handlers(), staff_events.HANDLERS, catalog_files.HANDLERS,  # staff
+                  reports.HANDLERS,
                   routers):
         application.add_handlers(group)
     application.add_handlers(catalog_files.document_handlers(settings.staff_chat_id), group=1)  # beside the ticket relay, not instead
@@ -161,6 +162,7 @@ def build_application(
     subscribe.schedule(application)
     if settings.staff_chat_id is not None:
         tickets.schedule(application)
+        reports.schedule(application)
     return application
 
 

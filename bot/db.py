@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint, delete, func, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
@@ -303,7 +303,7 @@ class Outgoing(Base):
     lane: Mapped[str] = mapped_column(String(40), index=True)  # user:<id>, ticket:<id>, topic:<key>
     chat_id: Mapped[int] = mapped_column(BigInteger)
     ticket_id: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(10))  # send, copy, edit, edit_caption
+    action: Mapped[str] = mapped_column(String(10))  # send, copy, edit, edit_caption, document (an Attachment)
     text: Mapped[str | None] = mapped_column(Text)  # HTML
     markup: Mapped[dict | None] = mapped_column(JSON)
     from_chat: Mapped[int | None] = mapped_column(BigInteger)
@@ -318,6 +318,18 @@ class Outgoing(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Attachment(Base):
+    """A file an outbox row sends (``ref`` names it), kept under a key that says what it is, e.g.
+    "report:2026-04": a key that exists means the file was made and queued, so it is made once."""
+
+    __tablename__ = "bot_attachments"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
 def _claim(ticket_id: int, staff_id: int, staff_name: str):
@@ -387,6 +399,17 @@ class BotStore(Database):
             rows = deliveries(relay, claimed)
             session.add_all(rows)
         return rows, claimed
+
+    async def save_once(self, attachment: Attachment, *rows) -> bool:
+        """The attachment and ``rows`` in one transaction, unless an attachment with its key exists
+        (an earlier run or another worker made it): then nothing, and False."""
+        insert = INSERTS[self.engine.dialect.name]
+        async with self.session.begin() as session:
+            values = {"key": attachment.key, "name": attachment.name, "data": attachment.data, "created_at": now()}
+            if (await session.execute(insert(Attachment).values(**values).on_conflict_do_nothing())).rowcount != 1:
+                return False
+            session.add_all(rows)
+        return True
 
     async def save_search(self, search: Search) -> Search:
         async with self.session.begin() as session:
@@ -536,8 +559,3 @@ class BotStore(Database):
             if row.ref and row.ref.startswith("review:") and message_id:
                 await session.execute(update(Submission).where(Submission.id == int(row.ref[7:])).values(review_message_id=message_id))
         row.status, row.message_id = "sent", message_id
-
-    async def count_by(self, column, *conditions) -> dict:
-        async with self.session() as session:
-            rows = await session.execute(select(column, func.count()).where(*conditions).group_by(column))
-            return dict(rows.all())

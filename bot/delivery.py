@@ -22,12 +22,12 @@ from datetime import timedelta
 from html import escape
 from typing import TYPE_CHECKING
 
-from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from sqlalchemy import delete, update
 
-from bot.db import HandledUpdate, InboxUpdate, Outgoing, Relay, StaffTopic, Ticket, now
+from bot.db import Attachment, HandledUpdate, InboxUpdate, Outgoing, Relay, StaffTopic, Ticket, now
 from bot.i18n import gettext_for
 from bot.relay import TOPIC_NAMES, ensure_ticket_topic, topic_gone
 
@@ -71,6 +71,11 @@ def to_staff(svc: Services, text: str, keyboard: InlineKeyboardMarkup | None = N
     """A bot message (HTML) in a standing topic of the staff group (``review``, ``matches``), or its General topic."""
     return Outgoing(lane=topic_lane(topic) if topic else STAFF_LANE, chat_id=svc.settings.staff_chat_id, action="send",
                     text=text, markup=keyboard.to_dict() if keyboard else None, ref=ref)
+
+
+def file_to_staff(svc: Services, key: str, caption: str) -> Outgoing:
+    """A file (the :class:`~bot.db.Attachment` under ``key``) with an HTML caption in the staff group's General topic."""
+    return Outgoing(lane=STAFF_LANE, chat_id=svc.settings.staff_chat_id, action="document", text=caption, ref=key)
 
 
 def copy_of(relay: Relay, lane: str, chat_id: int, *, ticket_id: int, reply_to_relay: int | None = None) -> Outgoing:
@@ -194,6 +199,10 @@ class Outbox:
             if row.action == "edit":
                 return await bot.edit_message_text(row.text, row.chat_id, relay.target_message_id)
             return await bot.edit_message_caption(row.chat_id, relay.target_message_id, caption=row.text)
+        if row.action == "document":
+            attachment = await svc.store.get(Attachment, row.ref)
+            return await bot.send_document(row.chat_id, InputFile(attachment.data, filename=attachment.name), caption=row.text,
+                                           parse_mode=ParseMode.HTML, message_thread_id=thread)
         return await bot.send_message(row.chat_id, row.text, parse_mode=ParseMode.HTML, reply_markup=markup,
                                       message_thread_id=thread, reply_parameters=reply)
 

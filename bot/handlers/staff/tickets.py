@@ -1,5 +1,5 @@
 """Handoff, the staff's side: claim and close, relay from topics, notes, canned replies,
-introductions and their outcomes, lists, statistics and exports, and the periodic jobs.
+introductions and their outcomes, lists and exports, and the periodic jobs.
 
 Staff commands work only for members of the staff group (or configured staff ids).
 """
@@ -21,6 +21,7 @@ from bot.db import STAGES, Introduction, Relay, Ticket, now
 from bot.i18n import N_, gettext_for, translate
 from bot.delivery import copy_of, edit_of, to_staff, to_ticket, to_user, user_lane
 from bot.relay import refresh_card
+from bot.reporting import STAGE_LABELS
 from bot.render import MAX_MESSAGE, button, shorten
 from bot.services import services
 from bot.staffing import is_staff, staff_data_only, staff_gettext, staff_only
@@ -33,10 +34,6 @@ CANNED = {
     "details": N_("Could you tell us more: your current scale, budget and timeline?"),
     "meeting": N_("The other party agreed to meet. We will send you the time and place shortly."),
     "thanks": N_("Thank you. We will follow up on the outcome of the introduction."),
-}
-STAGE_LABELS = {
-    "introduced": N_("Introduced"), "meeting": N_("Meeting"), "negotiation": N_("Negotiation"),
-    "agreement": N_("Agreement"), "declined": N_("Declined"),
 }
 
 
@@ -299,35 +296,6 @@ async def list_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                         Ticket.status == "claimed", Ticket.claimed_by == update.effective_user.id)
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Tickets by status and language; introductions by stage and sector."""
-    if not await staff_data_only(update, context):
-        return
-    svc = services(context)
-    staff_ = staff_gettext(context)
-    by_status = await svc.store.count_by(Ticket.status)
-    by_language = await svc.store.count_by(Ticket.language, Ticket.status != "cancelled")
-    intros = await svc.store.introductions()
-    records = await svc.catalog.get_many({i.record_id for i in intros})
-    by_stage = {s: sum(i.stage == s for i in intros) for s in STAGES}
-    by_sector: dict[str, int] = {}
-    for intro in intros:
-        sector = records[intro.record_id].sector if intro.record_id in records else None
-        by_sector[sector or "—"] = by_sector.get(sector or "—", 0) + 1
-
-    def fmt(counts: dict) -> str:
-        return ", ".join(f"{escape(str(k))}: {v}" for k, v in counts.items() if v) or "—"
-
-    lines = [
-        "<b>" + staff_("Statistics") + "</b>",
-        staff_("Tickets by status: {counts}").format(counts=fmt(by_status)),
-        staff_("Tickets by language: {counts}").format(counts=fmt(by_language)),
-        staff_("Introductions by stage: {counts}").format(counts=fmt({staff_(STAGE_LABELS[s]): n for s, n in by_stage.items()})),
-        staff_("Introductions by sector: {counts}").format(counts=fmt(by_sector)),
-    ]
-    await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
-
-
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Tickets and introductions as two CSV files."""
     if not await staff_data_only(update, context):
@@ -370,6 +338,7 @@ async def realert_unclaimed(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 COMMANDS = [
     ("open", N_("Unclaimed tickets")), ("mine", N_("Tickets you hold")), ("stats", N_("Statistics")),
+    ("report", N_("Monthly report as a workbook: /report YYYY-MM")),
     ("export", N_("Tickets and introductions as CSV")), ("note", N_("Internal note (in a ticket topic)")),
     ("reply", N_("Ready-made replies (in a ticket topic)")), ("introduce", N_("Record an introduction")),
     ("stage", N_("Update an introduction's outcome")), ("bot", N_("Hand the user back to the assistant")),
@@ -392,7 +361,6 @@ def handlers() -> list:
         CommandHandler("stage", stage),
         CommandHandler("open", list_open),
         CommandHandler("mine", list_mine),
-        CommandHandler("stats", stats),
         CommandHandler("export", export),
     ]
 
