@@ -106,7 +106,7 @@ class LiveBot:
             await self.emulator.wait_idle(timeout=max(deadline - loop.time(), 0.1))
             if self.app.handling == 0:
                 await asyncio.sleep(0)
-                if self.app.handling == 0 and not self.app.update_queue.qsize():
+                if self.app.handling == 0 and not self.app.update_queue.pending:
                     return
             if loop.time() > deadline:
                 raise TimeoutError("the bot is still busy")

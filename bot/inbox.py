@@ -21,11 +21,21 @@ class DurableQueue(asyncio.Queue):
     def __init__(self, store: BotStore) -> None:
         super().__init__()
         self.store = store
+        self.writing = 0  # updates received and being written down, not yet queued
+
+    @property
+    def pending(self) -> int:
+        """Updates received and not yet taken by the Application (queued, or still being written)."""
+        return self.writing + self.qsize()
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update) and not await self.store.keep_update(item.update_id, item.to_dict()):
-            return  # sent again by Telegram: handled already, or queued by the replay
-        await super().put(item)
+        self.writing += 1
+        try:
+            if isinstance(item, Update) and not await self.store.keep_update(item.update_id, item.to_dict()):
+                return  # sent again by Telegram: handled already, or queued by the replay
+            await super().put(item)
+        finally:
+            self.writing -= 1
 
     async def replay(self, bot: Bot) -> int:
         """Queue the updates a stop left unfinished (before any new one); how many."""

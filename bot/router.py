@@ -24,7 +24,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, fil
 
 from bot import contact, tickets, ui_language
 from bot.db import Submission, Ticket, User, now
-from bot.handlers.private import discover, handoff, media, submit
+from bot.handlers.private import discover, handoff, media, start, submit
 from bot.handlers.staff import review, tickets as staff
 from bot.services import Services, current_user, services
 
@@ -118,6 +118,7 @@ def handlers(staff_chat_id: int | None) -> tuple[list, list]:
     routers = [
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_private_message),
         MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_private_edit),
+        MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND, start.on_unknown_command),  # no command took it
     ]
     if staff_chat_id is not None:
         staff_chat = filters.Chat(staff_chat_id)

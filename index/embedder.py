@@ -67,7 +67,9 @@ class SentenceTransformerEmbedder:
         single_thread()
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # "Loading weights: 0%|..." is not ours to show
         torch.set_num_threads(threads or int(os.environ["OMP_NUM_THREADS"]))
         self._torch = torch
         self._model = SentenceTransformer(name_or_path, device="cpu")

@@ -22,6 +22,7 @@ from catalog.language import LANGUAGES, VI_SYLLABLE
 from index.text import STOPWORDS, fold, simplify, strip_diacritics
 
 GLOSSARY = Path(__file__).with_name("glossary.jsonl")
+MAX_CHARS = 120  # a longer text is a description (More like this, matching): its own words carry it
 MIN_COVERED = 0.5  # share of the query's content a translation must carry, or it says something else
 _ANYWHERE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")  # Chinese and Japanese run words together
 _WORD = re.compile(r"\w[\w.+/-]*")
@@ -71,6 +72,8 @@ class Glossary:
         Latin words in a query of another script (names); other words are dropped: they are
         words of the query's own language, which the other versions do not contain.
         """
+        if len(text) > MAX_CHARS:
+            return {}
         compared, spans = self.spans(text)
         latin = language not in _NON_LATIN
         codes = {t.lower() for t in _CODE.findall(text) if any(c.isdigit() for c in t) or sum(c.isupper() for c in t) > 1}

@@ -190,3 +190,12 @@ async def test_the_posting_forms_own_example_need_meets_the_taiwanese_ras_offer(
     submission = await live.services.store.newest(Submission, Submission.user_id == FARMER)
     matches = await live.services.store.rows(Match, Match.record_id == submission.record_id)
     assert TW_RAS_OFFER in {m.counterpart_id for m in matches}
+
+
+async def test_an_unknown_command_gets_the_menu_in_the_users_language(live):
+    for user_id, code, T in [(VISITOR, "vi", VI), (JA_SUPPLIER, "ja", JA)]:
+        live.emulator.user(user_id, "User", code)
+        await say(live, user_id, "/find_partners")
+        reply = live.emulator.messages(user_id, from_bot=True)[-1]
+        assert reply["text"] == T("I do not know that command. Here is what I can do:")
+        assert T("Find technology") in " ".join(labels(reply))

@@ -101,6 +101,13 @@ async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.message.reply_text(help_text(language), parse_mode=ParseMode.HTML)
 
 
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command the bot does not have (mistyped, or from another bot's habits): the menu instead of silence."""
+    _user, language = await current_user(update, context)
+    await update.effective_message.reply_text(translate(language, "I do not know that command. Here is what I can do:"),
+                                              reply_markup=menu_keyboard(language))
+
+
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button no handler knows (forged, or from an older version): answered, never left spinning."""
     _user, language = await current_user(update, context)
