@@ -202,6 +202,8 @@ def parse_record(raw: dict[str, Any]) -> Record:
     sector = raw.get("sector")
     if sector is not None and not isinstance(sector, str):
         raise RecordError("sector", "must be a string")
+    if sector and len(sector.strip()) > 60:  # the database's column (PostgreSQL refuses longer text)
+        raise RecordError("sector", "must be at most 60 characters")
     partnership = _words(raw.get("partnership"), "partnership")
     for item in partnership:
         _choice(item, "partnership", PARTNERSHIPS)
