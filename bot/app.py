@@ -82,10 +82,9 @@ class RetryingRateLimiter(AIORateLimiter):
 
 
 async def build_services(settings: Settings) -> Services:
-    """Open the database (seeding an empty catalogue) and bring the index up to date."""
+    """Open the database (migrated, an empty catalogue seeded) and bring the index up to date."""
     catalog = await open_catalog(seed=True)
     store = BotStore(catalog.engine)
-    await store.create()
     engine, _, _ = await open_engine(catalog)
     services = Services(settings=settings, catalog=catalog, store=store, engine=engine, clock=Clock(settings.office_hours.zone))
     if requeued := await recover(services):

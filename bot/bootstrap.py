@@ -1,6 +1,7 @@
 """Opening the catalogue and a current search index: shared by the command line and the bot."""
 from __future__ import annotations
 
+from bot import migrations
 from bot.config import data_dir, database_url, embedder_spec
 from catalog.store import CatalogStore, make_engine
 from index.build import Progress, sync
@@ -9,9 +10,10 @@ from index.search import SearchEngine
 
 
 async def open_catalog(url: str | None = None, *, seed: bool = False) -> CatalogStore:
-    """The catalogue database; with ``seed``, an empty one first receives the sample catalogue."""
+    """The catalogue database, its schema brought to the newest revision (the bot's tables too);
+    with ``seed``, an empty catalogue first receives the sample catalogue."""
     store = CatalogStore(make_engine(url or database_url()))
-    await store.create()
+    await migrations.upgrade(store.engine)
     if seed and await store.count() == 0:
         from catalog.sample import sample_records
 

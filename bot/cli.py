@@ -96,6 +96,24 @@ async def cmd_search(args) -> int:
     return 0
 
 
+async def cmd_db(args) -> int:
+    """``db upgrade``: the schema to the newest revision; ``db revision``: a new one from the models."""
+    from bot import migrations
+    from bot.config import database_url
+    from catalog.store import make_engine
+
+    engine = make_engine(database_url())
+    try:
+        await migrations.upgrade(engine)
+        if args.action == "revision":
+            print(f"wrote {await migrations.revision(engine, args.message)}: read it before committing")
+        else:
+            print(f"database at revision {await migrations.current(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
 async def cmd_model_export(args) -> int:
     from index.export import export_sentence_transformers
 
@@ -145,6 +163,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--country", type=str.upper)
     c.add_argument("--json", action="store_true", help="one JSON object per query")
     c.set_defaults(func=cmd_search)
+    db = sub.add_parser("db", help="the database schema").add_subparsers(dest="action", required=True)
+    c = db.add_parser("upgrade", help="bring the schema to the newest revision (the bot does it at start)")
+    c.set_defaults(func=cmd_db)
+    c = db.add_parser("revision", help="write a migration for what the models declare beyond the newest revision")
+    c.add_argument("message")
+    c.set_defaults(func=cmd_db)
     model = sub.add_parser("model", help="the embedding model").add_subparsers(dest="action", required=True)
     c = model.add_parser("export", help="write the bundled model as a sentence-transformers directory")
     c.add_argument("dir")

@@ -360,8 +360,6 @@ class InboxUpdate(Base):
 
 
 class BotStore(Database):
-    metadata = Base.metadata
-
     async def user(self, user_id: int, first_name: str = "") -> User:
         """The user's row, created on first contact (an insert that tolerates a concurrent one)."""
         async with self.session.begin() as session:

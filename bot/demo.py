@@ -24,8 +24,7 @@ from bot.config import Settings
 from bot.emulator import BotApiEmulator, Limits
 from bot.i18n import translations_containing
 from bot.services import Services
-from bot.config import data_dir, database_url
-from catalog.store import CatalogStore, make_engine
+from bot.config import data_dir
 
 USER_ID = 100001
 STAFF_ID = 900001
@@ -205,8 +204,7 @@ async def run_demo(script: Iterable[str] | None, language_code: str | None, out:
     await open_engine(catalog)  # the index is built (or brought up to date) where it is kept
     source = data_dir()
     with tempfile.TemporaryDirectory() as scratch, _sandbox(Path(scratch)) as sandbox:
-        copy = CatalogStore(make_engine(database_url()))
-        await copy.create()
+        copy = await open_catalog()
         await copy.upsert(await catalog.all())
         await catalog.engine.dispose()
         await copy.engine.dispose()

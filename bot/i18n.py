@@ -16,9 +16,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+import locales
 from catalog.language import BABEL_LOCALES, LANGUAGES
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(locales.__file__).parent
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh-Hant": "繁體中文", "zh-Hans": "简体中文", "ja": "日本語", "ko": "한국어"}
 

@@ -212,6 +212,8 @@ def parse_record(raw: dict[str, Any]) -> Record:
     sector = raw.get("sector")
     if sector is not None and not isinstance(sector, str):
         raise RecordError("sector", "must be a string")
+    if sector and len(sector.strip()) > 60:  # the database's column (PostgreSQL refuses longer text)
+        raise RecordError("sector", "must be at most 60 characters")
     seeking = _choice(raw.get("seeking"), "seeking", SEEKING)
     if seeking and kind != "request":
         raise RecordError("seeking", "only a request seeks something")

@@ -1,14 +1,14 @@
-"""Catalogue storage with SQLAlchemy 2 (async): a SQLite file by default, any URL by setting.
+"""Catalogue storage with SQLAlchemy 2 (async): a SQLite file by default, PostgreSQL by setting.
 
 The whole record is kept as JSON beside the columns that filters need, so new optional fields
-never need a migration.
+never need a migration. The schema itself is created and changed by the bot's migrations.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, event, func, inspect, select, text
+from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -16,7 +16,10 @@ from catalog.model import Record, id_digest, parse_record
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An engine for ``url`` (the bot's settings name it: ``bot.config.database_url``)."""
+    """An engine for ``url`` (the bot's settings name it: ``bot.config.database_url``); a plain
+    ``postgresql://`` URL gets the async driver."""
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _write_ahead_log)
@@ -32,10 +35,16 @@ def _write_ahead_log(connection, _record) -> None:
 
 
 class UtcDateTime(TypeDecorator):
-    """A time zone-aware timestamp on every database: SQLite hands back naive values, read as UTC."""
+    """A time zone-aware timestamp on every database, kept in UTC: SQLite stores the wall clock
+    without its offset and hands back naive values (read as UTC), PostgreSQL keeps the instant."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"a naive timestamp would mean different instants on different databases: {value}")
+        return value if value is None else value.astimezone(timezone.utc)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -68,28 +77,11 @@ class EntryRow(Base):
 
 
 class Database:
-    """An async engine, its session factory, and the tables of one declarative base."""
-
-    metadata = Base.metadata
+    """An async engine and its session factory."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.session = async_sessionmaker(engine, expire_on_commit=False)
-
-    async def create(self) -> None:
-        """Create missing tables, and add columns a newer version declares to existing ones."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(self.metadata.create_all)
-            await conn.run_sync(self._add_missing_columns)
-
-    def _add_missing_columns(self, conn) -> None:
-        inspector = inspect(conn)
-        for table in self.metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present:  # new columns are nullable or take their default later
-                    kind = column.type.compile(dialect=conn.dialect)
-                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 class CatalogStore(Database):

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.i18n import gettext_for
 from catalog.io import read_records
 from support import VI_USER, bot_texts, last_id, open_ticket, say, send_file
+
+pytestmark = pytest.mark.both_databases
 
 STAFF = gettext_for("vi")
 SILK = {"id": "vn-hp-silk-001", "kind": "offer", "country": "VN", "sector": "equipment",

@@ -8,11 +8,15 @@ import json
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.db import Event, EventRegistration
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.contact import PROMPTS
 from bot.i18n import gettext_for
 from support import TW_FORM, newest_with, say, bot_texts, last_id, fill, press_form, send_file
+
+pytestmark = pytest.mark.both_databases
 
 TW_USER, VI_USER, BLOCKED_USER = 602, 603, 604
 TW = gettext_for("zh-Hant")

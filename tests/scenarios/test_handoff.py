@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from bot.contact import HINTS, PROMPTS
 from bot.db import STAGES, Relay
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
@@ -20,6 +22,7 @@ from support import (
     topic_messages,
 )
 
+pytestmark = pytest.mark.both_databases
 
 # ----------------------------------------------------------------------------- opening tickets
 

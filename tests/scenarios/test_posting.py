@@ -18,6 +18,8 @@ from support import (
     TW_OFFER, VI_NEED, bot_texts, english_title, last_id, newest_with, post, press, publish, restart, review_topic, say, staff_press,
 )
 
+pytestmark = pytest.mark.both_databases
+
 VI_USER, TW_USER, EN_USER, HANS_USER = 601, 602, 603, 604
 STAFF = gettext_for("vi")
 

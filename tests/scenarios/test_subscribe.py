@@ -21,6 +21,8 @@ from catalog.model import parse_record
 from catalog.taxonomy import country_name, sector_label
 from support import newest_with, tap, say, bot_texts
 
+pytestmark = pytest.mark.both_databases
+
 VI_USER, ZH_USER = 701, 702
 VI, ZH = gettext_for("vi"), gettext_for("zh-Hans")
 DAY = timedelta(hours=24)

@@ -2,11 +2,11 @@ import json
 
 import pytest
 
+from bot.bootstrap import open_catalog
 from catalog.io import ImportFailed, read_records, write_records
 from catalog.language import detect_language, normalize_language_code
 from catalog.model import RecordError, parse_record
 from catalog.sample import sample_records
-from catalog.store import CatalogStore, make_engine
 from catalog.taxonomy import SECTORS, country_name, sector_label
 from catalog.language import LANGUAGES
 
@@ -29,6 +29,7 @@ def write_jsonl(path, rows):
     ({"title": {"fr": "Système"}}, "title"),
     ({"title": 42}, "title"),
     ({"country": "Atlantis"}, "country"),
+    ({"sector": "x" * 61}, "sector"),
     ({"trl": 12}, "trl"),
     ({"trl": "seven"}, "trl"),
     ({"ip_status": "secret"}, "ip_status"),
@@ -102,8 +103,7 @@ def test_export_round_trips(tmp_path, suffix):
 
 
 async def test_store_upsert_updates_by_id_in_one_transaction(tmp_path):
-    store = CatalogStore(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"))
-    await store.create()
+    store = await open_catalog(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     assert await store.upsert([parse_record(GOOD)]) == (1, 0)
     changed = parse_record({**GOOD, "trl": 8})
     assert await store.upsert([changed, parse_record({**GOOD, "id": "new"})]) == (1, 1)
