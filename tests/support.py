@@ -136,7 +136,8 @@ async def send_file(live, name: str, content: bytes) -> list[str]:
     mark = last_id(live, STAFF_CHAT_ID)
     await live.emulator.send_media(STAFF_ID, "document", chat_id=STAFF_CHAT_ID, content=content, file_name=name)
     await live.settle()
-    return bot_texts(live, STAFF_CHAT_ID, since=mark)
+    return [m.get("text") or m.get("caption") or "" for m in live.emulator.messages(STAFF_CHAT_ID, from_bot=True)
+            if m["message_id"] > mark and "message_thread_id" not in m]  # the answer, not match notices in their topic
 
 
 async def deliver_waiting(live, after: timedelta = timedelta(minutes=10)) -> None:
