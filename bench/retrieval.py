@@ -34,17 +34,18 @@ from index.text import normalize, strip_diacritics  # noqa: E402
 K = 10
 
 
-def scores(ranked: list[list[int]], gold: list[set[int]]) -> tuple[float, float, float]:
-    """recall@1, recall@5 (any relevant in the top 5), MRR@10."""
-    r1 = r5 = mrr = 0.0
+def scores(ranked: list[list[int]], gold: list[set[int]]) -> tuple[float, float, float, float]:
+    """recall@1, recall@5, MRR@10 and recall@10 (any relevant in the top k)."""
+    r1 = r5 = mrr = r10 = 0.0
     for ranks, relevant in zip(ranked, gold):
         hits = [i for i, doc in enumerate(ranks[:K]) if doc in relevant]
         if hits:
             r1 += hits[0] == 0
             r5 += hits[0] < 5
             mrr += 1 / (hits[0] + 1)
+            r10 += 1
     n = max(len(gold), 1)
-    return r1 / n, r5 / n, mrr / n
+    return r1 / n, r5 / n, mrr / n, r10 / n
 
 
 def baseline(embedder, passages: list[str], queries: list[str]) -> list[list[int]]:
@@ -79,10 +80,12 @@ def row(table: list, name: str, embedder, records, queries: list[str], gold: lis
 
 
 def print_table(table: list) -> None:
-    print(f"| {'task':<34} | {'n':>5} | {'base R@1':>8} | {'base R@5':>8} | {'base MRR':>8} | {'ours R@1':>8} | {'ours R@5':>8} | {'ours MRR':>8} |")
-    print("|" + "-" * 36 + "|" + "-------|" + "----------|" * 6)
+    print(f"| {'task':<34} | {'n':>5} | {'base R@1':>8} | {'base R@5':>8} | {'base R@10':>9} | {'base MRR':>8} "
+          f"| {'ours R@1':>8} | {'ours R@5':>8} | {'ours R@10':>9} | {'ours MRR':>8} |")
+    print("|" + "-" * 36 + "|" + "-------|" + ("----------|" * 2 + "-----------|" + "----------|") * 2)
     for name, n, b, o in table:
-        print(f"| {name:<34} | {n:>5} | {b[0]:>8.3f} | {b[1]:>8.3f} | {b[2]:>8.3f} | {o[0]:>8.3f} | {o[1]:>8.3f} | {o[2]:>8.3f} |")
+        print(f"| {name:<34} | {n:>5} | {b[0]:>8.3f} | {b[1]:>8.3f} | {b[3]:>9.3f} | {b[2]:>8.3f} "
+              f"| {o[0]:>8.3f} | {o[1]:>8.3f} | {o[3]:>9.3f} | {o[2]:>8.3f} |")
 
 
 def main() -> None:
