@@ -139,7 +139,7 @@ async def test_entries_posted_and_approved_in_a_demo_stay_out_of_the_real_catalo
     script = [
         "> /start", "* Post a need", "> Máy sấy vải thiều bằng năng lượng mặt trời", "* Skip",
         "> Hợp tác xã trồng vải thiều ở Thanh Hà cần máy sấy dùng năng lượng mặt trời, công suất 2 tấn mỗi mẻ.",
-        "* Nông nghiệp", "* Việt Nam", "* Pilot", "* Equipment purchase", "* Done", "* No deadline",
+        "* A technology for my business", "* Nông nghiệp", "* Việt Nam", "* Pilot", "* Equipment purchase", "* Done", "* No deadline",
         "> Nguyễn Văn Minh", "> HTX Vải thiều Thanh Hà", "> Giám đốc", "> 0912 345 678", "* I agree",
         "staff* Approve",
     ]

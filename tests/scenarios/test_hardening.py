@@ -191,7 +191,7 @@ async def post_need(live, user_id: int) -> Submission:
     if (await live.services.store.newest(Submission, Submission.user_id == user_id)).step == "title_en":
         await press_code(live, user_id, "n-none")
     await say(live, user_id, "Hợp tác xã trồng vải thiều ở Thanh Hà cần máy sấy dùng năng lượng mặt trời, công suất 2 tấn mỗi mẻ.")
-    for code in ("s-agriculture", "c-VN", "t-6", f"p-{PARTNERSHIPS.index('technical_cooperation')}", "p-done", "d-6"):
+    for code in ("k-technology", "s-agriculture", "c-VN", "t-6", f"p-{PARTNERSHIPS.index('technical_cooperation')}", "p-done", "d-6"):
         await press_code(live, user_id, code)
     for answer in ("Nguyễn Văn Minh", "HTX Vải thiều Thanh Hà", "Giám đốc", PHONE):
         await say(live, user_id, answer)

@@ -8,6 +8,7 @@ from bot.contact import PROMPTS
 from bot.db import Search, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.entry_form import PROMPTS as POST_PROMPTS
+from bot.render import SEEKING_LABELS
 from support import (
     VI, VI_FORM, VI_NEED, VI_USER, bot_texts, claim, fill, last_id, open_ticket, post, press, press_form,
     say, search_count, staff_press, staff_says, start_form, tap, topic_messages,
@@ -158,6 +159,7 @@ async def test_a_typed_button_label_answers_a_button_step(live):
     await say(live, VI_USER, VI_NEED["title"])
     await say(live, VI_USER, VI_NEED["title_en"])
     await say(live, VI_USER, VI_NEED["description"])
+    await say(live, VI_USER, VI(SEEKING_LABELS["technology"]))  # a whole label typed
     await say(live, VI_USER, "thủy sản")  # the words of one sector button, typed (any case)
     draft = await live.services.store.newest(Submission, Submission.user_id == VI_USER)
     assert draft.draft.get("sector") == "aquaculture" and draft.step == "country"
