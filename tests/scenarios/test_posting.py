@@ -261,7 +261,7 @@ async def test_a_vietnamese_need_matching_a_traditional_chinese_offer_tells_both
     card = live.emulator.messages(STAFF_CHAT_ID, thread_id=ticket.topic_id, from_bot=True)[0]["text"]
     assert "mei.lin@example.com.tw" in card  # the other party's contact, for staff
     assert any(TW_OFFER["title"] in t for t in bot_texts(live, VI_USER)[-2:])
-    assert any(VI_NEED["title"] in t for t in bot_texts(live, TW_USER)[-2:])
+    assert any(VI_NEED["title_en"] in t for t in bot_texts(live, TW_USER)[-2:])  # in English, which they read
     # a second tap does not open a second ticket
     await live.emulator.press(STAFF_ID, message, b["callback_data"])
     await live.settle()
