@@ -116,6 +116,14 @@ class SearchEngine:
             return None
         return np.array([u for rid in admitted for u, *_ in metas[rid]["units"]], dtype=np.int64)
 
+    def translations(self, text: str, spoken: str) -> dict[str, str]:
+        """The query in the languages the index has versions in; one Chinese script stands for both
+        (a version in the other is compared with it, as with a query typed in either)."""
+        wanted = set(self.store.languages()) - {spoken, SCRIPT_SIBLING.get(spoken)}
+        if {"zh-Hant", "zh-Hans"} <= wanted:
+            wanted.discard("zh-Hans")
+        return {language: q for language, q in glossary().translations(text, spoken).items() if language in wanted}
+
     def search(self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None) -> SearchResult:
         text = normalize(query)
         spoken = identify(text)  # any language; the result names the nearest catalogue language
@@ -127,7 +135,7 @@ class SearchEngine:
         if allowed is not None and not len(allowed):
             return result
         meant = self.store.accents.restore(text) if needs_restoring(text, spoken) else text
-        queries = {spoken: meant, **glossary().translations(text, spoken)}  # the query in each language it can be put in
+        queries = {spoken: meant, **self.translations(text, spoken)}
         vectors = self.embedder.encode_queries(list(queries.values()))
         vectors -= np.stack([self.store.query_offsets.get(language, np.zeros(self.store.dim, np.float32)) for language in queries])
         backgrounds = np.median(self.store.background_sample(BACKGROUND_UNITS) @ vectors.T, axis=0)

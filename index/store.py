@@ -97,6 +97,7 @@ class VectorStore:
         self.query_offsets: dict[str, np.ndarray] = {}  # per language, subtracted from queries
         self.next_unit = 0
         self._background: np.ndarray | None = None
+        self._languages: frozenset[str] | None = None
         self.accents = accents or base_restorer()
 
     # --- persistence -------------------------------------------------------------------
@@ -175,7 +176,7 @@ class VectorStore:
                 del self.unit_record[unit], self.unit_language[unit], self.unit_written[unit]
         if doomed:
             self.faiss.remove_ids(np.array(doomed, dtype=np.int64))
-            self._background = None
+            self._background = self._languages = None
 
     def add(self, records: list[Record], vectors: np.ndarray, units: list[Unit]) -> None:
         """Add records whose units were embedded (rows of ``vectors``, already offset)."""
@@ -195,7 +196,7 @@ class VectorStore:
             self.records[record.id] = {**record_meta(record), "units": by_record[record.id]}
         if len(units):
             self.faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-        self._background = None
+        self._background = self._languages = None
 
     # --- reading -----------------------------------------------------------------------
     def dense(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -209,6 +210,12 @@ class VectorStore:
         scores, ids = self.faiss.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
+
+    def languages(self) -> frozenset[str]:
+        """The language versions the index holds: the languages a query is worth putting into."""
+        if self._languages is None:
+            self._languages = frozenset(self.unit_language.values())
+        return self._languages
 
     def background_sample(self, size: int) -> np.ndarray:
         """Up to ``size`` stored vectors, evenly spread: what an arbitrary query is compared with."""
