@@ -21,7 +21,7 @@ from bot.contact import valid as valid_contact
 from bot.db import Submission
 from bot.i18n import N_, gettext_for
 from bot.services import Services
-from bot.render import IP_LABELS, PARTNERSHIP_LABELS, SEEKING_LABELS, button, details, fit, flag, long_date
+from bot.render import IP_LABELS, PARTNERSHIP_LABELS, SEEKING_LABELS, button, grid, details, fit, flag, long_date
 from catalog.language import detect_language
 from catalog.model import IP_STATUSES, PARTNERSHIPS, SEEKING, Record
 from catalog.taxonomy import SECTORS, country_code, country_name, sector_label
@@ -165,10 +165,6 @@ def choice_rows(submission: Submission, language: str, action: str) -> list[list
     """The answer buttons of the current step (none for text-only steps)."""
     _ = gettext_for(language)
     step, key = submission.step, submission.id
-
-    def grid(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
-        return [buttons[i:i + width] for i in range(0, len(buttons), width)]
-
     if step == "title_en":
         return [[button("⏭ " + _("Skip"), action, key, "n-none")]]
     if step == "seeking":
@@ -253,7 +249,7 @@ def field_rows(submission: Submission, language: str, action: str) -> list[list[
     """One button per field, to correct it."""
     _ = gettext_for(language)
     fields = [button(_(FIELD_NAMES[step]), action, submission.id, f"e-{step}") for step in steps(submission)]
-    return [fields[i:i + 3] for i in range(0, len(fields), 3)]
+    return grid(fields, 3)
 
 
 def to_record(submission: Submission, expires_at: date | None = None) -> Record:

@@ -137,7 +137,7 @@ def version_rows(record: Record, language: str, version: str | None = None) -> l
     shown = shown_version(record, language, version)
     keys = [button("📖 " + LANGUAGE_NAMES[lang], "ver", id_digest(record.id), lang.replace("-", "_"))
             for lang in record.languages() if lang != shown]
-    return [keys[i : i + 3] for i in range(0, len(keys), 3)]
+    return grid(keys, 3)
 
 
 def fit(html: str, limit: int = MAX_MESSAGE) -> str:
@@ -156,6 +156,11 @@ def fit(html: str, limit: int = MAX_MESSAGE) -> str:
         if cut.count(f"<{tag}>") > cut.count(f"</{tag}>"):
             cut += f"</{tag}>"
     return cut + "…"
+
+
+def grid(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    """``buttons`` in rows of ``width``: a keyboard that fits a phone."""
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
 def button(label: str, action: str, key: object = "", arg: object = None) -> InlineKeyboardButton:
@@ -193,8 +198,7 @@ def menu_keyboard(language: str) -> InlineKeyboardMarkup:
 
 def sector_buttons(language: str, search_id: int) -> list[list[InlineKeyboardButton]]:
     """Every sector, two a row, each refining the search ``search_id``."""
-    sectors = [button(sector_label(key, language), "fs", search_id, key) for key in SECTORS]
-    return [sectors[i : i + 2] for i in range(0, len(sectors), 2)]
+    return grid([button(sector_label(key, language), "fs", search_id, key) for key in SECTORS], 2)
 
 
 def filters_keyboard(language: str, search_id: int, countries: list[str]) -> InlineKeyboardMarkup:
@@ -208,6 +212,6 @@ def filters_keyboard(language: str, search_id: int, countries: list[str]) -> Inl
     rows += sector_buttons(language, search_id)
     rows.append([button(_("All sectors"), "fs", search_id, "*")])
     flags = [button(f"{flag(c)} {country_name(c, language)}", "fc", search_id, c) for c in countries[:8]]
-    rows += [flags[i : i + 4] for i in range(0, len(flags), 4)]
+    rows += grid(flags, 4)
     rows.append([button(_("All countries"), "fc", search_id, "*"), button("↩️ " + _("Back to results"), "page", search_id, 1)])
     return InlineKeyboardMarkup(rows)

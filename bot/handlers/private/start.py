@@ -9,7 +9,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.callbacks import parse
 from bot.i18n import LANGUAGE_NAMES, gettext_for, translate
-from bot.render import button, menu_keyboard
+from bot.render import button, grid, menu_keyboard
 from bot.services import current_user, services
 from bot.ui_language import remember, unsupported_hint
 from catalog.language import LANGUAGES, normalize_language_code
@@ -58,7 +58,7 @@ def language_keyboard(current: str) -> InlineKeyboardMarkup:
     """Every UI language, two a row, the current one ticked."""
     labels = [("✅ " if code == current else "") + LANGUAGE_NAMES[code] for code in LANGUAGES]
     keys = [button(label, "lang", code.replace("-", "_")) for label, code in zip(labels, LANGUAGES)]
-    return InlineKeyboardMarkup([keys[i : i + 2] for i in range(0, len(keys), 2)])
+    return InlineKeyboardMarkup(grid(keys, 2))
 
 
 async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

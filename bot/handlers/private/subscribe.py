@@ -23,7 +23,7 @@ from bot.callbacks import parse
 from bot.db import Digest, DigestItem, Subscription, User
 from bot.contact import request_handoff
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for, translate
-from bot.render import KIND_ICONS, button, details, fit, flag, pick, version_rows
+from bot.render import KIND_ICONS, button, details, fit, flag, grid, pick, version_rows
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 from catalog.taxonomy import SECTORS, country_name, sector_label
@@ -53,7 +53,7 @@ def following(sub: Subscription, language: str) -> str:
 def sectors_keyboard(sub: Subscription, language: str) -> InlineKeyboardMarkup:
     _ = gettext_for(language)
     toggles = [button(("✅ " if key in sub.sectors else "") + sector_label(key, language), "sub", "t", key) for key in SECTORS]
-    rows = [toggles[i : i + 2] for i in range(0, len(toggles), 2)]
+    rows = grid(toggles, 2)
     rows.append([button("✔️ " + _("Done"), "sub", "done")])
     return InlineKeyboardMarkup(rows)
 
@@ -172,7 +172,7 @@ def digest_text(items: list[DigestItem], records: dict[str, Record], language: s
 def digest_keyboard(items: list[DigestItem], language: str) -> InlineKeyboardMarkup:
     _ = gettext_for(language)
     detail = [button(f"ℹ️ {number}", "dgd", item.id) for number, item in enumerate(items[:SHOWN], 1)]
-    rows = [detail[i : i + 5] for i in range(0, len(detail), 5)]
+    rows = grid(detail, 5)
     rows.append([button("🔕 " + _("Unsubscribe"), "sub", "stop")])
     return InlineKeyboardMarkup(rows)
 
