@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,10 +36,41 @@ SEND_TIMEOUT = 30.0  # seconds: a send answered late is waited for, not sent twi
 OUTBOX_INTERVAL = 5  # seconds between attempts at messages that had to wait
 
 
+class GroupWindow:
+    """At most ``allowed`` messages in any ``period`` seconds, the way Telegram counts a group's
+    20 a minute (a burst of 20 uses the whole minute); callers wait their turn in order."""
+
+    def __init__(self, allowed: int, period: float) -> None:
+        self.allowed, self.period = allowed, period
+        self._sent: deque[float] = deque()
+        self._turn = asyncio.Lock()
+
+    async def __aenter__(self) -> None:
+        async with self._turn:
+            loop = asyncio.get_running_loop()
+            while True:
+                moment = loop.time()
+                while self._sent and self._sent[0] <= moment - self.period:
+                    self._sent.popleft()
+                if len(self._sent) < self.allowed:
+                    self._sent.append(moment)
+                    return
+                await asyncio.sleep(self._sent[0] + self.period - moment)
+
+    async def __aexit__(self, *exc_info) -> None:
+        return None
+
+    def room(self) -> int:
+        """How many messages the window would take now."""
+        moment = asyncio.get_running_loop().time()
+        return self.allowed - sum(1 for sent in self._sent if sent > moment - self.period)
+
+
 class RetryingRateLimiter(AIORateLimiter):
-    """Telegram's flood limits as PTB paces them (30 messages/s overall, 20/min per group), plus
-    about one message a second per private chat with short bursts, and retries of network errors
-    that certainly did not reach Telegram. A timeout is not retried here: Telegram may have
+    """Telegram's flood limits: 30 messages/s overall (PTB's pacing), 20 messages in any minute per
+    group (a sliding window: a burst of 20 uses the minute), about one message a second per private
+    chat with short bursts; reads never wait. Network errors that certainly did not reach Telegram
+    are retried. A timeout is not retried here: Telegram may have
     performed the call, and the outbox decides what to do with messages that must arrive. A button
     press handled again after a restart is too old to answer; that answer is skipped, not an error.
 
@@ -47,11 +79,19 @@ class RetryingRateLimiter(AIORateLimiter):
 
     NETWORK_RETRIES = 3
     PRIVATE_BURST = 3
+    GROUP_PER_MINUTE = 20
 
     def __init__(self, time_scale: float = 1.0) -> None:
-        super().__init__(overall_time_period=1 * time_scale, group_time_period=60 * time_scale, max_retries=3)
+        super().__init__(overall_time_period=1 * time_scale, group_max_rate=0, max_retries=3)
         self._private_period = self.PRIVATE_BURST * time_scale
+        self._group_period = 60 * time_scale
         self._private: dict[int, AsyncLimiter] = {}
+        self._groups: dict[int, GroupWindow] = {}
+
+    def room(self, chat_id: int) -> int:
+        """How many messages the group would take now (the outbox shares messages when few are left)."""
+        window = self._groups.get(chat_id)
+        return window.room() if window else self.GROUP_PER_MINUTE
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args) -> Any:
         if endpoint == "answerCallbackQuery":
@@ -62,16 +102,21 @@ class RetryingRateLimiter(AIORateLimiter):
                     raise
                 log.info("answer to an old button press skipped")
                 return True
+        if endpoint.startswith("get"):  # reads post nothing: they never wait for a group's budget
+            return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args, limited=False)
         chat_id = data.get("chat_id")
-        if isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction":
-            limiter = self._private.setdefault(chat_id, AsyncLimiter(self.PRIVATE_BURST, self._private_period))
+        if isinstance(chat_id, int) and endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction":
+            limiter = (self._private.setdefault(chat_id, AsyncLimiter(self.PRIVATE_BURST, self._private_period)) if chat_id > 0
+                       else self._groups.setdefault(chat_id, GroupWindow(self.GROUP_PER_MINUTE, self._group_period)))
             async with limiter:
                 return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
         return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
 
-    async def _with_retries(self, callback, args, kwargs, endpoint, data, rate_limit_args) -> Any:
+    async def _with_retries(self, callback, args, kwargs, endpoint, data, rate_limit_args, *, limited: bool = True) -> Any:
         for attempt in range(self.NETWORK_RETRIES + 1):
             try:
+                if not limited:
+                    return await callback(*args, **kwargs)
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             except NetworkError as exc:
                 if isinstance(exc, (BadRequest, TimedOut)) or attempt == self.NETWORK_RETRIES:
@@ -97,6 +142,11 @@ async def start_up(application: Application) -> None:
     if replayed := await application.update_queue.replay(application.bot):
         log.info("%s updates left unhandled by a stop are handled again", replayed)
     await set_commands(application)
+
+
+async def shut_down(application: Application) -> None:
+    """Background deliveries stop with the bot; their rows are delivered after the next start."""
+    await application.bot_data["services"].outbox.stop()
 
 
 async def set_commands(application: Application) -> None:
@@ -138,6 +188,7 @@ def build_application(
         .read_timeout(SEND_TIMEOUT)
         .write_timeout(SEND_TIMEOUT)
         .post_init(start_up)
+        .post_stop(shut_down)
     )
     if rate_limits:
         builder = builder.rate_limiter(RetryingRateLimiter(settings.time_scale))

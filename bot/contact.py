@@ -14,9 +14,8 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.db import Ticket
-from bot.delivery import to_ticket
 from bot.i18n import N_, gettext_for
-from bot.relay import refresh_card
+from bot.mirror import staff_notices
 from bot.render import button
 from bot.services import Services, current_user, services
 
@@ -138,8 +137,9 @@ async def request_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, en
             records = await svc.catalog.get_many(new)
             staff_ = gettext_for(svc.settings.staff_language)
             titles = ", ".join(escape(r.title.get(svc.settings.staff_language) or r.title[r.language]) for r in records.values())
-            await svc.outbox.send(context.bot, svc, to_ticket(svc, ticket.id, "➕ " + staff_("The user also asks about: {titles}").format(titles=titles)))
-            await refresh_card(context.bot, svc, ticket)
+            also = "➕ " + staff_("The user also asks about: {titles}").format(titles=titles)
+            await svc.outbox.post(context.bot, svc, *staff_notices(svc, ticket, also))
+            svc.outbox.refresh_card(context.bot, svc, ticket.id)
         await message.reply_text(_("Added to your open request #{number}. Staff will see it there.").format(number=ticket.id))
         return
     details = known(await svc.store.consented_contacts(user.id))

@@ -37,6 +37,7 @@ class User(Base):
     first_name: Mapped[str] = mapped_column(String(200), default="")
     focus: Mapped[str | None] = mapped_column(String(30))  # the form the user is filling in now: "post:12", "contact:5"
     focus_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when that form last asked something
+    mirror: Mapped[bool | None] = mapped_column(Boolean, default=False)  # staff: follow held tickets in this private chat
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -118,6 +119,7 @@ class Ticket(Base):
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     claimed_name: Mapped[str | None] = mapped_column(String(200))
     bot_answers: Mapped[bool] = mapped_column(Boolean, default=False)  # True only after staff hand the user back (/bot)
+    mirror_chat: Mapped[int | None] = mapped_column(BigInteger)  # the holder's private chat the conversation goes to
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -303,7 +305,7 @@ class Outgoing(Base):
     lane: Mapped[str] = mapped_column(String(40), index=True)  # user:<id>, ticket:<id>, topic:<key>
     chat_id: Mapped[int] = mapped_column(BigInteger)
     ticket_id: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(10))  # send, copy, edit, edit_caption, document (an Attachment)
+    action: Mapped[str] = mapped_column(String(10))  # send, copy, edit, edit_caption, document (an Attachment), close/reopen (a topic)
     text: Mapped[str | None] = mapped_column(Text)  # HTML
     markup: Mapped[dict | None] = mapped_column(JSON)
     from_chat: Mapped[int | None] = mapped_column(BigInteger)
@@ -552,7 +554,7 @@ class BotStore(Database):
         async with self.session.begin() as session:
             await session.execute(update(Outgoing).where(Outgoing.id == row.id)
                                   .values(status="sent", message_id=message_id, sent_at=now(), error=None))
-            if row.action == "copy" and row.relay_id and message_id:
+            if row.action in ("copy", "send") and row.relay_id and message_id:
                 await session.execute(update(Relay).where(Relay.id == row.relay_id).values(target_message_id=message_id))
             if row.ref and row.ref.startswith("review:") and message_id:
                 await session.execute(update(Submission).where(Submission.id == int(row.ref[7:])).values(review_message_id=message_id))

@@ -17,6 +17,7 @@ Guarantees, by what Telegram allows:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from datetime import timedelta
 from html import escape
@@ -29,7 +30,8 @@ from sqlalchemy import delete, update
 
 from bot.db import Attachment, HandledUpdate, InboxUpdate, Outgoing, Relay, StaffTopic, Ticket, now
 from bot.i18n import gettext_for
-from bot.relay import TOPIC_NAMES, ensure_ticket_topic, topic_gone
+from bot.render import MAX_MESSAGE
+from bot.relay import TOPIC_NAMES, ensure_ticket_topic, refresh_card, topic_gone
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -37,6 +39,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("techconnect.delivery")
 MAX_ATTEMPTS = 6  # transient failures of one row before it is given up and someone is told
 MAX_BACKOFF = timedelta(minutes=5)
+SHARED_TEXT = "text"  # ref of a plain text copy for a topic: near the group's limit it may share one message
+BATCH_BELOW = 3  # messages left of the group's minute below which waiting texts share a message
+SHARE_AFTER = 5.0  # seconds (scaled like Telegram's limits) a text waited for the group, after which those behind it share its message
+MAX_RIDERS = 15
+MAX_WAIT_HERE = 60.0  # seconds: a background drain waits out a shorter 429 itself; the job takes longer ones
 
 
 def user_lane(user_id: int) -> str:
@@ -78,6 +85,12 @@ def file_to_staff(svc: Services, key: str, caption: str) -> Outgoing:
     return Outgoing(lane=STAFF_LANE, chat_id=svc.settings.staff_chat_id, action="document", text=caption, ref=key)
 
 
+def topic_state(svc: Services, ticket_id: int, *, is_open: bool) -> Outgoing:
+    """Reopening or closing a ticket's topic, in turn with the messages posted there before and after."""
+    return Outgoing(lane=ticket_lane(ticket_id), chat_id=svc.settings.staff_chat_id, ticket_id=ticket_id,
+                    action="reopen" if is_open else "close")
+
+
 def copy_of(relay: Relay, lane: str, chat_id: int, *, ticket_id: int, reply_to_relay: int | None = None) -> Outgoing:
     """A copy of the relayed message (any kind: text, photo, file...) for the other side."""
     return Outgoing(lane=lane, chat_id=chat_id, ticket_id=ticket_id, action="copy", from_chat=relay.source_chat,
@@ -91,15 +104,111 @@ def edit_of(relay: Relay, lane: str, chat_id: int, text: str, *, caption: bool, 
 
 
 class Outbox:
-    """Delivers lanes; one lock per lane keeps a handler and the job from racing on one recipient."""
+    """Delivers lanes; one lock per lane keeps a handler and the job from racing on one recipient.
+
+    A handler either waits for its rows (``send``, ``deliver``: it needs to know they arrived) or
+    hands them to a background drain of their lanes (``post``, ``kick``): a message to the staff
+    group may wait for the group's budget of 20 a minute, and nobody's conversation waits with it.
+    Ticket cards are refreshed in the background too, coalesced (``refresh_card``)."""
 
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
+        self._draining: dict[str, asyncio.Task] = {}
+        self._again: set[str] = set()  # lanes given new rows while their drain was running
+        self._cards_due: dict[int, float] = {}  # ticket id -> loop time its card is refreshed at the latest
+        self._tasks: set[asyncio.Task] = set()
+        self._resting: set[asyncio.Task] = set()  # drains waiting out a 429: not busy, just waiting
 
     async def send(self, bot: Bot, svc: Services, *rows: Outgoing) -> bool:
         """Write ``rows`` (one transaction), then deliver them; True when all of them arrived."""
         await svc.store.save(*rows)
         return await self.deliver(bot, svc, rows)
+
+    async def post(self, bot: Bot, svc: Services, *rows: Outgoing) -> None:
+        """Write ``rows`` (one transaction); they are delivered in the background, in lane order."""
+        await svc.store.save(*rows)
+        self.kick(bot, svc, *(row.lane for row in rows))
+
+    def kick(self, bot: Bot, svc: Services, *lanes: str) -> None:
+        """Drain ``lanes`` in the background (rows already written)."""
+        for lane in dict.fromkeys(lanes):
+            running = self._draining.get(lane)
+            if running is not None and not running.done():
+                self._again.add(lane)  # the running drain goes round once more
+                continue
+            self._draining[lane] = self._start(self._drain_in_background(bot, svc, lane))
+
+    def refresh_card(self, bot: Bot, svc: Services, ticket_id: int, *, within: float = 0.0) -> None:
+        """Show the ticket's current state on its card within ``within`` seconds (scaled like
+        Telegram's limits); requests in the meantime share one edit."""
+        loop = asyncio.get_running_loop()
+        due = loop.time() + within * svc.settings.time_scale
+        if ticket_id in self._cards_due:
+            self._cards_due[ticket_id] = min(self._cards_due[ticket_id], due)
+            return
+        self._cards_due[ticket_id] = due
+        self._start(self._refresh_card_when_due(bot, svc, ticket_id))
+
+    async def finished(self, lane: str, *, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the lane's background drain; True when it is over."""
+        running = self._draining.get(lane)
+        if running is None:
+            return True
+        done, _pending = await asyncio.wait({running}, timeout=timeout)
+        return bool(done) and lane not in self._again
+
+    @property
+    def busy(self) -> bool:
+        """Whether background deliveries or card refreshes are still at work (not waiting out a 429)."""
+        return any(not task.done() and task not in self._resting for task in self._tasks)
+
+    async def stop(self) -> None:
+        """Cancel the background work (its rows stay in the outbox for the next start)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._draining.clear()
+        self._cards_due.clear()
+
+    def _start(self, work) -> asyncio.Task:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _drain_in_background(self, bot: Bot, svc: Services, lane: str) -> None:
+        """Until the lane is empty; a row Telegram asked to wait for a while (429) is waited for here."""
+        try:
+            while True:
+                await self.drain(bot, svc, lane)
+                head = await svc.store.next_outgoing(lane)
+                if head is not None and head.error == "429" and head.not_before:
+                    wait = (head.not_before - svc.clock.now()).total_seconds()
+                    if wait > MAX_WAIT_HERE:
+                        return  # the job comes back for it
+                    resting = asyncio.current_task()
+                    self._resting.add(resting)
+                    try:
+                        await asyncio.sleep(max(wait, 0.0))
+                    finally:
+                        self._resting.discard(resting)
+                    continue
+                if lane not in self._again:
+                    return
+                self._again.discard(lane)
+        except Exception:
+            log.exception("outbox lane %s failed; it is tried again with the next run", lane)
+
+    async def _refresh_card_when_due(self, bot: Bot, svc: Services, ticket_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        while (wait := self._cards_due[ticket_id] - loop.time()) > 0:
+            await asyncio.sleep(min(wait, 0.5))
+        del self._cards_due[ticket_id]  # a change from here on asks for another edit
+        try:
+            if (ticket := await svc.store.ticket(ticket_id)) is not None:
+                await refresh_card(bot, svc, ticket)
+        except Exception:
+            log.exception("card of ticket %s not refreshed", ticket_id)
 
     async def deliver(self, bot: Bot, svc: Services, rows) -> bool:
         """Deliver the lanes of rows already written; True when all of them arrived."""
@@ -122,7 +231,7 @@ class Outbox:
             while (row := await svc.store.next_outgoing(lane)) is not None:
                 if row.not_before and row.not_before > svc.clock.now() and (row.error == "429" or not eager):
                     break
-                if not await self._deliver(bot, svc, row, notices):
+                if not await self._deliver(bot, svc, row, notices, await self._riders(bot, svc, row)):
                     break
         for notice in notices:  # outside this lane's lock: two lanes never wait for each other
             await self.drain(bot, svc, notice.lane)
@@ -159,11 +268,34 @@ class Outbox:
             return False
         return True
 
-    async def _deliver(self, bot: Bot, svc: Services, row: Outgoing, notices: list[Outgoing]) -> bool:
-        """One row; True when the lane may go on (sent, or failed for good)."""
+    @staticmethod
+    async def _riders(bot: Bot, svc: Services, row: Outgoing) -> list[Outgoing]:
+        """The rows that share the message of ``row`` while the staff group is near its limit (few
+        messages left of its minute, or this row already waited for it): the plain texts a user
+        wrote, waiting right behind it in the ticket's topic."""
+        if row.ref != SHARED_TEXT:
+            return []
+        room = getattr(getattr(bot, "rate_limiter", None), "room", None)
+        waited = (now() - row.created_at).total_seconds() > SHARE_AFTER * svc.settings.time_scale
+        if not waited and (room is None or room(row.chat_id) >= BATCH_BELOW):
+            return []
+        behind = await svc.store.rows(Outgoing, Outgoing.lane == row.lane, Outgoing.status == "pending", Outgoing.id > row.id,
+                                      limit=MAX_RIDERS)
+        riders = list(itertools.takewhile(lambda r: r.ref == SHARED_TEXT, behind))
+        texts = {r.id: r.text for r in await svc.store.rows(Relay, Relay.id.in_([x.relay_id for x in [row, *riders]]))}
+        length = len(_shared_line(texts[row.relay_id]))
+        for count, rider in enumerate(riders):
+            length += 1 + len(_shared_line(texts[rider.relay_id]))
+            if length > MAX_MESSAGE:
+                return riders[:count]
+        return riders
+
+    async def _deliver(self, bot: Bot, svc: Services, row: Outgoing, notices: list[Outgoing], riders: list[Outgoing] = ()) -> bool:
+        """One row, and the rows riding in its message; True when the lane may go on (sent, or failed for good).
+        A crash during the call sends them again, like a single row."""
         await svc.store.mark(row, status="sending", attempts=row.attempts + 1)
         try:
-            message = await self._call(bot, svc, row)
+            message = await (self._call_shared(bot, svc, [row, *riders]) if riders else self._call(bot, svc, row))
         except RetryAfter as exc:
             wait = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
             await svc.store.mark(row, status="pending", not_before=svc.clock.now() + wait, error="429")
@@ -177,21 +309,29 @@ class Outbox:
         except Forbidden as exc:
             if row.lane.startswith("user:"):
                 return await self._give_up(svc, row, "blocked", notices)
-            return await self._later(svc, row, exc)  # the bot was removed from the staff group: keep it for when it is back
+            return await self._later(svc, row, exc, notices)  # the bot was removed from the staff group: kept for when it is back
         except NetworkError as exc:  # includes timeouts: the call may or may not have arrived; sent again (at least once)
             if row.attempts >= MAX_ATTEMPTS and row.lane.startswith("user:"):
                 return await self._give_up(svc, row, str(exc), notices)
-            return await self._later(svc, row, exc)
-        await svc.store.delivered(row, getattr(message, "message_id", None))  # a Message, or copyMessage's MessageId
+            return await self._later(svc, row, exc, notices)
+        for sent in (row, *riders):
+            await svc.store.delivered(sent, getattr(message, "message_id", None))  # a Message, or copyMessage's MessageId
         return True
+
+    async def _call_shared(self, bot: Bot, svc: Services, rows: list[Outgoing]):
+        """One message in the ticket's topic carrying the texts of several user messages, in order."""
+        texts = {r.id: r.text for r in await svc.store.rows(Relay, Relay.id.in_([row.relay_id for row in rows]))}
+        return await bot.send_message(rows[0].chat_id, "\n".join(_shared_line(texts[row.relay_id]) for row in rows), parse_mode=ParseMode.HTML,
+                                      message_thread_id=await self._thread(bot, svc, rows[0]))
 
     async def _call(self, bot: Bot, svc: Services, row: Outgoing):
         thread = await self._thread(bot, svc, row)
         reply = await self._reply_parameters(svc, row)
         markup = InlineKeyboardMarkup.de_json(row.markup, bot) if row.markup else None
-        if row.action == "copy":
+        if row.action == "copy":  # with a new caption (HTML) when the row has a text
             return await bot.copy_message(row.chat_id, row.from_chat, row.from_message_id, message_thread_id=thread,
-                                          reply_parameters=reply)
+                                          reply_parameters=reply, caption=row.text,
+                                          parse_mode=ParseMode.HTML if row.text else None)
         if row.action in ("edit", "edit_caption"):
             relay = await svc.store.get(Relay, row.relay_id)
             if relay is None or relay.target_message_id is None:
@@ -199,6 +339,13 @@ class Outbox:
             if row.action == "edit":
                 return await bot.edit_message_text(row.text, row.chat_id, relay.target_message_id)
             return await bot.edit_message_caption(row.chat_id, relay.target_message_id, caption=row.text)
+        if row.action in ("close", "reopen"):
+            change = bot.reopen_forum_topic if row.action == "reopen" else bot.close_forum_topic
+            try:
+                return await change(row.chat_id, thread)
+            except BadRequest as exc:  # a courtesy: a topic already in that state (or gone) is fine as it is
+                log.info("topic of ticket %s not changed (%s): %s", row.ticket_id, row.action, exc.message)
+                return None
         if row.action == "document":
             attachment = await svc.store.get(Attachment, row.ref)
             return await bot.send_document(row.chat_id, InputFile(attachment.data, filename=attachment.name), caption=row.text,
@@ -238,10 +385,18 @@ class Outbox:
             await svc.store.delete(StaffTopic, row.lane[6:])
 
     @staticmethod
-    async def _later(svc: Services, row: Outgoing, exc: Exception) -> bool:
+    async def _later(svc: Services, row: Outgoing, exc: Exception, notices: list[Outgoing]) -> bool:
+        """The row waits; a user whose message could not reach staff at the first try is told it is kept."""
         backoff = min(timedelta(seconds=2 ** row.attempts), MAX_BACKOFF)
         log.info("outbox row %s (%s) waits %s: %s", row.id, row.lane, backoff, type(exc).__name__)
         await svc.store.mark(row, status="pending", not_before=svc.clock.now() + backoff, error=type(exc).__name__)
+        if row.attempts == 1 and row.action == "copy" and row.lane.startswith("ticket:"):
+            ticket = await svc.store.ticket(row.ticket_id)
+            _ = gettext_for(ticket.language)
+            notice = to_user(ticket.user_id, escape(_("Our staff cannot be reached right now. Your message is kept and will "
+                                                      "reach them as soon as possible.")), ticket_id=ticket.id)
+            await svc.store.save(notice)
+            notices.append(notice)
         return False
 
     @staticmethod
@@ -264,6 +419,10 @@ class Outbox:
         await svc.store.save(notice)
         notices.append(notice)
         return True
+
+
+def _shared_line(text: str) -> str:
+    return "💬 " + escape(text)
 
 
 async def recover(svc: Services) -> int:

@@ -105,7 +105,7 @@ class LiveBot:
             await self.emulator.wait_idle(timeout=max(deadline - loop.time(), 0.1))
             if self.app.handling == 0:
                 await asyncio.sleep(0)
-                if self.app.handling == 0 and not self.app.update_queue.pending:
+                if self.app.handling == 0 and not self.app.update_queue.pending and not self.services.outbox.busy:
                     return
             if loop.time() > deadline:
                 raise TimeoutError("the bot is still busy")

@@ -161,4 +161,4 @@ async def _tell_staff(bot: Bot, svc: Services, record: Record, matches: list[Mat
             rows.append([button("🤝 " + staff_("Propose introduction {number}").format(number=number), "pi", match.id)])
         else:
             lines.append("<i>" + staff_("Neither party uses the bot: introduce them by their contact details.") + "</i>")
-    await svc.outbox.send(bot, svc, to_staff(svc, fit("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None, topic="matches"))
+    await svc.outbox.post(bot, svc, to_staff(svc, fit("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None, topic="matches"))

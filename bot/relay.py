@@ -58,12 +58,14 @@ async def summary_card(svc: Services, ticket: Ticket) -> tuple[str, InlineKeyboa
         owner = owner_line(record, staff_language)
         reach = ", ".join(record.contact.get(k, "") for k in ("name", "email", "phone") if record.contact.get(k))
         lines.append(f"• <b>{escape(title)}</b> (<code>{escape(record.id)}</code>)\n  {escape(owner)}\n  ☎️ {escape(reach or '—')}")
-    recent = await svc.store.relays(Relay.ticket_id == ticket.id, Relay.direction == "to_staff", limit=5, newest=True)
+    recent = await svc.store.relays(Relay.ticket_id == ticket.id, Relay.direction.in_(("to_staff", "to_user")), limit=5, newest=True)
     if recent:
         lines.append("\n💬 <b>" + _("Last messages") + "</b>")
-        lines += [escape(shorten(r.text, 200)) or "📎" for r in reversed(recent)]
+        lines += [("👤 " if r.direction == "to_staff" else "🙋 ") + (escape(shorten(r.text, 200)) or "📎") for r in reversed(recent)]
     if ticket.claimed_by:
         lines.append("\n🙋 " + _("Claimed by {name}").format(name=escape(ticket.claimed_name or str(ticket.claimed_by))))
+        if ticket.mirror_chat:
+            lines.append("📱 " + _("The conversation goes on in their private chat with the bot; the last messages show here."))
     if ticket.status not in ("open", "claimed"):
         lines.append("\n✅ " + _("Closed"))
         return fit("\n".join(lines)), None

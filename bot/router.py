@@ -4,9 +4,11 @@ Private chat, in this order:
 1. the form the user is filling in now (posting, contact details): the last one that asked
    them something, within ``FORM_IDLE``. A command or the menu leaves it (kept as a draft,
    resumable); so does ``FORM_IDLE`` without an answer;
-2. an open ticket (or one closed less than ``reopen_days`` ago, which reopens): the message goes
+2. a staff member following tickets here (/mirror): the message answers the ticket of the message
+   it replies to, or the one ticket they follow (``bot.mirror``);
+3. an open ticket (or one closed less than ``reopen_days`` ago, which reopens): the message goes
    to staff, and the assistant stays quiet unless staff handed the user back (/bot);
-3. otherwise text is a search (whose language the interface may follow: ``bot.ui_language``),
+4. otherwise text is a search (whose language the interface may follow: ``bot.ui_language``),
    and anything else gets a hint.
 
 Staff group:
@@ -22,13 +24,15 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot import contact, tickets, ui_language
+from bot import contact, mirror, tickets, ui_language
 from bot.db import Submission, Ticket, User, now
+from bot.i18n import N_, translate
 from bot.handlers.private import discover, handoff, media, start, submit
 from bot.handlers.staff import review, tickets as staff
 from bot.services import Services, current_user, services
 
 FORM_IDLE = timedelta(minutes=30)
+UNCLEAR = N_("You follow several tickets here: reply to a message of the ticket you are answering (swipe it to the left).")
 STAFF_ACTION_IDLE = timedelta(minutes=15)
 
 
@@ -55,9 +59,16 @@ async def on_private_message(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if isinstance(form, Ticket):
         await contact.answer(update, context, form, language)
         return
+    followed, unclear = await mirror.answered_ticket(svc, update.effective_message, user)
+    if followed is not None:
+        await staff.relay_to_user(update, context, followed)
+        return
+    if unclear:
+        await update.effective_message.reply_text(translate(svc.settings.staff_language, UNCLEAR))
+        return
     ticket = await tickets.conversation(context.bot, svc, user)
     if ticket is not None:
-        await handoff.relay_to_staff(update, context, ticket, language)
+        await handoff.relay_to_staff(update, context, ticket)
         if not ticket.bot_answers:
             return
     if update.effective_message.text:
@@ -68,8 +79,15 @@ async def on_private_message(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 async def on_private_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An edit of a message that reached staff is shown to them; other edits change nothing."""
-    await handoff.on_user_edit(update, context)
+    """An edit of a message relayed from here is shown on the other side; other edits change nothing."""
+    edited = update.edited_message
+    relay = await services(context).store.relay_for(edited.chat_id, edited.message_id)
+    if relay is None:
+        return
+    if relay.direction == "to_staff":
+        await handoff.on_user_edit(update, context, relay)
+    else:  # a staff member's answer from their private chat
+        await staff.relay_edit(update, context, await services(context).store.ticket(relay.ticket_id))
 
 
 async def leave_form(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,19 +2,16 @@
 closed with both sides told (after whatever is still on its way to them)."""
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from html import escape
 
 from telegram import Bot
 
 from bot.db import Ticket, User, now
-from bot.delivery import to_ticket, to_user
+from bot.delivery import to_user, topic_state
 from bot.i18n import gettext_for
-from bot.relay import refresh_card
+from bot.mirror import staff_notices
 from bot.services import Services
-
-log = logging.getLogger("techconnect.tickets")
 
 
 async def close(bot: Bot, svc: Services, ticket: Ticket, *, by_user: bool) -> None:
@@ -28,13 +25,9 @@ async def close(bot: Bot, svc: Services, ticket: Ticket, *, by_user: bool) -> No
                   "To reach staff again, tap Talk to staff in /start.") if by_user else
                 _("This conversation with staff is closed. Write again within {days} days to reopen it; "
                   "otherwise I am back to searching for you.").format(days=svc.settings.reopen_days))
-    await svc.outbox.send(bot, svc, to_ticket(svc, ticket.id, "✅ " + escape(note)),
-                          to_user(ticket.user_id, escape(farewell), ticket_id=ticket.id))
-    if ticket.topic_id:
-        try:
-            await bot.close_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
-        except Exception:  # closing the topic is a courtesy; the ticket is closed either way
-            log.info("topic of ticket %s not closed", ticket.id)
+    await svc.outbox.send(bot, svc, to_user(ticket.user_id, escape(farewell), ticket_id=ticket.id))
+    await svc.outbox.post(bot, svc, *staff_notices(svc, ticket, "✅ " + escape(note)), topic_state(svc, ticket.id, is_open=False))
+    svc.outbox.refresh_card(bot, svc, ticket.id)
 
 
 async def conversation(bot: Bot, svc: Services, user: User) -> Ticket | None:
@@ -50,14 +43,10 @@ async def conversation(bot: Bot, svc: Services, user: User) -> Ticket | None:
     ticket.status = "claimed" if ticket.claimed_by else "open"
     ticket.closed_at, ticket.alerted_at, ticket.bot_answers = None, now(), False
     await svc.store.save(ticket)
-    if ticket.topic_id:
-        try:
-            await bot.reopen_forum_topic(svc.settings.staff_chat_id, ticket.topic_id)
-        except Exception:  # a deleted topic is replaced when the next message is delivered
-            log.info("topic of ticket %s not reopened", ticket.id)
     staff_ = gettext_for(svc.settings.staff_language)
-    await svc.store.save(to_ticket(svc, ticket.id, "🔄 " + escape(staff_("Reopened: the user wrote again."))))
-    await refresh_card(bot, svc, ticket)
+    await svc.outbox.post(bot, svc, topic_state(svc, ticket.id, is_open=True),
+                          *staff_notices(svc, ticket, "🔄 " + escape(staff_("Reopened: the user wrote again."))))
+    svc.outbox.refresh_card(bot, svc, ticket.id)
     _ = gettext_for(ticket.language)
     reopened = _("Your conversation #{number} with staff is open again; what you write goes to them. /end closes it.")
     await svc.outbox.send(bot, svc, to_user(ticket.user_id, escape(reopened.format(number=ticket.id)), ticket_id=ticket.id))

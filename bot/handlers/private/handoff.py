@@ -11,11 +11,11 @@ from babel.dates import format_datetime
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
-from bot import tickets
+from bot import mirror, tickets
 from bot.callbacks import parse
 from bot.contact import STEPS, advance, applies, ask, request_handoff
 from bot.db import Relay, Ticket, now
-from bot.delivery import copy_of, ticket_lane, to_ticket
+from bot.delivery import ticket_lane
 from bot.i18n import gettext_for, translate
 from bot.render import button, shorten
 from bot.services import Services, current_user, services
@@ -77,6 +77,9 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await ask(query.message, svc, language, ticket)
 
 
+ACK_WAIT = 1.0  # seconds: the longest a user waits to hear that their request went to staff
+
+
 async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, language: str) -> None:
     """Consent given: the ticket is open, and its topic is created (now, or when staff can be reached)."""
     svc = services(context)
@@ -84,9 +87,11 @@ async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Tic
     ticket.status, ticket.step, ticket.consent_at = "open", None, now()
     await svc.store.save(ticket)
     await svc.store.set_focus(ticket.user_id, None)
-    await svc.outbox.drain(context.bot, svc, ticket_lane(ticket.id))
+    lane = ticket_lane(ticket.id)
+    svc.outbox.kick(context.bot, svc, lane)
+    done = await svc.outbox.finished(lane, timeout=ACK_WAIT)  # else it waits for the staff group's budget, safely kept
     message = update.effective_message
-    if not (await svc.store.ticket(ticket.id)).card_message_id:
+    if done and not (await svc.store.ticket(ticket.id)).card_message_id:
         await message.reply_text(_("Your request #{number} is saved, but our staff cannot be reached right now. "
                                    "It will reach them as soon as possible, and I will tell you.").format(number=ticket.id))
         return
@@ -123,31 +128,29 @@ async def on_end(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await tickets.close(context.bot, svc, ticket, by_user=True)
 
 
-async def relay_to_staff(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, language: str) -> None:
-    """The user's message goes to the ticket's topic, behind everything sent before it."""
+async def relay_to_staff(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
+    """The user's message goes to staff (the ticket's topic, or its holder's private chat), behind
+    everything sent before it; if staff cannot be reached, the user is told it is kept."""
     svc = services(context)
     message = update.effective_message
     if await svc.store.relay_for(message.chat_id, message.message_id):
         return  # handled before a restart
     relay = Relay(ticket_id=ticket.id, direction="to_staff", source_chat=message.chat_id,
                   source_message_id=message.message_id, text=message.text or message.caption or "")
-    rows, _claimed = await svc.store.save_relay(
-        relay, lambda r, _c: [copy_of(r, ticket_lane(ticket.id), svc.settings.staff_chat_id, ticket_id=ticket.id)])
-    if not await svc.outbox.deliver(context.bot, svc, rows):
-        _ = gettext_for(language)
-        await message.reply_text(_("Our staff cannot be reached right now. Your message is kept and will reach them as soon as possible."))
+    rows, _claimed = await svc.store.save_relay(relay, lambda r, _c: [mirror.staff_copy(svc, ticket, r, message)])
+    svc.outbox.kick(context.bot, svc, *(row.lane for row in rows))  # the group's budget never holds up the user
+    if ticket.mirror_chat:
+        svc.outbox.refresh_card(context.bot, svc, ticket.id, within=mirror.CARD_ACTIVITY)
 
 
-async def on_user_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_user_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, relay: Relay) -> None:
     """A user edited a message that went to staff: the new text is shown under its copy."""
     svc = services(context)
     edited = update.edited_message
-    relay = await svc.store.relay_for(edited.chat_id, edited.message_id)
-    if relay is None or relay.direction != "to_staff":
-        return
     staff_ = gettext_for(svc.settings.staff_language)
     text = "✏️ " + staff_("Edited: {text}").format(text=escape(shorten(edited.text or edited.caption or "", 3000)))
-    await svc.outbox.send(context.bot, svc, to_ticket(svc, relay.ticket_id, text, reply_to_relay=relay.id))
+    ticket = await svc.store.ticket(relay.ticket_id)
+    await svc.outbox.post(context.bot, svc, *mirror.staff_notices(svc, ticket, text, reply_to_relay=relay.id))
 
 
 HANDLERS = [

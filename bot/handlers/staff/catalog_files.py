@@ -45,6 +45,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(staff_("This file is larger than 20 MB, which Telegram does not let bots download. "
                                         "Please split it into smaller files."))
         return
+    progress = await message.reply_text("⏳ " + staff_("Importing “{name}”…").format(name=name))  # at once; the result replaces it
     data = await (await context.bot.get_file(document.file_id)).download_as_bytearray()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / ("upload" + suffix)
@@ -57,9 +58,9 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 new, updated = await import_catalogue(context, path)
                 text = staff_("Imported {count} entries: {new} new, {updated} updated; search is up to date.")
         except ImportFailed as exc:
-            await report_errors(message, exc.errors, staff_)
+            await report_errors(message, progress, exc.errors, staff_)
             return
-    await message.reply_text("✅ " + text.format(count=new + updated, new=new, updated=updated))
+    await progress.edit_text("✅ " + text.format(count=new + updated, new=new, updated=updated))
 
 
 async def import_catalogue(context: ContextTypes.DEFAULT_TYPE, path: Path) -> tuple[int, int]:
@@ -69,14 +70,15 @@ async def import_catalogue(context: ContextTypes.DEFAULT_TYPE, path: Path) -> tu
     return await publish(context.bot, svc, records)
 
 
-async def report_errors(message: Message, errors: list[RowError], staff_) -> None:
-    """How many rows failed and the first ones as ``line: field: reason``; all of them as errors.txt."""
+async def report_errors(message: Message, progress: Message, errors: list[RowError], staff_) -> None:
+    """How many rows failed and the first ones as ``line: field: reason`` (in place of the progress
+    message); all of them as errors.txt, in reply to the file."""
     lines = [f"{e.line}: {e.field}: {e.reason}" for e in errors]
     text = ["❌ " + staff_("{count} rows could not be imported; nothing was saved.").format(count=len({e.line for e in errors}))]
     text += [escape(shorten(line, 180)) for line in lines[:SHOWN_ERRORS]]
     if len(lines) > SHOWN_ERRORS:
         text.append("\n" + staff_("All {count} errors are in the attached file.").format(count=len(lines)))
-    await message.reply_text(fit("\n".join(text)), parse_mode=ParseMode.HTML)
+    await progress.edit_text(fit("\n".join(text)), parse_mode=ParseMode.HTML)
     if len(lines) > SHOWN_ERRORS:
         await message.reply_document(("\n".join(lines) + "\n").encode("utf-8"), filename="errors.txt")
 

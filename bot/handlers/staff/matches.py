@@ -12,8 +12,8 @@ from bot.db import Match, Ticket
 from bot.staffing import is_staff, staff_gettext
 from bot.i18n import gettext_for
 from bot.matching import owners
-from bot.delivery import notify, ticket_lane, to_ticket
-from bot.relay import refresh_card
+from bot.delivery import notify, ticket_lane
+from bot.mirror import staff_notices
 from bot.render import pick
 from bot.services import Services, services
 
@@ -63,13 +63,13 @@ async def ticket_for(context: ContextTypes.DEFAULT_TYPE, svc: Services, owner, e
     if ticket is not None:
         ticket.entries = ticket.entries + [e for e in entries if e not in ticket.entries]
         await svc.store.save(ticket)
-        await svc.outbox.send(context.bot, svc, to_ticket(svc, ticket.id, "🤝 " + escape(purpose)))
-        await refresh_card(context.bot, svc, ticket)
+        await svc.outbox.post(context.bot, svc, *staff_notices(svc, ticket, "🤝 " + escape(purpose)))
+        svc.outbox.refresh_card(context.bot, svc, ticket.id)
         return ticket
     ticket = Ticket(user_id=owner.user_id, status="open", language=owner.language, entries=entries, queries=[],
                     contact={**owner.contact, "purpose": purpose}, consent_at=owner.consent_at)
     await svc.store.save(ticket)
-    await svc.outbox.drain(context.bot, svc, ticket_lane(ticket.id))  # its topic, now or when the group can be reached
+    svc.outbox.kick(context.bot, svc, ticket_lane(ticket.id))  # its topic, now or when the group can be reached
     return ticket
 
 

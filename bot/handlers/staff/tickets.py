@@ -12,18 +12,17 @@ from datetime import timedelta
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot import tickets
+from bot import mirror, tickets
 from bot.callbacks import parse
 from bot.db import STAGES, Introduction, Relay, Ticket, now
 from bot.i18n import N_, gettext_for, translate
 from bot.delivery import copy_of, edit_of, to_staff, to_ticket, to_user, user_lane
-from bot.relay import refresh_card
 from bot.reporting import STAGE_LABELS
 from bot.render import MAX_MESSAGE, button, shorten
-from bot.services import services
+from bot.services import current_user, services
 from bot.staffing import is_staff, staff_data_only, staff_gettext, staff_only
 from catalog.io import csv_safe
 
@@ -61,7 +60,8 @@ async def _hand_back(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None
     svc = services(context)
     ticket.status, ticket.claimed_by, ticket.claimed_name, ticket.bot_answers = "open", None, None, True
     await svc.store.save(ticket)
-    await refresh_card(context.bot, svc, ticket)
+    await mirror.unfollow(context.bot, svc, ticket)
+    svc.outbox.refresh_card(context.bot, svc, ticket.id)
     await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, _holder_notice(ticket, None), ticket_id=ticket.id))
 
 
@@ -70,10 +70,16 @@ async def _claim(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, staff_id: i
     svc = services(context)
     if not await svc.store.claim(ticket.id, staff_id, staff_name):
         return False
-    ticket = await svc.store.ticket(ticket.id)
-    await refresh_card(context.bot, svc, ticket)
     await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, _holder_notice(ticket, staff_name), ticket_id=ticket.id))
+    await _claimed(context, ticket.id, staff_id)
     return True
+
+
+async def _claimed(context: ContextTypes.DEFAULT_TYPE, ticket_id: int, staff_id: int) -> None:
+    """The card shows the holder, who follows the ticket in their private chat if they chose to."""
+    svc = services(context)
+    svc.outbox.refresh_card(context.bot, svc, ticket_id)
+    await mirror.follow(context.bot, svc, ticket_id, staff_id)
 
 
 async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -99,7 +105,6 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     else:
         await query.answer()
         await tickets.close(context.bot, services(context), ticket, by_user=False)
-        await refresh_card(context.bot, services(context), ticket)
 
 
 async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
@@ -141,7 +146,9 @@ async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, tick
         await svc.store.set_focus(ticket.user_id, None)
     await svc.outbox.deliver(context.bot, svc, rows)
     if claimed:
-        await refresh_card(context.bot, svc, await svc.store.ticket(ticket.id))
+        await _claimed(context, ticket.id, message.from_user.id)
+    elif ticket.mirror_chat:  # the topic shows the conversation on the card only
+        svc.outbox.refresh_card(context.bot, svc, ticket.id, within=mirror.CARD_ACTIVITY)
 
 
 async def relay_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
@@ -154,6 +161,31 @@ async def relay_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket:
     row = edit_of(relay, user_lane(ticket.user_id), ticket.user_id, edited.text or edited.caption,
                   caption=edited.text is None, ticket_id=ticket.id)
     await svc.outbox.send(context.bot, svc, row)
+
+
+async def toggle_mirror(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/mirror, in a staff member's private chat with the bot: the conversations of the tickets they
+    hold come there (one message a second, not the group's 20 a minute), or go back to their topics."""
+    if not await staff_only(update, context):
+        return
+    svc = services(context)
+    staff_ = staff_gettext(context)
+    message = update.effective_message
+    if update.effective_chat.type != ChatType.PRIVATE:
+        await message.reply_text(staff_("Send /mirror in your private chat with me."))
+        return
+    user, _language = await current_user(update, context)
+    following = not user.mirror
+    await svc.store.update_user(user.id, mirror=following)
+    await message.reply_text(staff_(
+        "The conversations of the tickets you hold now come to this chat. Reply to a user's message to answer it; "
+        "the ticket's topic shows the latest messages on its card. /mirror again stops this.") if following else
+        staff_("The conversations of your tickets go to their topics in the staff group again."))
+    for ticket in await svc.store.tickets(Ticket.claimed_by == user.id, Ticket.status.in_(("open", "claimed"))):
+        if following:
+            await mirror.follow(context.bot, svc, ticket.id, user.id)
+        else:
+            await mirror.unfollow(context.bot, svc, ticket)
 
 
 async def note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -212,7 +244,6 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     await tickets.close(context.bot, services(context), ticket, by_user=False)
-    await refresh_card(context.bot, services(context), ticket)
 
 
 async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -333,7 +364,7 @@ async def realert_unclaimed(context: ContextTypes.DEFAULT_TYPE) -> None:
             continue
         text = "⏰ " + escape(staff_("Ticket #{number} is still unclaimed.").format(number=ticket.id))
         await svc.store.update(Ticket, ticket.id, alerted_at=now())
-        await svc.outbox.send(context.bot, svc, to_ticket(svc, ticket.id, text), to_staff(svc, text))
+        await svc.outbox.post(context.bot, svc, to_ticket(svc, ticket.id, text), to_staff(svc, text))
 
 
 COMMANDS = [
@@ -342,7 +373,7 @@ COMMANDS = [
     ("export", N_("Tickets and introductions as CSV")), ("note", N_("Internal note (in a ticket topic)")),
     ("reply", N_("Ready-made replies (in a ticket topic)")), ("introduce", N_("Record an introduction")),
     ("stage", N_("Update an introduction's outcome")), ("bot", N_("Hand the user back to the assistant")),
-    ("close", N_("Close the ticket")),
+    ("close", N_("Close the ticket")), ("mirror", N_("Follow the tickets you hold in your private chat with me")),
     ("newevent", N_("Create a connection event")), ("cancelevent", N_("Cancel a connection event")),
     ("export_catalog", N_("The catalogue as a file (jsonl or csv)")),
 ]
@@ -353,6 +384,7 @@ def handlers() -> list:
     return [
         CallbackQueryHandler(on_ticket_button, pattern=r"^tk:\d+:(claim|close)$"),
         CallbackQueryHandler(on_canned, pattern=r"^cr:\d+:[a-z]+$"),
+        CommandHandler("mirror", toggle_mirror),
         CommandHandler("note", note),
         CommandHandler("reply", canned),
         CommandHandler("bot", back_to_bot),
