@@ -77,7 +77,8 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await ask(query.message, svc, language, ticket)
 
 
-ACK_WAIT = 1.0  # seconds: the longest a user waits to hear that their request went to staff
+ACK_WAIT = 1.0  # seconds (scaled like Telegram's limits): the longest a user waits to hear that their request went to staff
+MIN_ACK_WAIT = 0.25  # real seconds the bot needs at least to hear back from the staff group
 
 
 async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, language: str) -> None:
@@ -89,7 +90,8 @@ async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Tic
     await svc.store.set_focus(ticket.user_id, None)
     lane = ticket_lane(ticket.id)
     svc.outbox.kick(context.bot, svc, lane)
-    done = await svc.outbox.finished(lane, timeout=ACK_WAIT)  # else it waits for the staff group's budget, safely kept
+    wait = max(ACK_WAIT * svc.settings.time_scale, MIN_ACK_WAIT)
+    done = await svc.outbox.finished(lane, timeout=wait)  # else it waits for the staff group's budget, safely kept
     message = update.effective_message
     if done and not (await svc.store.ticket(ticket.id)).card_message_id:
         await message.reply_text(_("Your request #{number} is saved, but our staff cannot be reached right now. "
