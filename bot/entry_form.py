@@ -21,7 +21,7 @@ from bot.contact import valid as valid_contact
 from bot.db import Submission
 from bot.i18n import N_, gettext_for
 from bot.services import Services
-from bot.render import IP_LABELS, PARTNERSHIP_LABELS, SEEKING_LABELS, button, grid, details, fit, flag, long_date
+from bot.render import IP_LABELS, PARTNERSHIP_LABELS, SEEKING_LABELS, MATURITY, button, grid, details, fit, flag, long_date
 from catalog.language import detect_language
 from catalog.model import IP_STATUSES, PARTNERSHIPS, SEEKING, Record
 from catalog.taxonomy import SECTORS, country_code, country_name, sector_label
@@ -37,10 +37,6 @@ MONTHS = (1, 3, 6)  # deadline buttons
 MAX_DEADLINE_DAYS = 3 * 365
 COUNTRIES = ("VN", "TW", "JP", "KR", "IL", "NL", "CN", "SG", "DE", "US", "TH", "FR")
 # Plain-language stages, each standing for a technology readiness level.
-STAGES = {
-    2: N_("Idea or research"), 4: N_("Lab prototype"), 6: N_("Pilot or demonstration"),
-    8: N_("Ready, first customers"), 9: N_("Proven on the market"),
-}
 FIELD_NAMES = {
     "title": N_("Title"), "title_en": N_("Title in English"), "description": N_("Description"), "sector": N_("Sector"), "country": N_("Country"),
     "trl": N_("Stage"), "partnership": N_("Partnership"), "ip_status": N_("Intellectual property"), "seeking": N_("Looking for"),
@@ -152,7 +148,7 @@ def choice(submission: Submission, code: str, today: date) -> tuple[str, object]
         return "sector", value
     if step == "c" and value in COUNTRIES:
         return "country", value
-    if step == "t" and value.isdigit() and int(value) in STAGES:
+    if step == "t" and value.isdigit() and int(value) in MATURITY:
         return "trl", int(value)
     if step == "i" and value in IP_STATUSES:
         return "ip_status", value
@@ -175,7 +171,7 @@ def choice_rows(submission: Submission, language: str, action: str) -> list[list
     if step == "country":
         return grid([button(f"{flag(c)} {country_name(c, language)}", action, key, f"c-{c}") for c in COUNTRIES], 3)
     if step == "trl":
-        rows = [[button(_(label), action, key, f"t-{trl}")] for trl, label in STAGES.items()]
+        rows = [[button(_(label), action, key, f"t-{trl}")] for trl, label in MATURITY.items()]
         return rows + [[button(_("Not sure"), action, key, "t-none")]]
     if step == "partnership":
         chosen = set(submission.draft.get("partnership") or [])

@@ -25,6 +25,10 @@ IP_LABELS = {
     "patented": N_("Patented"), "patent_pending": N_("Patent pending"), "trade_secret": N_("Trade secret"),
     "open": N_("Open"), "none": N_("No IP protection"),
 }
+MATURITY = {  # technology readiness levels a poster chooses from, in plain words
+    2: N_("Idea or research"), 4: N_("Lab prototype"), 6: N_("Pilot or demonstration"),
+    8: N_("Ready, first customers"), 9: N_("Proven on the market"),
+}
 SEEKING_LABELS = {"technology": N_("A technology for my business"), "partner": N_("A partner, distributor or buyer")}
 PARTNERSHIP_LABELS = {
     "licensing": N_("Licensing"), "joint_venture": N_("Joint venture"), "equipment_sale": N_("Equipment purchase"),
@@ -83,15 +87,22 @@ def owner_line(record: Record, language: str) -> str:
     return " · ".join(x for x in (record.organization, where) if x)
 
 
-def facts(record: Record, language: str) -> str:
-    """Country with flag, sector, kind and TRL on one line."""
+def maturity_label(trl: int) -> str:
+    """The plain words (msgid) for a technology readiness level: the stage it has reached."""
+    return MATURITY[max(level for level in MATURITY if level <= max(trl, min(MATURITY)))]
+
+
+def facts(record: Record, language: str, *, trl_number: bool = False) -> str:
+    """Country with flag, sector, kind and maturity in plain words (with the TRL number when
+    asked: Details) on one line."""
     _ = gettext_for(language)
     parts = [f"{flag(record.country)} {escape(country_name(record.country, language))}".strip()] if record.country else []
     if record.sector:
         parts.append(escape(sector_label(record.sector, language)))
     parts.append(_(KIND_LABELS[record.kind]))
     if record.trl:
-        parts.append(_("TRL {trl}").format(trl=record.trl))
+        stage = _(maturity_label(record.trl))
+        parts.append(f"{stage} ({_('TRL {trl}').format(trl=record.trl)})" if trl_number else stage)
     return " · ".join(parts)
 
 
@@ -109,7 +120,7 @@ def details(record: Record, language: str, version: str | None = None) -> str:
     """The whole entry as the user may see it (never the staff-only contact): the texts of
     ``version`` (one of the record's languages) when asked for, else those the reader reads best."""
     _ = gettext_for(language)
-    lines = [_title_line(record, language, version).rstrip(), facts(record, language)]
+    lines = [_title_line(record, language, version).rstrip(), facts(record, language, trl_number=True)]
     if record.organization:
         lines.append(_("Organisation: {name}").format(name=escape(record.organization)))
     if record.seeking:

@@ -14,7 +14,7 @@ import pytest
 
 from bot.demo import buttons
 from bot.i18n import LANGUAGE_NAMES, gettext_for
-from bot.render import KIND_LABELS, MAX_MESSAGE, pick
+from bot.render import KIND_LABELS, MAX_MESSAGE, maturity_label, pick
 from catalog.language import LANGUAGES
 from catalog.taxonomy import country_name, sector_label
 
@@ -278,6 +278,10 @@ async def _check_details(live, user_id: int, query: str) -> None:
         assert " ".join(description.split()) in " ".join(details.split())  # the whole description
         assert _("Organisation: {name}").format(name=entry.organization) in details
         assert has_button(events[0], _("More like this"))
+        assert entry.trl, "sample entries have a maturity"
+        words, number = _(maturity_label(entry.trl)), _("TRL {trl}").format(trl=entry.trl)
+        assert words in text_of(message) and number not in text_of(message)  # the result card: plain words
+        assert f"{words} ({number})" in details  # the number too, in Details
         assert entry.contact.get("email") and entry.contact["email"] not in details
         for value in entry.contact.values():
             assert value not in details
