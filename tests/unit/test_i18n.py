@@ -49,3 +49,17 @@ def test_translations_are_used():
     assert gettext_for("vi")("Details") != "Details"
     assert gettext_for("zh-Hant")("Language") != gettext_for("zh-Hans")("Language")  # 語言 / 语言
     assert gettext_for("xx")("Details") == "Details"
+
+
+@pytest.mark.parametrize("language, typed, expected", [
+    ("vi", "Đàm phán", ("negotiation", "")),
+    ("vi", "khong thanh gia qua cao", ("declined", "gia qua cao")),
+    ("zh-Hant", "已婉拒 價格太高", ("declined", "價格太高")),
+    ("ja", "面談", ("meeting", "")),
+    ("ja", "agreement", ("agreement", "")),
+    ("ko", "모름", (None, "")),
+])
+def test_introduction_stages_are_typed_in_the_staff_language_or_as_keywords(language, typed, expected):
+    from bot.handlers.staff.tickets import parse_stage
+
+    assert parse_stage(typed.split(), gettext_for(language)) == expected

@@ -25,6 +25,7 @@ from bot.render import MAX_MESSAGE, button, shorten
 from bot.services import current_user, services
 from bot.staffing import is_staff, staff_data_only, staff_gettext, staff_only
 from catalog.io import csv_safe
+from index.text import fold
 
 log = logging.getLogger("techconnect.staff")
 CANNED = {
@@ -276,6 +277,18 @@ async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, escape(text), ticket_id=ticket.id))
 
 
+def parse_stage(words: list[str], staff_) -> tuple[str | None, str]:
+    """(stage, reason) from the words after an introduction's number: the stage by its English
+    keyword or by its name in the staff language, in any case, with or without diacritics."""
+    folded = [fold(word) for word in words]
+    for key in STAGES:
+        for name in (key, staff_(STAGE_LABELS[key])):
+            name_words = [fold(word) for word in name.split()]
+            if folded[:len(name_words)] == name_words:
+                return key, " ".join(words[len(name_words):])
+    return None, ""
+
+
 async def stage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stage ID STAGE [reason]: move an introduction's outcome on (declined needs a reason)."""
     if not await staff_only(update, context):
@@ -284,11 +297,11 @@ async def stage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     staff_ = staff_gettext(context)
     args = context.args
     intro = await svc.store.introduction(int(args[0])) if args and args[0].isdigit() and len(args[0]) <= 12 else None
-    new_stage = args[1].lower() if len(args) > 1 else ""
-    reason = " ".join(args[2:])
-    if intro is None or new_stage not in STAGES or (new_stage == "declined" and not reason):
+    new_stage, reason = parse_stage(args[1:], staff_)
+    if intro is None or new_stage is None or (new_stage == "declined" and not reason):
+        stages = ", ".join(f"{staff_(STAGE_LABELS[s]).lower()} ({s})" for s in STAGES)
         await update.effective_message.reply_text(
-            staff_("Use /stage ID STAGE [reason], STAGE one of: {stages}; declined needs a reason.").format(stages=", ".join(STAGES)))
+            staff_("Use /stage ID STAGE [reason], STAGE one of: {stages}; declined needs a reason.").format(stages=stages))
         return
     intro.stage, intro.reason = new_stage, reason or None
     await svc.store.save(intro)
