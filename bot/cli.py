@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from bot import backup
 from bot.bootstrap import open_catalog, open_engine
 from catalog.io import ImportFailed, read_records, write_records
 
@@ -121,6 +122,27 @@ async def cmd_model_export(args) -> int:
     return 0
 
 
+async def cmd_backup(args) -> int:
+    manifest = await backup.backup(Path(args.path))
+    index = f"the index ({manifest['index']['records']} record(s))" if manifest["index"] else "no index (none was built yet)"
+    print(f"backed up {sum(manifest['tables'].values())} row(s) in {len(manifest['tables'])} table(s) "
+          f"(schema revision {manifest['revision']}) and {index} to {args.path}")
+    return 0
+
+
+async def cmd_restore(args) -> int:
+    with _progress(False) as progress:
+        restored = await backup.restore(Path(args.path), progress)
+    manifest = restored.manifest
+    print(f"restored {sum(manifest['tables'].values())} row(s) in {len(manifest['tables'])} table(s) from the backup "
+          f"of {manifest['created_at']}; schema revision {manifest['revision']} -> {restored.revision}")
+    if restored.embedded or restored.removed:
+        print(f"index: {restored.embedded} record(s) embedded and {restored.removed} removed to match the restored catalogue")
+    else:
+        print("index: restored, and it matches the restored catalogue")
+    return 0
+
+
 def cmd_run(args) -> int:
     from bot.app import run
     from bot.config import ConfigError, Settings
@@ -173,6 +195,12 @@ def parser() -> argparse.ArgumentParser:
     c = model.add_parser("export", help="write the bundled model as a sentence-transformers directory")
     c.add_argument("dir")
     c.set_defaults(func=cmd_model_export)
+    c = sub.add_parser("backup", help="back up the database and the index into a new folder")
+    c.add_argument("path")
+    c.set_defaults(func=cmd_backup)
+    c = sub.add_parser("restore", help="replace the database and the index with a backup (stop the bot first)")
+    c.add_argument("path")
+    c.set_defaults(func=cmd_restore)
     c = sub.add_parser("run", help="run the bot (polling; webhook when configured)")
     c.set_defaults(func=cmd_run)
     c = sub.add_parser("demo", help="the offline demo: emulator + bot + terminal chat")
@@ -188,4 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("search takes a QUERY or --queries FILE")
     if args.command == "run":  # PTB runs its own event loop
         return args.func(args)
-    return asyncio.run(args.func(args))
+    try:
+        return asyncio.run(args.func(args))
+    except backup.BackupError as refused:
+        print(f"techconnect {args.command}: {refused}", file=sys.stderr)
+        return 1
