@@ -9,16 +9,13 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-
 from bot.db import Event, User
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
-from bot.render import fit, owner_line, pick, shorten
+from bot.render import fit, owner_line, pick, shorten, when
 from bot.services import Services
 from catalog.io import ImportFailed, RowError, raw_rows
 from catalog.language import LANGUAGES, detect_language, normalize_language_code
 from catalog.model import Record, RecordError
-from catalog.taxonomy import babel_locale
 
 
 _WHEN = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}")
@@ -36,13 +33,6 @@ def zone(svc: Services) -> ZoneInfo:
 def event_title(event: Event, language: str) -> str:
     """In ``language`` when staff wrote it, else in another language they did."""
     return pick(event.title, language, next(iter(event.title)))[0]
-
-
-def when(moment: datetime, language: str, tz: ZoneInfo) -> str:
-    """Full local date and short time, ordered as the reader's locale orders them."""
-    locale = babel_locale(language)
-    pattern = locale.datetime_formats["medium"].format(locale.time_formats["short"].pattern, locale.date_formats["full"].pattern)
-    return format_datetime(moment, pattern, tzinfo=tz, locale=locale)
 
 
 def heading(event: Event, language: str, tz: ZoneInfo) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from html import escape
+from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING
 
 from telegram import Bot, InlineKeyboardMarkup
@@ -16,7 +17,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 
 from bot.db import Relay, Ticket, now
 from bot.i18n import LANGUAGE_NAMES, N_, gettext_for
-from bot.render import button, fit, owner_line, shorten
+from bot.render import button, fit, owner_line, shorten, when
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -42,7 +43,8 @@ async def summary_card(svc: Services, ticket: Ticket) -> tuple[str, InlineKeyboa
         "📞 " + escape(contact.get("reach", "")),
     ]
     if ticket.consent_at:
-        lines.append("✅ " + _("Consent to share these details given {when}").format(when=ticket.consent_at.strftime("%Y-%m-%d %H:%M UTC")))
+        given = when(ticket.consent_at, staff_language, ZoneInfo(svc.settings.office_hours.zone))
+        lines.append("✅ " + _("Consent to share these details given {when}").format(when=given))
     if contact.get("purpose"):
         lines.append("🎯 " + escape(contact["purpose"]))
     if ticket.queries:

@@ -5,10 +5,11 @@ than Telegram's 4,096 characters leaves this module.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Callback
@@ -66,6 +67,13 @@ def written_in(lang: str, language: str) -> str:
 
 def long_date(day: date, language: str) -> str:
     return format_date(day, format="long", locale=babel_locale(language))
+
+
+def when(moment: datetime, language: str, tz: ZoneInfo) -> str:
+    """Full local date and short time, ordered and worded as the reader's locale does it."""
+    locale = babel_locale(language)
+    pattern = locale.datetime_formats["medium"].format(locale.time_formats["short"].pattern, locale.date_formats["full"].pattern)
+    return format_datetime(moment, pattern, tzinfo=tz, locale=locale)
 
 
 def shorten(text: str, limit: int) -> str:

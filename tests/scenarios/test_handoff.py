@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,6 +16,7 @@ from bot.contact import HINTS, PROMPTS
 from bot.db import STAGES, Relay
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.handlers.staff.tickets import CANNED
+from bot.render import when
 from bot.reporting import STAGE_LABELS
 from bot.i18n import LANGUAGE_NAMES
 from support import (
@@ -54,6 +56,8 @@ async def test_two_users_in_two_languages_each_get_their_own_topic(live):
     assert LANGUAGE_NAMES["vi"] in vi_card["text"] and "0912 345 678" in vi_card["text"] and first_hit in vi_card["text"]
     assert LANGUAGE_NAMES["zh-Hant"] in tw_card["text"] and "mei.lin@example.com.tw" in tw_card["text"]
     assert "林美華" in tw_card["text"] and "林美華" not in vi_card["text"]
+    consent = when(vi_ticket.consent_at, "vi", ZoneInfo(live.services.settings.office_hours.zone))  # Vietnam time, in words
+    assert STAFF("Consent to share these details given {when}").format(when=consent) in vi_card["text"] and "UTC" not in vi_card["text"]
 
     # while both are open, each user's messages go to their own topic only
     await say(live, VI_USER, "Cho tôi hỏi giá chuyển giao")

@@ -63,3 +63,17 @@ def test_introduction_stages_are_typed_in_the_staff_language_or_as_keywords(lang
     from bot.handlers.staff.tickets import parse_stage
 
     assert parse_stage(typed.split(), gettext_for(language)) == expected
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("zh-Hant", "2026年11月30日 星期一 上午8:00"),  # never "星期一, 30 11月"
+    ("vi", "08:00 Thứ Hai, 30 tháng 11, 2026"),
+    ("ja", "2026年11月30日月曜日 8:00"),
+])
+def test_times_are_worded_and_ordered_as_the_readers_locale_does_it(language, expected):
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from bot.render import when
+
+    assert when(datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc), language, ZoneInfo("Asia/Ho_Chi_Minh")) == expected

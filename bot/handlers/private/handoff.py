@@ -6,8 +6,8 @@ offer after "no good match". Its state is in the database, so a restart loses no
 from __future__ import annotations
 
 from html import escape
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
@@ -17,9 +17,8 @@ from bot.contact import STEPS, advance, applies, ask, request_handoff
 from bot.db import Relay, Ticket, now
 from bot.delivery import ticket_lane
 from bot.i18n import gettext_for, translate
-from bot.render import button, shorten
+from bot.render import button, shorten, when
 from bot.services import Services, current_user, services
-from catalog.taxonomy import babel_locale
 
 
 async def on_talk_to_staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -109,8 +108,8 @@ def _away_note(svc: Services, language: str) -> str:
     if hours.is_open(moment):
         return ""
     _ = gettext_for(language)
-    when = format_datetime(hours.next_opening(moment), "EEEE, d MMMM, HH:mm", locale=babel_locale(language))
-    return "\n\n" + _("Our office is closed now; expect an answer from {when} (Vietnam time).").format(when=when)
+    opening = when(hours.next_opening(moment), language, ZoneInfo(hours.zone))
+    return "\n\n" + _("Our office is closed now; expect an answer from {when} (Vietnam time).").format(when=opening)
 
 
 async def on_end(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -10,7 +10,8 @@ from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.delivery import notify
-from bot.events import EXAMPLE, check_event, command_fields, event_title, event_view, participants, unknown_entries, user_language, when, zone
+from bot.events import EXAMPLE, check_event, command_fields, event_title, event_view, participants, unknown_entries, user_language, zone
+from bot.render import when
 from bot.db import Event, EventRegistration
 from bot.i18n import gettext_for
 from bot.services import services
