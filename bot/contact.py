@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 from bot.db import Ticket
 from bot.i18n import N_, gettext_for
 from bot.mirror import staff_notices
-from bot.render import button
+from bot.render import button, listing
 from bot.services import Services, current_user, services
 
 STEPS = ("name", "organisation", "role", "reach", "purpose")
@@ -136,7 +136,8 @@ async def request_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, en
         if new:
             records = await svc.catalog.get_many(new)
             staff_ = gettext_for(svc.settings.staff_language)
-            titles = ", ".join(escape(r.title.get(svc.settings.staff_language) or r.title[r.language]) for r in records.values())
+            titles = listing((escape(r.title.get(svc.settings.staff_language) or r.title[r.language]) for r in records.values()),
+                             svc.settings.staff_language)
             also = "➕ " + staff_("The user also asks about: {titles}").format(titles=titles)
             await svc.outbox.post(context.bot, svc, *staff_notices(svc, ticket, also))
             svc.outbox.refresh_card(context.bot, svc, ticket.id)

@@ -10,6 +10,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
+from babel.lists import format_list
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import Callback
@@ -67,6 +68,11 @@ def written_in(lang: str, language: str) -> str:
 
 def long_date(day: date, language: str) -> str:
     return format_date(day, format="long", locale=babel_locale(language))
+
+
+def listing(items, language: str) -> str:
+    """Items joined as the reader's language joins a list ("A, B và C", "A、B和C")."""
+    return format_list(list(items), locale=babel_locale(language))
 
 
 def when(moment: datetime, language: str, tz: ZoneInfo) -> str:
@@ -136,7 +142,7 @@ def details(record: Record, language: str, version: str | None = None) -> str:
     if record.ip_status:
         lines.append(_("Intellectual property: {status}").format(status=_(IP_LABELS[record.ip_status])))
     if record.partnership:
-        kinds = ", ".join(_(PARTNERSHIP_LABELS[p]) for p in record.partnership)
+        kinds = listing((_(PARTNERSHIP_LABELS[p]) for p in record.partnership), language)
         lines.append(_("Partnership: {kinds}").format(kinds=kinds))
     if record.tags:
         lines.append("🏷 " + escape(", ".join(record.tags)))

@@ -14,7 +14,7 @@ import pytest
 
 from bot.demo import buttons
 from bot.i18n import LANGUAGE_NAMES, gettext_for
-from bot.render import KIND_LABELS, MAX_MESSAGE, maturity_label, pick
+from bot.render import KIND_LABELS, MAX_MESSAGE, PARTNERSHIP_LABELS, listing, maturity_label, pick
 from catalog.language import LANGUAGES
 from catalog.taxonomy import country_name, sector_label
 
@@ -282,6 +282,8 @@ async def _check_details(live, user_id: int, query: str) -> None:
         words, number = _(maturity_label(entry.trl)), _("TRL {trl}").format(trl=entry.trl)
         assert words in text_of(message) and number not in text_of(message)  # the result card: plain words
         assert f"{words} ({number})" in details  # the number too, in Details
+        kinds = listing([_(PARTNERSHIP_LABELS[p]) for p in entry.partnership], language)
+        assert len(entry.partnership) > 1 and _("Partnership: {kinds}").format(kinds=kinds) in details  # "A、B和C", "A, B và C"
         assert entry.contact.get("email") and entry.contact["email"] not in details
         for value in entry.contact.values():
             assert value not in details

@@ -23,7 +23,7 @@ from bot.callbacks import parse
 from bot.db import Digest, DigestItem, Subscription, User
 from bot.contact import request_handoff
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for, translate
-from bot.render import KIND_ICONS, button, details, fit, flag, grid, pick, version_rows
+from bot.render import KIND_ICONS, button, details, fit, flag, grid, listing, pick, version_rows
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 from catalog.taxonomy import SECTORS, country_name, sector_label
@@ -40,7 +40,7 @@ INTEREST_CHARS = (3, 200)
 def following(sub: Subscription, language: str) -> str:
     """What the user follows, and how digests work."""
     _ = gettext_for(language)
-    sectors = ", ".join(sector_label(key, language) for key in SECTORS if key in sub.sectors)
+    sectors = listing((sector_label(key, language) for key in SECTORS if key in sub.sectors), language)
     lines = ["<b>" + _("Daily digest of new entries") + "</b>",
              _("Sectors: {sectors}").format(sectors=escape(sectors or "—")),
              _("Interest: {interest}").format(interest=escape(f"“{sub.interest}”" if sub.interest else "—")), "",
