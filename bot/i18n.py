@@ -65,6 +65,13 @@ def gettext_for(language: str):
     return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).gettext
 
 
+def plural_for(language: str):
+    """The ``ngettext`` of ``language``, for counts: ``ngettext = plural_for("en");
+    ngettext("{count} entry", "{count} entries", count).format(count=count)`` (name it ``ngettext``
+    so that extraction finds its strings)."""
+    return translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).ngettext
+
+
 def translate(language: str, message: str) -> str:
     """``message`` in ``language``, for one string (extracted with the keyword ``translate:2``)."""
     return gettext_for(language)(message)

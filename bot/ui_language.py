@@ -15,7 +15,7 @@ from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
 from bot.db import BotStore, User
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, N_, gettext_for
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, N_, gettext_for, translate
 from bot.render import button
 from catalog.language import LANGUAGES, clear_language, normalize_language_code
 from catalog.taxonomy import babel_locale
@@ -61,8 +61,9 @@ def language_name(code: str, reader: str) -> str:
 
 def unsupported_hint(code: str) -> str:
     """One line for a reader of a language the UI lacks, in English (the language they get)."""
-    return gettext_for(DEFAULT_LANGUAGE)(
-        "I do not speak {language} yet, so I answer in English. Tap /language to choose Vietnamese, Chinese, Japanese or Korean."
+    return translate(
+        DEFAULT_LANGUAGE,
+        "I do not speak {language} yet, so I answer in English. Tap /language to choose Vietnamese, Chinese, Japanese or Korean.",
     ).format(language=language_name(code, DEFAULT_LANGUAGE))
 
 
@@ -83,7 +84,7 @@ async def remember(bot, store: BotStore, user: User, language: str, telegram_cod
 
 
 def change_keyboard(language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button("🌐 " + gettext_for(language)("Change language"), "menu", "lang")]])
+    return InlineKeyboardMarkup([[button("🌐 " + translate(language, "Change language"), "menu", "lang")]])
 
 
 async def follow(message, store: BotStore, user: User, language: str) -> str:

@@ -9,13 +9,14 @@ import json
 import pytest
 
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, plural_for
 from catalog.io import read_records
 from support import VI_USER, bot_texts, last_id, open_ticket, say, send_file
 
 pytestmark = pytest.mark.both_databases
 
 STAFF = gettext_for("vi")
+STAFF_N = plural_for("vi")
 SILK = {"id": "vn-hp-silk-001", "kind": "offer", "country": "VN", "sector": "equipment",
         "organization": "Công ty Cơ khí Kiến An", "contact": {"email": "info@cokhikienan.vn"},
         "title": {"vi": "Máy ươm tơ tằm tự động"},
@@ -30,14 +31,14 @@ async def test_a_bad_row_stops_the_whole_import_and_is_reported_by_line(live):
     count = await live.services.catalog.count()
     bad = {"id": "vn-hp-bad-001", "kind": "service", "title": "Dịch vụ tư vấn <b>"}
     (reply,) = await send_file(live, "catalogue.jsonl", jsonl(SILK, bad))
-    assert reply.startswith("❌ " + STAFF("{count} rows could not be imported; nothing was saved.").format(count=1))
+    assert reply.startswith("❌ " + STAFF_N("{count} row could not be imported; nothing was saved.", "{count} rows could not be imported; nothing was saved.", 1).format(count=1))
     assert "2: kind: must be one of offer, request, not 'service'" in reply
     assert await live.services.catalog.count() == count and await live.services.catalog.get(SILK["id"]) is None
     assert live.emulator.calls_to("sendDocument") == []
 
     rows = "\n".join(f"vn-bad-{n:03d},offer,Máy {n},,,,,,{'x' * n if n % 2 else 12}" for n in range(25))
     reply, document = await send_file(live, "catalogue.csv", ("id,kind,title,description,sector,country,organization,ip_status,trl\n" + rows).encode())
-    assert reply.startswith("❌ " + STAFF("{count} rows could not be imported; nothing was saved.").format(count=25))
+    assert reply.startswith("❌ " + STAFF_N("{count} row could not be imported; nothing was saved.", "{count} rows could not be imported; nothing was saved.", 25).format(count=25))
     assert reply.count(": trl: ") == 20 and STAFF("All {count} errors are in the attached file.").format(count=25) in reply
     (attached,) = live.emulator.calls_to("sendDocument")
     assert document == ""  # the attachment, without a caption
@@ -50,7 +51,7 @@ async def test_a_good_file_is_searchable_in_another_language_right_away(live):
     count = await live.services.catalog.count()
     updated = (await live.services.catalog.get("tw-aqua-001")).to_json() | {"trl": 8}
     (reply,) = await send_file(live, "new-entries.jsonl", jsonl(SILK, updated))
-    assert reply == "✅ " + STAFF("Imported {count} entries: {new} new, {updated} updated; search is up to date.").format(
+    assert reply == "✅ " + STAFF_N("Imported {count} entry: {new} new, {updated} updated; search is up to date.", "Imported {count} entries: {new} new, {updated} updated; search is up to date.", 2).format(
         count=2, new=1, updated=1)
     assert await live.services.catalog.count() == count + 1
     assert (await live.services.catalog.get("tw-aqua-001")).trl == 8

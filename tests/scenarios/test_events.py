@@ -13,7 +13,7 @@ import pytest
 from bot.db import Event, EventRegistration
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.contact import PROMPTS
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, plural_for
 from support import TW_FORM, newest_with, say, bot_texts, last_id, fill, press_form, send_file
 
 pytestmark = pytest.mark.both_databases
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.both_databases
 TW_USER, VI_USER, BLOCKED_USER = 602, 603, 604
 TW = gettext_for("zh-Hant")
 STAFF = gettext_for("vi")  # Settings.staff_language defaults to "vi"
+STAFF_N = plural_for("vi")
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 TITLES = {"vi": "Phiên kết nối công nghệ Việt Nam – Đài Loan", "en": "Vietnam–Taiwan technology connection session",
           "zh-Hant": "越南–臺灣技術媒合會"}
@@ -141,7 +142,7 @@ async def test_no_events_and_cancelled_or_past_events_are_not_shown(live):
 
     live.services.clock.advance(timedelta(days=-2))
     assert await staff_writes(live, f"/cancelevent {event.id}") == [
-        STAFF("Event #{number} cancelled; {count} users were told.").format(number=event.id, count=0)]
+        STAFF_N("Event #{number} cancelled; {count} user was told.", "Event #{number} cancelled; {count} users were told.", 0).format(number=event.id, count=0)]
     await say(live, VI_USER, "/events")
     assert bot_texts(live, VI_USER)[-1] == nothing
 
@@ -183,13 +184,13 @@ async def test_events_file_import_is_all_or_nothing_and_reimport_updates(live):
     jsonl = lambda *rows: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
 
     (reply,) = await send_file(live, "events.jsonl", jsonl(good, bad))
-    assert reply.startswith("❌ " + STAFF("{count} rows could not be imported; nothing was saved.").format(count=1))
+    assert reply.startswith("❌ " + STAFF_N("{count} row could not be imported; nothing was saved.", "{count} rows could not be imported; nothing was saved.", 1).format(count=1))
     assert "2: date:" in reply and "2: entries:" in reply and "tw-nope" in reply
     assert await live.services.store.rows(Event) == []
 
     iso = {**bad, "date": f"{day}T20:00:00+08:00", "entries": ["tw-semi-001"]}  # Taipei time, with its offset
     (reply,) = await send_file(live, "events.jsonl", jsonl(good, iso))
-    assert reply == "✅ " + STAFF("Imported {count} events: {new} new, {updated} updated.").format(count=2, new=2, updated=0)
+    assert reply == "✅ " + STAFF_N("Imported {count} event: {new} new, {updated} updated.", "Imported {count} events: {new} new, {updated} updated.", 2).format(count=2, new=2, updated=0)
     korea, taiwan = await live.services.store.rows(Event, order_by=Event.key)
     assert taiwan.key == "vn-tw-2026" and taiwan.starts_at == datetime.fromisoformat(f"{day} 07:30").replace(tzinfo=timezone.utc)
     assert korea.starts_at == datetime.fromisoformat(f"{day} 12:00").replace(tzinfo=timezone.utc) and korea.title == {"en": "Vietnam–Korea session"}
@@ -197,7 +198,7 @@ async def test_events_file_import_is_all_or_nothing_and_reimport_updates(live):
     csv = ("id,title,date,place,entries\n"
            f'vn-tw-2026,"{{""vi"": ""{TITLES["vi"]}""}}",{day} 15:00,Hải Phòng,"tw-aqua-001, tw-aqua-002"\n').encode()
     (reply,) = await send_file(live, "events-update.csv", csv)
-    assert reply == "✅ " + STAFF("Imported {count} events: {new} new, {updated} updated.").format(count=1, new=0, updated=1)
+    assert reply == "✅ " + STAFF_N("Imported {count} event: {new} new, {updated} updated.", "Imported {count} events: {new} new, {updated} updated.", 1).format(count=1, new=0, updated=1)
     taiwan = await live.services.store.get(Event, taiwan.id)
     assert taiwan.title == {"vi": TITLES["vi"]} and taiwan.entries == ["tw-aqua-001", "tw-aqua-002"]
     assert taiwan.starts_at.hour == 8 and len(await live.services.store.rows(Event)) == 2

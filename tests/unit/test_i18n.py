@@ -35,13 +35,15 @@ def test_every_string_translated_with_same_placeholders(locale):
     problems = []
     for msgid in sorted(MESSAGES):
         entry = catalog.get(msgid)
-        if entry is None or not entry.string or entry.fuzzy:
+        forms = entry.string if entry is not None and isinstance(entry.string, tuple) else (entry and entry.string,)
+        if entry is None or not all(forms) or entry.fuzzy:
             problems.append(f"untranslated: {msgid!r}")
             continue
-        if sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(entry.string)):
-            problems.append(f"placeholders differ: {msgid!r} -> {entry.string!r}")
-        if sorted(TAG.findall(msgid)) != sorted(TAG.findall(entry.string)):
-            problems.append(f"HTML tags differ: {msgid!r} -> {entry.string!r}")
+        for form in forms:  # a count's every plural form
+            if sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(form)):
+                problems.append(f"placeholders differ: {msgid!r} -> {form!r}")
+            if sorted(TAG.findall(msgid)) != sorted(TAG.findall(form)):
+                problems.append(f"HTML tags differ: {msgid!r} -> {form!r}")
     assert not problems, "\n".join(problems)
 
 
@@ -77,3 +79,15 @@ def test_times_are_worded_and_ordered_as_the_readers_locale_does_it(language, ex
     from bot.render import when
 
     assert when(datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc), language, ZoneInfo("Asia/Ho_Chi_Minh")) == expected
+
+
+@pytest.mark.parametrize("language, one, five", [
+    ("en", "1 entry", "5 entries"),
+    ("vi", "1 bản ghi", "5 bản ghi"),
+    ("zh-Hant", "共 1 筆項目", "共 5 筆項目"),
+])
+def test_counts_take_the_languages_plural_forms(language, one, five):
+    from bot.i18n import plural_for
+
+    ngettext = plural_for(language)
+    assert [ngettext("{count} entry", "{count} entries", n).format(count=n) for n in (1, 5)] == [one, five]

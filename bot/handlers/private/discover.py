@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, fil
 
 from bot.callbacks import Callback, parse
 from bot.db import Search, User
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, translate
 from bot.render import (
     button, card, details, filters_keyboard, menu_keyboard, results_keyboard, sector_buttons, shorten,
     version_rows,
@@ -200,7 +200,7 @@ async def on_version(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     svc = services(context)
     record = await svc.catalog.published_by_digest(callback.key)
     if record is None or not record.is_live(svc.clock.today()) or version not in record.title:
-        await query.answer(gettext_for(language)("This entry is no longer available."), show_alert=True)
+        await query.answer(translate(language, "This entry is no longer available."), show_alert=True)
         return
     await query.answer()
     others = version_rows(record, language, version)

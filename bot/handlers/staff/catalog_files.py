@@ -15,6 +15,7 @@ from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.i18n import gettext_for, plural_for
 from bot.events import import_events
 from bot.staffing import is_staff, staff_data_only, staff_gettext
 from bot.publishing import publish
@@ -40,7 +41,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     if not await is_staff(context, message.from_user.id):
         return
-    staff_ = staff_gettext(context)
+    staff_, ngettext = staff_gettext(context), plural_for(svc.settings.staff_language)
     if (document.file_size or 0) > MAX_BYTES:
         await message.reply_text(staff_("This file is larger than 20 MB, which Telegram does not let bots download. "
                                         "Please split it into smaller files."))
@@ -53,12 +54,14 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         try:
             if name.lower().startswith("events"):
                 new, updated = await import_events(path, svc, message.from_user.id, staff_)
-                text = staff_("Imported {count} events: {new} new, {updated} updated.")
+                text = ngettext("Imported {count} event: {new} new, {updated} updated.",
+                                "Imported {count} events: {new} new, {updated} updated.", new + updated)
             else:
                 new, updated = await import_catalogue(context, path)
-                text = staff_("Imported {count} entries: {new} new, {updated} updated; search is up to date.")
+                text = ngettext("Imported {count} entry: {new} new, {updated} updated; search is up to date.",
+                                "Imported {count} entries: {new} new, {updated} updated; search is up to date.", new + updated)
         except ImportFailed as exc:
-            await report_errors(message, progress, exc.errors, staff_)
+            await report_errors(message, progress, exc.errors, svc.settings.staff_language)
             return
     await progress.edit_text("✅ " + text.format(count=new + updated, new=new, updated=updated))
 
@@ -70,11 +73,14 @@ async def import_catalogue(context: ContextTypes.DEFAULT_TYPE, path: Path) -> tu
     return await publish(context.bot, svc, records)
 
 
-async def report_errors(message: Message, progress: Message, errors: list[RowError], staff_) -> None:
+async def report_errors(message: Message, progress: Message, errors: list[RowError], language: str) -> None:
     """How many rows failed and the first ones as ``line: field: reason`` (in place of the progress
     message); all of them as errors.txt, in reply to the file."""
     lines = [f"{e.line}: {e.field}: {e.reason}" for e in errors]
-    text = ["❌ " + staff_("{count} rows could not be imported; nothing was saved.").format(count=len({e.line for e in errors}))]
+    staff_, ngettext = gettext_for(language), plural_for(language)
+    failed = len({e.line for e in errors})
+    text = ["❌ " + ngettext("{count} row could not be imported; nothing was saved.",
+                            "{count} rows could not be imported; nothing was saved.", failed).format(count=failed)]
     text += [escape(shorten(line, 180)) for line in lines[:SHOWN_ERRORS]]
     if len(lines) > SHOWN_ERRORS:
         text.append("\n" + staff_("All {count} errors are in the attached file.").format(count=len(lines)))
@@ -98,7 +104,8 @@ async def export_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         path = Path(folder) / f"catalogue.{kind}"
         await asyncio.to_thread(write_records, records, path)
         await update.effective_message.reply_document(
-            path.read_bytes(), filename=path.name, caption=staff_("{count} entries").format(count=len(records)))
+            path.read_bytes(), filename=path.name,
+            caption=plural_for(svc.settings.staff_language)("{count} entry", "{count} entries", len(records)).format(count=len(records)))
 
 
 async def keep_index_current(context: ContextTypes.DEFAULT_TYPE) -> None:

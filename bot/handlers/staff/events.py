@@ -13,7 +13,7 @@ from bot.delivery import notify
 from bot.events import EXAMPLE, check_event, command_fields, event_title, event_view, participants, unknown_entries, user_language, zone
 from bot.render import when
 from bot.db import Event, EventRegistration
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, plural_for
 from bot.services import services
 from bot.staffing import staff_gettext, staff_only
 
@@ -74,8 +74,10 @@ async def cancel_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         text = "❌ " + _("“{title}” on {when} has been cancelled. Staff will contact you about the meetings you asked for.").format(
             title=escape(event_title(event, language)), when=escape(when(event.starts_at, language, zone(svc))))
         await notify(context.bot, svc, user_id, text)
-    await update.effective_message.reply_text(staff_("Event #{number} cancelled; {count} users were told.").format(
-        number=event.id, count=len(registered)))
+    ngettext = plural_for(svc.settings.staff_language)
+    await update.effective_message.reply_text(ngettext("Event #{number} cancelled; {count} user was told.",
+                                                       "Event #{number} cancelled; {count} users were told.", len(registered))
+                                              .format(number=event.id, count=len(registered)))
 
 
 # ----------------------------------------------------------------------------- staff: events files
