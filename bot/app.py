@@ -1,15 +1,19 @@
-"""The one place that wires the Application: services, handlers, error handler, rate limiter."""
+"""The one place that wires the Application: services, handlers, error handler, rate limiter,
+health and metrics, and the process's logging."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import traceback
 from collections import deque
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat
-from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
 
 from bot.bootstrap import open_catalog, open_engine
@@ -23,8 +27,10 @@ from bot.handlers.private import discover, entries, events, handoff, matches, st
 from bot.handlers.staff import catalog_files, reports, review, tickets
 from bot.handlers.staff import events as staff_events
 from bot.handlers.staff import matches as staff_matches
+from bot.health import Health
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for
 from bot.inbox import DurableQueue
+from bot.metrics import CountedJobQueue, Metrics, count_failed_job
 from bot.ordering import ConversationOrder
 from bot.services import Services
 from bot.ui_language import MENU_LANGUAGES, commands
@@ -70,7 +76,7 @@ class RetryingRateLimiter(AIORateLimiter):
     """Telegram's flood limits: 30 messages/s overall (PTB's pacing), 20 messages in any minute per
     group (a sliding window: a burst of 20 uses the minute), about one message a second per private
     chat with short bursts; reads never wait. Network errors that certainly did not reach Telegram
-    are retried. A timeout is not retried here: Telegram may have
+    are retried, and every 429 is counted. A timeout is not retried here: Telegram may have
     performed the call, and the outbox decides what to do with messages that must arrive. A button
     press handled again after a restart is too old to answer; that answer is skipped, not an error.
 
@@ -81,8 +87,9 @@ class RetryingRateLimiter(AIORateLimiter):
     PRIVATE_BURST = 3
     GROUP_PER_MINUTE = 20
 
-    def __init__(self, time_scale: float = 1.0) -> None:
+    def __init__(self, metrics: Metrics, time_scale: float = 1.0) -> None:
         super().__init__(overall_time_period=1 * time_scale, group_max_rate=0, max_retries=3)
+        self._too_many_requests = metrics.too_many_requests.labels("rate_limiter")
         self._private_period = self.PRIVATE_BURST * time_scale
         self._group_period = 60 * time_scale
         self._private: dict[int, AsyncLimiter] = {}
@@ -94,6 +101,7 @@ class RetryingRateLimiter(AIORateLimiter):
         return window.room() if window else self.GROUP_PER_MINUTE
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args) -> Any:
+        callback = self._counting_429(callback)
         if endpoint == "answerCallbackQuery":
             try:
                 return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
@@ -111,6 +119,15 @@ class RetryingRateLimiter(AIORateLimiter):
             async with limiter:
                 return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
         return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    def _counting_429(self, callback):
+        async def call(*args, **kwargs):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter:
+                self._too_many_requests.inc()
+                raise
+        return call
 
     async def _with_retries(self, callback, args, kwargs, endpoint, data, rate_limit_args, *, limited: bool = True) -> Any:
         for attempt in range(self.NETWORK_RETRIES + 1):
@@ -138,7 +155,11 @@ async def build_services(settings: Settings) -> Services:
 
 
 async def start_up(application: Application) -> None:
-    """Before the first new update: what a stop left unhandled, then the command menus."""
+    """Before the first new update: the health server (when configured), what a stop left
+    unhandled, then the command menus."""
+    if health := application.bot_data.get("health"):
+        settings = application.bot_data["services"].settings
+        await health.start(settings.health_listen, settings.health_port)
     if replayed := await application.update_queue.replay(application.bot):
         log.info("%s updates left unhandled by a stop are handled again", replayed)
     await set_commands(application)
@@ -147,6 +168,8 @@ async def start_up(application: Application) -> None:
 async def shut_down(application: Application) -> None:
     """Background deliveries stop with the bot; their rows are delivered after the next start."""
     await application.bot_data["services"].outbox.stop()
+    if health := application.bot_data.get("health"):
+        await health.stop()
 
 
 async def set_commands(application: Application) -> None:
@@ -183,7 +206,8 @@ def build_application(
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .concurrent_updates(ConversationOrder(services.store, ordered=ordered))
+        .concurrent_updates(ConversationOrder(services.store, services.metrics, ordered=ordered))
+        .job_queue(CountedJobQueue(services.metrics))
         .update_queue(DurableQueue(services.store))
         .read_timeout(SEND_TIMEOUT)
         .write_timeout(SEND_TIMEOUT)
@@ -191,7 +215,7 @@ def build_application(
         .post_stop(shut_down)
     )
     if rate_limits:
-        builder = builder.rate_limiter(RetryingRateLimiter(settings.time_scale))
+        builder = builder.rate_limiter(RetryingRateLimiter(services.metrics, settings.time_scale))
     application = builder.build()
     application.bot_data["services"] = services
     leaving, routers = router.handlers(settings.staff_chat_id)
@@ -205,6 +229,7 @@ def build_application(
     application.add_handlers(catalog_files.document_handlers(settings.staff_chat_id), group=1)  # beside the ticket relay, not instead
     application.add_handler(CallbackQueryHandler(start.on_unknown_button))  # after every other button handler
     application.add_error_handler(errors.on_error)
+    application.add_error_handler(count_failed_job)
     application.job_queue.run_repeating(deliver_outbox, interval=OUTBOX_INTERVAL, first=OUTBOX_INTERVAL, name="outbox")
     entries.schedule(application)
     catalog_files.schedule(application)
@@ -213,6 +238,9 @@ def build_application(
     if settings.staff_chat_id is not None:
         tickets.schedule(application)
         reports.schedule(application)
+    if settings.health_port is not None:
+        application.bot_data["health"] = health = Health(services)
+        health.schedule(application)
     return application
 
 
@@ -286,11 +314,35 @@ def redact_logs(settings: Settings) -> None:
     _redaction.secrets.update(secret for secret in (settings.token, settings.webhook_secret) if secret)
 
 
-def run(settings: Settings) -> None:
-    """``techconnect run``: long polling, or a webhook with Telegram's secret token when configured."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
+class JsonLines(logging.Formatter):
+    """A JSON object a line, for log collectors: time, level, logger and message (written with ids
+    and kinds only; PTB's payload lines are cut by :class:`LogRedaction`), and for an exception
+    its type and where it was raised, never its text: an exception's text may quote a database
+    row or what a user typed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info and record.exc_info[0] is not None:
+            kind, _exc, trace = record.exc_info
+            line["exception"] = kind.__name__
+            line["trace"] = [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_tb(trace)]
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure_logging(settings: Settings) -> None:
+    """The process's log lines: plain text or JSON (``TECHCONNECT_LOG_FORMAT``), secrets redacted."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines() if settings.log_format == "json"
+                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(handlers=[handler], level=settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: noise
     redact_logs(settings)
+
+
+def run(settings: Settings) -> None:
+    """``techconnect run``: long polling, or a webhook with Telegram's secret token when configured."""
+    configure_logging(settings)
     services = asyncio.run(build_services(settings))
     application = build_application(services)
     if settings.webhook_url:

@@ -12,6 +12,7 @@ from catalog.language import LANGUAGES
 
 _TOKEN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 def data_dir() -> Path:
@@ -46,6 +47,9 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object a line, for log collectors
+    health_port: int | None = None  # /healthz and /metrics (bot.health); None: not served, 0: any free port
+    health_listen: str = "0.0.0.0"
     staff_language: str = "vi"
     staff_ids: frozenset[int] = frozenset()
     office_hours: OfficeHours = OfficeHours()
@@ -97,6 +101,10 @@ class Settings:
         level = env.get("TECHCONNECT_LOG_LEVEL", "INFO").strip().upper()
         if level not in LOG_LEVELS:
             problems.append(f"TECHCONNECT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        log_format = env.get("TECHCONNECT_LOG_FORMAT", "text").strip().lower()
+        if log_format not in LOG_FORMATS:
+            problems.append(f"TECHCONNECT_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+        health_port = integer("TECHCONNECT_HEALTH_PORT", 0, 65535)
         staff_language = env.get("TECHCONNECT_STAFF_LANGUAGE", "vi").strip()
         if staff_language not in LANGUAGES:
             problems.append(f"TECHCONNECT_STAFF_LANGUAGE must be one of {', '.join(LANGUAGES)}")
@@ -131,6 +139,9 @@ class Settings:
             webhook_listen=env.get("TECHCONNECT_WEBHOOK_LISTEN", "0.0.0.0"),
             webhook_port=port or 8443,
             log_level=level,
+            log_format=log_format,
+            health_port=health_port or None,
+            health_listen=env.get("TECHCONNECT_HEALTH_LISTEN", "0.0.0.0"),
             staff_language=staff_language,
             staff_ids=frozenset(staff_ids),
             office_hours=office_hours,

@@ -544,6 +544,18 @@ class BotStore(Database):
             return list((await session.scalars(select(Outgoing.lane).where(Outgoing.status == "pending")
                                                .group_by(Outgoing.lane).order_by(func.min(Outgoing.id)))).all())
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """Rows not delivered yet (pending or sending), and when the oldest of them was written."""
+        async with self.session() as session:
+            count, oldest = (await session.execute(select(func.count(), func.min(Outgoing.created_at))
+                                                   .where(Outgoing.status.in_(("pending", "sending"))))).one()
+            return count, oldest
+
+    async def unclaimed(self) -> int:
+        """Tickets that reached staff and that nobody holds."""
+        async with self.session() as session:
+            return await session.scalar(select(func.count()).select_from(Ticket).where(Ticket.status == TicketStatus.OPEN))
+
     async def mark(self, row: Outgoing, **values) -> None:
         for key, value in values.items():
             setattr(row, key, value)

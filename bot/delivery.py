@@ -297,6 +297,7 @@ class Outbox:
         try:
             message = await (self._call_shared(bot, svc, [row, *riders]) if riders else self._call(bot, svc, row))
         except RetryAfter as exc:
+            svc.metrics.too_many_requests.labels("outbox").inc()
             wait = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
             await svc.store.mark(row, status="pending", not_before=svc.clock.now() + wait, error="429")
             return False

@@ -54,13 +54,15 @@ class LiveBot:
     """Emulator + the real bot polling it over HTTP, with a staff forum group."""
 
     def __init__(self, services: Services | None = None, *, rate_limits: bool = True, ordered: bool = True,
-                 limits: Limits | None = None) -> None:
-        """``limits``: Telegram's flood limits, enforced by the emulator and paced by the bot at the same time scale."""
+                 limits: Limits | None = None, health_port: int | None = None) -> None:
+        """``limits``: Telegram's flood limits, enforced by the emulator and paced by the bot at the same time scale;
+        ``health_port``: serve /healthz and /metrics on loopback (0: any free port)."""
         self.emulator = BotApiEmulator(limits=limits)
         self.time_scale = limits.time_scale if limits else 1.0
         self.services = services
         self.rate_limits = rate_limits
         self.ordered = ordered
+        self.health_port = health_port
         self.app: TrackedApplication | None = None
 
     async def start(self) -> "LiveBot":
@@ -68,6 +70,7 @@ class LiveBot:
         settings = Settings(
             token=self.emulator.token, staff_chat_id=STAFF_CHAT_ID,
             base_url=self.emulator.base_url, base_file_url=self.emulator.base_file_url, time_scale=self.time_scale,
+            health_port=self.health_port, health_listen="127.0.0.1",
         )
         redact_logs(settings)
         if self.services is None:
@@ -88,6 +91,7 @@ class LiveBot:
         if self.app is not None:
             await self.app.updater.stop()
             await self.app.stop()
+            await self.app.post_stop(self.app)  # as run_polling does
             await self.app.shutdown()
         await self.emulator.stop()
 

@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.db import BotStore
+from bot.metrics import Metrics
 
 
 def conversation_key(update: object) -> Hashable:
@@ -30,22 +31,23 @@ def conversation_key(update: object) -> Hashable:
 
 class ConversationOrder(BaseUpdateProcessor):
     """Per-conversation FIFO on top of a bound on concurrent updates; each handled update is
-    marked done in the inbox (:mod:`bot.inbox`).
+    counted and timed (:mod:`bot.metrics`), and marked done in the inbox (:mod:`bot.inbox`).
 
     PTB starts updates in arrival order; asyncio locks are FIFO, so the order of one
     conversation is kept while the others go on. ``ordered=False`` only to measure what the
     order costs.
     """
 
-    def __init__(self, store: BotStore, *, ordered: bool = True, max_concurrent_updates: int = 256) -> None:
+    def __init__(self, store: BotStore, metrics: Metrics, *, ordered: bool = True, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
         self.store = store
+        self.metrics = metrics
         self.ordered = ordered
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._waiting: dict[Hashable, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await self._in_order(update, coroutine)
+        await self._in_order(update, self.metrics.handled(update, coroutine))
         if isinstance(update, Update):
             await self.store.update_done(update.update_id)
 

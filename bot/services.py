@@ -1,4 +1,4 @@
-"""What handlers share: settings, stores and the search engine, kept in ``bot_data``."""
+"""What handlers share: settings, stores, the search engine and the metrics, kept in ``bot_data``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.db import BotStore, User
 from bot.delivery import Outbox
 from bot.i18n import translate
+from bot.metrics import Metrics
 from bot.ui_language import first_guess, remember
 from catalog.store import CatalogStore
 from index.search import SearchEngine
@@ -25,6 +26,7 @@ class Services:
     engine: SearchEngine
     clock: Clock = field(default_factory=Clock)
     outbox: Outbox = field(default_factory=Outbox)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -236,6 +236,7 @@ async def restart(live) -> None:
     if old_app.updater.running:
         await old_app.updater.stop()
     await old_app.stop()
+    await old_app.post_stop(old_app)
     await old_app.shutdown()
     await old_services.catalog.engine.dispose()
     live.services = await build_services(old_services.settings)

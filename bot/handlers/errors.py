@@ -8,6 +8,7 @@ from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
 from bot.i18n import gettext_for
+from bot.metrics import update_kind
 
 log = logging.getLogger("techconnect.errors")
 
@@ -16,7 +17,7 @@ def _describe(update: object) -> str:
     """Which update failed, never what it says (texts hold phones and e-mails)."""
     if not isinstance(update, Update):
         return type(update).__name__
-    kind = next((name for name in Update.ALL_TYPES if getattr(update, name, None) is not None), "unknown")
+    kind = update_kind(update)
     chat = update.effective_chat.id if update.effective_chat else None
     user = update.effective_user.id if update.effective_user else None
     return f"{update.update_id} ({kind}, chat {chat}, user {user})"

@@ -47,3 +47,14 @@ def test_office_hours_in_vietnam_time():
     monday_evening = datetime(2026, 11, 30, 11, 0, tzinfo=timezone.utc)  # 18:00 local; Tuesday is a holiday
     assert hours.next_opening(monday_evening).day == 2
     assert hours.is_open(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc))  # 09:00 local
+
+
+def test_health_port_and_log_format():
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert settings.health_port is None and settings.log_format == "text"  # off unless asked for
+    assert Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TECHCONNECT_HEALTH_PORT": "0"}).health_port is None
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TECHCONNECT_HEALTH_PORT": "9102", "TECHCONNECT_LOG_FORMAT": "JSON"})
+    assert settings.health_port == 9102 and settings.health_listen == "0.0.0.0" and settings.log_format == "json"
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TECHCONNECT_HEALTH_PORT": "70000", "TECHCONNECT_LOG_FORMAT": "xml"})
+    assert "TECHCONNECT_HEALTH_PORT" in str(info.value) and "TECHCONNECT_LOG_FORMAT" in str(info.value)

@@ -85,7 +85,8 @@ async def new_search(
     within a sector the user chose: they are browsing it.
     """
     svc = services(context)
-    result = await svc.engine.asearch(text or query, top_k=MAX_HITS + 1, filters=filters, today=svc.clock.today())
+    with svc.metrics.search_seconds.time():
+        result = await svc.engine.asearch(text or query, top_k=MAX_HITS + 1, filters=filters, today=svc.clock.today())
     browsing = filters.sector is not None and meaning(query) is Meaning.BROAD
     kept = result.hits if like or browsing else result.good
     hits = [[h.id, round(h.score, 4), h.language] for h in kept if h.id != like][:MAX_HITS]
