@@ -57,12 +57,13 @@ class Clock:
         await asyncio.sleep(seconds * self.scale)
 
 
-async def until(predicate, clock: Clock, limit: float) -> bool:
+async def until(predicate, clock: Clock, limit: float, every: float = 0.01) -> bool:
+    """Poll ``predicate`` every ``every`` real seconds (the bot shares this event loop: polling costs it time)."""
     deadline = clock.now() + limit
     while clock.now() < deadline:
         if predicate():
             return True
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(every)
     return predicate()
 
 
@@ -115,7 +116,7 @@ async def handoffs(live, clock: Clock, users: list[int]) -> dict:
                 carded[users[int(match.group(1))]] = clock.now() - pressed
         return len(told) == len(users) and len(carded) == len(users)
 
-    await until(check, clock, 900)
+    await until(check, clock, 900, every=0.05)
     return {"told": list(told.values()), "carded": list(carded.values()), "users": len(users),
             "untold": len(users) - len(told), "uncarded": len(users) - len(carded)}
 

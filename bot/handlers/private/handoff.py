@@ -76,7 +76,7 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await ask(query.message, svc, language, ticket)
 
 
-ACK_WAIT = 1.0  # seconds (scaled like Telegram's limits): the longest a user waits to hear that their request went to staff
+ACK_WAIT = 0.5  # seconds (scaled like Telegram's limits): the longest a user waits to hear that their request went to staff
 MIN_ACK_WAIT = 0.25  # real seconds the bot needs at least to hear back from the staff group
 
 
