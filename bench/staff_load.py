@@ -211,7 +211,7 @@ async def conversations(live, clock: Clock, users: list[int], minutes: float, mi
             reordered += sum(1 for a, b in zip(ids, ids[1:]) if b < a)
     return {"to_staff": latency["u"], "to_user": latency["r"], "messages": len(sent),
             "lost": len(set(sent) - set(arrived)), "duplicates": sum(len(v) - 1 for v in arrived.values()),
-            "reordered": reordered}
+            "reordered": reordered, "429": len(emulator.rate_limited)}
 
 
 async def run_design(scale: float, minutes: float, mirror: bool) -> dict:
@@ -260,12 +260,12 @@ def pct(values: list[float], q: float) -> str:
 
 def table(rows: dict[str, dict]) -> str:
     lines = ["| design | relay to staff p50 / p95 s | relay to user p50 / p95 s | messages | not arrived in 15 min | doubled | reordered "
-             "| 30 handoffs: told 'sent' p50 / max s | card in group p50 / max s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| 429s | 30 handoffs: told 'sent' p50 / max s | card in group p50 / max s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in rows.items():
         c, h = r["conversations"], r["handoffs"]
         lines.append(f"| {name} | {pct(c['to_staff'], .5)} / {pct(c['to_staff'], .95)} | {pct(c['to_user'], .5)} / "
-                     f"{pct(c['to_user'], .95)} | {c['messages']} | {c['lost']} | {c['duplicates']} | {c['reordered']} | "
+                     f"{pct(c['to_user'], .95)} | {c['messages']} | {c['lost']} | {c['duplicates']} | {c['reordered']} | {c['429']} | "
                      f"{pct(h['told'], .5)} / {pct(h['told'], 1)} (untold {h['untold']}) | "
                      f"{pct(h['carded'], .5)} / {pct(h['carded'], 1)} |")
     return "\n".join(lines)
