@@ -151,9 +151,11 @@ async def settle_all(emulator: BotApiEmulator) -> None:
 
 
 def delivered_to_staff(emulator: BotApiEmulator, user_id: int) -> list[str]:
+    """The user's messages in their topic, a line each (texts that waited for the group share a message)."""
     topic = topic_of(emulator, user_id)
-    return [m["text"] for m in emulator.messages(STAFF_CHAT_ID, thread_id=topic, from_bot=True)
-            if (m.get("text") or "").startswith(f"{user_id} hỏi")] if topic else []
+    lines = [line.removeprefix("💬 ") for m in emulator.messages(STAFF_CHAT_ID, thread_id=topic, from_bot=True)
+             for line in (m.get("text") or "").splitlines()] if topic else []
+    return [line for line in lines if line.startswith(f"{user_id} hỏi")]
 
 
 def delivered_to_user(emulator: BotApiEmulator, user_id: int) -> list[str]:
