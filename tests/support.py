@@ -58,6 +58,12 @@ def bot_texts(live, chat_id: int, *, since: int = 0, thread_id: int | None = Non
             if m["message_id"] > since]
 
 
+def lines_of(messages: list[dict]) -> list[str]:
+    """The texts of messages line by line, as staff read them: texts that waited for the staff
+    group share one message, a "💬 " line each."""
+    return [line.removeprefix("💬 ") for m in messages for line in (m.get("text") or "").splitlines()]
+
+
 def last_id(live, chat_id: int) -> int:
     messages = live.emulator.messages(chat_id)
     return messages[-1]["message_id"] if messages else 0

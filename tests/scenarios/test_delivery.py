@@ -12,7 +12,7 @@ from bot.db import Outgoing, StaffTopic, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from support import (
     STAFF, VI, VI_FORM, VI_NEED, VI_USER, claim, deliver_waiting, newest_with, open_ticket, post, press_form, say,
-    staff_says, start_form, topic_messages,
+    lines_of, staff_says, start_form, topic_messages,
 )
 
 OTHER_STAFF = 900002
@@ -38,17 +38,16 @@ async def test_back_to_back_messages_reach_staff_in_order_for_every_user(live):
             await live.emulator.send_text(user_id, f"{user_id}: dòng {round_ + 1}")
     await live.settle(timeout=120)
 
-    def lines_of(user_id: int) -> list[str]:  # texts that waited for the group share a message, a line each
-        lines = [line.removeprefix("💬 ") for t in texts_in(live, tickets[user_id]) if t for line in t.splitlines()]
-        return [line for line in lines if line.startswith(f"{user_id}:")]
+    def lines_from(user_id: int) -> list[str]:
+        return [line for line in lines_of(topic_messages(live, tickets[user_id])) if line.startswith(f"{user_id}:")]
 
     for _round in range(40):  # what the group's flood limit held back waits in the outbox (a scaled 3 s window)
-        if all(len(lines_of(u)) >= 3 for u in users):
+        if all(len(lines_from(u)) >= 3 for u in users):
             break
         await asyncio.sleep(0.5)
         await deliver_waiting(live)
     for user_id in users:
-        assert lines_of(user_id) == [f"{user_id}: dòng {n}" for n in (1, 2, 3)]
+        assert lines_from(user_id) == [f"{user_id}: dòng {n}" for n in (1, 2, 3)]
 
 
 async def test_quick_answers_to_the_contact_form_keep_their_places(live):

@@ -14,7 +14,7 @@ import sys
 
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.emulator import BotApiEmulator
-from support import VI_FORM
+from support import VI_FORM, lines_of
 
 TOKEN = "424242:FAULT-TEST-TOKEN-abcdefghijkl"
 USERS = [801, 802, 803, 804]
@@ -151,10 +151,9 @@ async def settle_all(emulator: BotApiEmulator) -> None:
 
 
 def delivered_to_staff(emulator: BotApiEmulator, user_id: int) -> list[str]:
-    """The user's messages in their topic, a line each (texts that waited for the group share a message)."""
+    """The user's messages in their topic, a line each."""
     topic = topic_of(emulator, user_id)
-    lines = [line.removeprefix("💬 ") for m in emulator.messages(STAFF_CHAT_ID, thread_id=topic, from_bot=True)
-             for line in (m.get("text") or "").splitlines()] if topic else []
+    lines = lines_of(emulator.messages(STAFF_CHAT_ID, thread_id=topic, from_bot=True)) if topic else []
     return [line for line in lines if line.startswith(f"{user_id} hỏi")]
 
 

@@ -9,7 +9,7 @@ import asyncio
 
 from bot.db import Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
-from support import VI_FORM, deliver_waiting
+from support import VI_FORM, deliver_waiting, lines_of
 
 USERS = list(range(1101, 1131))
 FOLLOW_UPS = 3
@@ -57,9 +57,8 @@ async def hand_off(live, user_id: int) -> None:
 
 
 def follow_ups(live, ticket: Ticket) -> list[str]:
-    """The user's follow-ups as staff see them in the topic (texts that waited share a message, a line each)."""
-    lines = [line.removeprefix("💬 ") for m in live.emulator.messages(STAFF_CHAT_ID, thread_id=ticket.topic_id, from_bot=True)
-             for line in (m.get("text") or "").splitlines()]
+    """The user's follow-ups as staff read them in the topic."""
+    lines = lines_of(live.emulator.messages(STAFF_CHAT_ID, thread_id=ticket.topic_id, from_bot=True))
     return [line for line in lines if line.startswith(f"{ticket.user_id} hỏi")]
 
 

@@ -14,8 +14,8 @@ from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.mirror import FOLLOWING
 from bot.router import UNCLEAR
 from support import (
-    OTHER_USER, STAFF, TW_FORM, TW_USER, VI, VI_USER, bot_texts, claim, fill, is_card, last_id, open_ticket, press_form, say, sent,
-    start_form, topic_messages,
+    OTHER_USER, STAFF, TW_FORM, TW_USER, VI, VI_USER, bot_texts, claim, fill, is_card, last_id, lines_of, open_ticket, press_form, say,
+    sent, start_form, topic_messages,
 )
 
 pytestmark = pytest.mark.both_databases
@@ -68,7 +68,7 @@ async def test_three_users_writing_past_the_groups_budget_share_messages_in_orde
     carried_all = 0
     for ticket in tickets:
         carried = [m for m in topic_messages(live, ticket) if "câu" in (m.get("text") or "") or "photo" in m]
-        lines = [line.removeprefix("💬 ") for m in carried for line in (m.get("text") or "<ảnh>").splitlines()]
+        lines = lines_of([m if "photo" not in m else {"text": "<ảnh>"} for m in carried])
         expected = [f"{ticket.user_id} câu {n}" for n in range(1, 9)]
         if ticket.user_id == VI_USER:
             expected.insert(3, "<ảnh>")
