@@ -133,7 +133,7 @@ async def test_after_an_outage_older_messages_arrive_before_newer_ones(live):
     live.emulator.set_unreachable(STAFF_CHAT_ID, False)
     await say(live, VI_USER, "ba")
     await deliver_waiting(live)
-    assert [t for t in texts_in(live, ticket) if t in ("một", "hai", "ba")] == ["một", "hai", "ba"]
+    assert [t for t in lines_of(topic_messages(live, ticket)) if t in ("một", "hai", "ba")] == ["một", "hai", "ba"]
 
 
 async def test_a_message_written_before_the_user_ends_the_conversation_still_arrives(live):
@@ -143,8 +143,7 @@ async def test_a_message_written_before_the_user_ends_the_conversation_still_arr
     await say(live, VI_USER, "/end")
     live.emulator.set_unreachable(STAFF_CHAT_ID, False)
     await deliver_waiting(live)
-    texts = texts_in(live, ticket)
-    assert texts[-2:] == ["Cảm ơn anh, em sẽ gửi hồ sơ sau", "✅ " + STAFF("The user ended the conversation.")]
+    assert lines_of(topic_messages(live, ticket))[-2:] == ["Cảm ơn anh, em sẽ gửi hồ sơ sau", "✅ " + STAFF("The user ended the conversation.")]
 
 
 async def test_entries_waiting_for_review_get_a_new_topic_when_theirs_was_deleted(live):
