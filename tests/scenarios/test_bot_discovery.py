@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 
-import pytest
 
 from bot.demo import buttons
 from bot.i18n import LANGUAGE_NAMES, gettext_for

@@ -16,8 +16,7 @@ from bot.db import Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
 from bot.emulator import BotApiEmulator
 from catalog.model import PARTNERSHIPS
-from support import (OTHER_USER, STAFF, VI, VI_FORM, VI_USER, bot_texts, errors_logged, forge, last_id, open_ticket, say,
-                     staff_says)
+from support import (OTHER_USER, STAFF, VI, VI_USER, bot_texts, errors_logged, forge, last_id, open_ticket, say)
 
 GROUP = -1002000000077
 PHONE = "0912 345 678"

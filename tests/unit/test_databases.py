@@ -4,7 +4,7 @@ JSON, inserts that may meet an existing row and compare-and-set agree."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
