@@ -231,7 +231,7 @@ class Outbox:
             while (row := await svc.store.next_outgoing(lane)) is not None:
                 if row.not_before and row.not_before > svc.clock.now() and (row.error == "429" or not eager):
                     break
-                if not await self._deliver(bot, svc, row, notices, await self._riders(bot, svc, row)):
+                if not await self._deliver(bot, svc, row, notices, *await self._riders(bot, svc, row)):
                     break
         for notice in notices:  # outside this lane's lock: two lanes never wait for each other
             await self.drain(bot, svc, notice.lane)
@@ -269,33 +269,35 @@ class Outbox:
         return True
 
     @staticmethod
-    async def _riders(bot: Bot, svc: Services, row: Outgoing) -> list[Outgoing]:
+    async def _riders(bot: Bot, svc: Services, row: Outgoing) -> tuple[list[Outgoing], list[str]]:
         """The rows that share the message of ``row`` while the staff group is near its limit (few
         messages left of its minute, or this row already waited for it): the plain texts a user
-        wrote, waiting right behind it in the ticket's topic."""
+        wrote, waiting right behind it in the ticket's topic; and the lines of the shared message."""
         if row.ref != SHARED_TEXT:
-            return []
+            return [], []
         room = getattr(getattr(bot, "rate_limiter", None), "room", None)
         waited = (now() - row.created_at).total_seconds() > SHARE_AFTER * svc.settings.time_scale
         if not waited and (room is None or room(row.chat_id) >= BATCH_BELOW):
-            return []
+            return [], []
         behind = await svc.store.rows(Outgoing, Outgoing.lane == row.lane, Outgoing.status == "pending", Outgoing.id > row.id,
                                       limit=MAX_RIDERS)
         riders = list(itertools.takewhile(lambda r: r.ref == SHARED_TEXT, behind))
         texts = {r.id: r.text for r in await svc.store.rows(Relay, Relay.id.in_([x.relay_id for x in [row, *riders]]))}
-        length = len(_shared_line(texts[row.relay_id]))
-        for count, rider in enumerate(riders):
-            length += 1 + len(_shared_line(texts[rider.relay_id]))
-            if length > MAX_MESSAGE:
-                return riders[:count]
-        return riders
+        lines = [_shared_line(texts[row.relay_id])]
+        for rider in riders:
+            line = _shared_line(texts[rider.relay_id])
+            if len("\n".join([*lines, line])) > MAX_MESSAGE:
+                break
+            lines.append(line)
+        return riders[:len(lines) - 1], lines
 
-    async def _deliver(self, bot: Bot, svc: Services, row: Outgoing, notices: list[Outgoing], riders: list[Outgoing] = ()) -> bool:
+    async def _deliver(self, bot: Bot, svc: Services, row: Outgoing, notices: list[Outgoing], riders: list[Outgoing] = (),
+                       lines: list[str] = ()) -> bool:
         """One row, and the rows riding in its message; True when the lane may go on (sent, or failed for good).
         A crash during the call sends them again, like a single row."""
         await svc.store.mark(row, status="sending", attempts=row.attempts + 1)
         try:
-            message = await (self._call_shared(bot, svc, [row, *riders]) if riders else self._call(bot, svc, row))
+            message = await (self._call_shared(bot, svc, row, lines) if riders else self._call(bot, svc, row))
         except RetryAfter as exc:
             svc.metrics.too_many_requests.labels("outbox").inc()
             wait = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
@@ -319,11 +321,10 @@ class Outbox:
             await svc.store.delivered(sent, getattr(message, "message_id", None))  # a Message, or copyMessage's MessageId
         return True
 
-    async def _call_shared(self, bot: Bot, svc: Services, rows: list[Outgoing]):
+    async def _call_shared(self, bot: Bot, svc: Services, row: Outgoing, lines: list[str]):
         """One message in the ticket's topic carrying the texts of several user messages, in order."""
-        texts = {r.id: r.text for r in await svc.store.rows(Relay, Relay.id.in_([row.relay_id for row in rows]))}
-        return await bot.send_message(rows[0].chat_id, "\n".join(_shared_line(texts[row.relay_id]) for row in rows), parse_mode=ParseMode.HTML,
-                                      message_thread_id=await self._thread(bot, svc, rows[0]))
+        return await bot.send_message(row.chat_id, "\n".join(lines), parse_mode=ParseMode.HTML,
+                                      message_thread_id=await self._thread(bot, svc, row))
 
     async def _call(self, bot: Bot, svc: Services, row: Outgoing):
         thread = await self._thread(bot, svc, row)
