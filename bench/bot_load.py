@@ -11,6 +11,7 @@ same emulator, i.e. the cost of the transport alone.
 
     python bench/bot_load.py [--users 50] [--messages 1000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,14 +25,24 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-from telegram.ext import ApplicationBuilder, MessageHandler, filters  # noqa: E402
+import numpy as np
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
-from bot.demo import LiveBot  # noqa: E402
+from bot.demo import LiveBot
 
 QUERIES = [
-    "nuôi tôm tuần hoàn", "半導體封裝測試設備", "rice dryer", "xu ly nuoc thai", "港口貨櫃自動化", "drone phun thuốc",
-    "water quality sensor", "giống cá mú", "biogas cho trang trại", "光伏发电", "cold chain for seafood", "máy cắt laser",
+    "nuôi tôm tuần hoàn",
+    "半導體封裝測試設備",
+    "rice dryer",
+    "xu ly nuoc thai",
+    "港口貨櫃自動化",
+    "drone phun thuốc",
+    "water quality sensor",
+    "giống cá mú",
+    "biogas cho trang trại",
+    "光伏发电",
+    "cold chain for seafood",
+    "máy cắt laser",
 ]
 
 
@@ -62,7 +73,9 @@ async def paced(emulator, users: int, total: int, rate: float, text_for) -> tupl
         mark = emulator.mark()
         started = time.perf_counter()
         await emulator.send_text(uid, text_for(uid, i))
-        await emulator.wait_for(lambda m: m["chat"]["id"] == uid and m.get("reply_to_message") is None, timeout=60, since=mark)
+        await emulator.wait_for(
+            lambda m: m["chat"]["id"] == uid and m.get("reply_to_message") is None, timeout=60, since=mark
+        )
         latencies.append(time.perf_counter() - started)
 
     for uid in range(1, users + 1):
@@ -80,8 +93,14 @@ async def echo_baseline(users: int, total: int) -> tuple[list[float], float]:
     from bot.emulator import BotApiEmulator
 
     async with BotApiEmulator() as emulator:
-        app = (ApplicationBuilder().token(emulator.token).base_url(emulator.base_url)
-               .base_file_url(emulator.base_file_url).concurrent_updates(True).build())
+        app = (
+            ApplicationBuilder()
+            .token(emulator.token)
+            .base_url(emulator.base_url)
+            .base_file_url(emulator.base_file_url)
+            .concurrent_updates(True)
+            .build()
+        )
 
         async def echo(update, context):
             await update.effective_message.reply_text(update.effective_message.text)
@@ -114,14 +133,25 @@ async def main() -> None:
         os.environ["TECHCONNECT_DATA_DIR"] = scratch.name
     async with LiveBot(rate_limits=False) as live:
         emulator = live.emulator
-        rows.append(row("/start (menu, localized)", *await drive(emulator, args.users, args.messages, lambda uid, i: "/start")))
+        rows.append(
+            row("/start (menu, localized)", *await drive(emulator, args.users, args.messages, lambda uid, i: "/start"))
+        )
         search_text = lambda uid, i: QUERIES[(uid + i) % len(QUERIES)] + f" {i % 7}"  # noqa: E731
         rows.append(row("search (card + buttons)", *await drive(emulator, args.users, args.messages, search_text)))
-        rows.append(row("search, paced at 30/s (Telegram's overall limit)", *await paced(emulator, args.users, 600, 30, search_text)))
+        rows.append(
+            row(
+                "search, paced at 30/s (Telegram's overall limit)",
+                *await paced(emulator, args.users, 600, 30, search_text),
+            )
+        )
         services = live.services
     async with LiveBot(services, rate_limits=False, ordered=False) as unordered:
-        rows.append(row("/start without per-chat ordering (updates of one chat at once)",
-                        *await drive(unordered.emulator, args.users, args.messages, lambda uid, i: "/start")))
+        rows.append(
+            row(
+                "/start without per-chat ordering (updates of one chat at once)",
+                *await drive(unordered.emulator, args.users, args.messages, lambda uid, i: "/start"),
+            )
+        )
     if scratch:
         scratch.cleanup()
     print("Closed loop (each user waits for its reply), except the paced row.\n")

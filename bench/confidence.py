@@ -6,6 +6,7 @@ on the best hit, at each one's best cut.
 
     python bench/confidence.py     (uses TECHCONNECT_DATA_DIR, building the sample index if needed)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.bootstrap import open_catalog, open_engine  # noqa: E402
-from index import search  # noqa: E402
+from bot.bootstrap import open_catalog, open_engine
+from index import search
 
 
 def best_cut(on: list[float], off: list[float]) -> tuple[float, float]:
@@ -48,7 +49,9 @@ async def main() -> None:
         if rule == "margin":
             t = search.MIN_MARGIN
             current = f"{(sum(x >= t for x in on) + sum(x < t for x in off)) / (len(on) + len(off)):.2f} ({t})"
-        print(f"| {rule} | {on[0]:.3f} / {on[len(on) // 2]:.3f} | {off[len(off) // 2]:.3f} / {off[-1]:.3f} | {cut:.3f} | {accuracy:.2f} | {current} |")
+        print(
+            f"| {rule} | {on[0]:.3f} / {on[len(on) // 2]:.3f} | {off[len(off) // 2]:.3f} / {off[-1]:.3f} | {cut:.3f} | {accuracy:.2f} | {current} |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Loading the shared benchmark data (read in place from ../shared/data, never copied)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -46,15 +47,22 @@ def undp(limit: int | None = None) -> list[dict]:
 def undp_records(rows: list[dict]) -> list[Record]:
     """Records as a catalogue import makes them from plain strings: languages are detected."""
     return [
-        replace(parse_record({"id": "undp", "kind": "offer", "title": r["title"] or str(r["id"]), "description": r.get("text")}),
-                id=str(r["id"])[:100])
+        replace(
+            parse_record(
+                {"id": "undp", "kind": "offer", "title": r["title"] or str(r["id"]), "description": r.get("text")}
+            ),
+            id=str(r["id"])[:100],
+        )
         for r in rows
     ]
 
 
 def paragraph_records(texts: list[str], languages: list[str]) -> list[Record]:
     """One record per paragraph, written in the given language; ids are the paragraph index."""
-    return [Record(id=f"p{i}", kind="offer", title={lang: text}, language=lang) for i, (text, lang) in enumerate(zip(texts, languages))]
+    return [
+        Record(id=f"p{i}", kind="offer", title={lang: text}, language=lang)
+        for i, (text, lang) in enumerate(zip(texts, languages))
+    ]
 
 
 def mixed_languages(n: int, langs: list[str], seed: int = 7) -> list[str]:

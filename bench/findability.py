@@ -10,6 +10,7 @@ language) pair and overall; --misses lists the queries neither system finds in i
 
     python bench/findability.py [--misses]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.data import CachedEmbedder  # noqa: E402
-from bench.retrieval import baseline, ours, passages_of, scores  # noqa: E402
-from catalog.sample import sample_records  # noqa: E402
-from index.embedder import load_embedder  # noqa: E402
+from bench.data import CachedEmbedder
+from bench.retrieval import baseline, ours, passages_of, scores
+from catalog.sample import sample_records
+from index.embedder import load_embedder
 
 QUERIES = Path(__file__).parent / "queries" / "crosslang.jsonl"
 ORDER = ["vi", "en", "zh-Hant", "zh-Hans", "ja", "ko"]
@@ -49,7 +50,9 @@ def main() -> None:
         pairs.setdefault((x["lang"], x["entry_lang"]), []).append(i)
     rows = [(f"{a} -> {b}", pairs[a, b]) for a in ORDER for b in ORDER if (a, b) in pairs]
     rows.append(("all", list(range(len(lines)))))
-    print(f"| {'query -> entry':<18} | {'n':>4} | {'base R@1':>8} | {'base R@5':>8} | {'ours R@1':>8} | {'ours R@5':>8} |")
+    print(
+        f"| {'query -> entry':<18} | {'n':>4} | {'base R@1':>8} | {'base R@5':>8} | {'ours R@1':>8} | {'ours R@5':>8} |"
+    )
     print("|" + "-" * 20 + "|------|" + "----------|" * 4)
     for name, idx in rows:
         b = scores([base[i] for i in idx], [gold[i] for i in idx])

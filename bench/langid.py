@@ -11,6 +11,7 @@ as the catalogue files them). The old detector knows only the catalogue language
 
     python bench/langid.py [--limit N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,9 @@ OLD = "55ef3f6"  # the last commit with the rule-based detector
 
 def old_detector():
     """``detect_language`` as it was at :data:`OLD`, read from git history."""
-    source = subprocess.run(["git", "show", f"{OLD}:catalog/language.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{OLD}:catalog/language.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     module = types.ModuleType("old_language")
     exec(compile(source, "old_language.py", "exec"), module.__dict__)
     return module.detect_language
@@ -60,7 +63,9 @@ def short_texts(limit: int) -> dict[str, list[tuple[str, str]]]:
         sets[f"Tatoeba {pair}"] = [(t, lang) for t in foreign[:limit]]
     sets["Tatoeba eng"] = [(t, "en") for t in english[:limit]]
     queries = [json.loads(x) for x in (ROOT / "bench" / "queries" / "undp_short.jsonl").open(encoding="utf-8")]
-    sets["UNDP queries (vi, no diacritics, Hant, Hans)"] = [(x["query"], x["lang"].replace("-nodiac", "")) for x in queries]
+    sets["UNDP queries (vi, no diacritics, Hant, Hans)"] = [
+        (x["query"], x["lang"].replace("-nodiac", "")) for x in queries
+    ]
     labelled = [json.loads(x) for x in (ROOT / "bench" / "queries" / "langid.jsonl").open(encoding="utf-8")]
     for lang in sorted({x["lang"] for x in labelled}):
         sets[f"hand-labelled queries {lang}"] = [(x["text"], lang) for x in labelled if x["lang"] == lang]
@@ -73,11 +78,15 @@ def main() -> None:
     args = parser.parse_args()
     old = old_detector()
     identify("warm up")
-    print(f"| {'texts':<46} | {'n':>4} | {'old: catalogue lang':>19} | {'new: catalogue lang':>19} | {'new: exact lang':>15} |")
+    print(
+        f"| {'texts':<46} | {'n':>4} | {'old: catalogue lang':>19} | {'new: catalogue lang':>19} | {'new: exact lang':>15} |"
+    )
     print("|" + "-" * 48 + "|------|" + "-" * 21 + "|" + "-" * 21 + "|" + "-" * 17 + "|")
     paragraphs, _ = xquad()
     sets = short_texts(args.limit)
-    sets |= {f"XQuAD paragraphs {lang} (records)": [(p, lang) for p in ps[: args.limit]] for lang, ps in paragraphs.items()}
+    sets |= {
+        f"XQuAD paragraphs {lang} (records)": [(p, lang) for p in ps[: args.limit]] for lang, ps in paragraphs.items()
+    }
     for name, texts in sets.items():
         n = len(texts)
         old_ok = sum(same(old(t), catalogue(g)) for t, g in texts) / n
@@ -90,13 +99,26 @@ def main() -> None:
     together = [identify(f"{r['title']}\n{r.get('text') or ''}") for r in rows]
     per_text = (time.time() - started) / len(rows) * 1000
     split = Counter((old(r["title"] or ""), old(r["text"]) if r.get("text") else None) for r in rows)
-    print(f"\nUNDP solutions ({len(rows)}), old detector per field (title, description): "
-          + ", ".join(f"{t}/{d}: {c}" for (t, d), c in split.most_common()))
-    print("new detector, title and description together: "
-          + ", ".join(f"{lang}: {c}" for lang, c in Counter(together).most_common()) + f"  ({per_text:.1f} ms a record)")
-    disagreed = Counter(lang for r, lang in zip(rows, together) if r.get("text") and old(r["title"] or "") != old(r["text"]))
-    print("of which the records whose fields the old detector split: " + ", ".join(f"{lang}: {c}" for lang, c in disagreed.most_common()))
-    print("as the catalogue files them: " + ", ".join(f"{lang}: {c}" for lang, c in Counter(map(catalogue, together)).most_common()))
+    print(
+        f"\nUNDP solutions ({len(rows)}), old detector per field (title, description): "
+        + ", ".join(f"{t}/{d}: {c}" for (t, d), c in split.most_common())
+    )
+    print(
+        "new detector, title and description together: "
+        + ", ".join(f"{lang}: {c}" for lang, c in Counter(together).most_common())
+        + f"  ({per_text:.1f} ms a record)"
+    )
+    disagreed = Counter(
+        lang for r, lang in zip(rows, together) if r.get("text") and old(r["title"] or "") != old(r["text"])
+    )
+    print(
+        "of which the records whose fields the old detector split: "
+        + ", ".join(f"{lang}: {c}" for lang, c in disagreed.most_common())
+    )
+    print(
+        "as the catalogue files them: "
+        + ", ".join(f"{lang}: {c}" for lang, c in Counter(map(catalogue, together)).most_common())
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ search's "good match" bar on the entry's own language, and the rule this one rep
 
     python bench/matching.py
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,12 @@ from catalog.sample import sample_records  # noqa: E402
 
 LABELS = ROOT / "bench" / "queries" / "matches.jsonl"
 RULES = {
-    "baseline: search's good-match bar, own language": MatchRule(0.056, 0.056, 0.056, 0.056, most=3, every_language=False),
-    "baseline: 0.07 (0.045 in a sector), own language": MatchRule(0.07, 0.045, 0.07, 0.045, most=3, every_language=False),
+    "baseline: search's good-match bar, own language": MatchRule(
+        0.056, 0.056, 0.056, 0.056, most=3, every_language=False
+    ),
+    "baseline: 0.07 (0.045 in a sector), own language": MatchRule(
+        0.07, 0.045, 0.07, 0.045, most=3, every_language=False
+    ),
     "ours: every language, bars by shared language and sector": RULE,
 }
 
@@ -43,7 +48,9 @@ def own_language(record: Record, english_title: bool = False) -> Record:
     title = {lang: record.title[lang]}
     if english_title and "en" in record.title:
         title["en"] = record.title["en"]
-    return replace(record, title=title, description={lang: record.description[lang]} if lang in record.description else {})
+    return replace(
+        record, title=title, description={lang: record.description[lang]} if lang in record.description else {}
+    )
 
 
 async def predictions(records: list[Record]) -> dict[str, dict[str, set[tuple[str, str]]]]:
@@ -58,7 +65,9 @@ async def predictions(records: list[Record]) -> dict[str, dict[str, set[tuple[st
     for record in records:
         for name, rule in RULES.items():
             texts, filters = rule.queries(record)
-            results = [(language, engine.search(text, top_k=rule.candidates, filters=filters)) for language, text in texts]
+            results = [
+                (language, engine.search(text, top_k=rule.candidates, filters=filters)) for language, text in texts
+            ]
             for other, _margin in rule.pick(record, results, by_id):
                 if record.kind == "request":
                     out[name]["need → offers"].add((record.id, other))
@@ -78,14 +87,24 @@ def run(records: list[Record]) -> dict:
 
 
 def main() -> None:
-    gold = {(row["request"], offer) for line in LABELS.read_text().splitlines() if line.strip()
-            for row in [json.loads(line)] for offer in row["offers"]}
+    gold = {
+        (row["request"], offer)
+        for line in LABELS.read_text().splitlines()
+        if line.strip()
+        for row in [json.loads(line)]
+        for offer in row["offers"]
+    }
     records = sample_records()
     needs = sum(r.kind == "request" for r in records)
     print(f"\n{len(gold)} labelled need-offer pairs among {needs} needs and {len(records) - needs} offers\n")
-    print("| catalogue | searched from | rule | notices | correct | precision | recall | F1 |\n|---|---|---|---|---|---|---|---|")
-    variants = (("as written", records), ("own language + English title", [own_language(r, True) for r in records]),
-                ("own language only", [own_language(r) for r in records]))
+    print(
+        "| catalogue | searched from | rule | notices | correct | precision | recall | F1 |\n|---|---|---|---|---|---|---|---|"
+    )
+    variants = (
+        ("as written", records),
+        ("own language + English title", [own_language(r, True) for r in records]),
+        ("own language only", [own_language(r) for r in records]),
+    )
     for catalogue, variant in variants:
         found = run(variant)
         for direction in ("need → offers", "offer → needs"):
@@ -94,7 +113,9 @@ def main() -> None:
                 hits = len(pairs & gold)
                 precision, recall = (hits / len(pairs) if pairs else 0.0), hits / len(gold)
                 f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-                print(f"| {catalogue} | {direction} | {name} | {len(pairs)} | {hits} | {precision:.2f} | {recall:.2f} | {f1:.2f} |")
+                print(
+                    f"| {catalogue} | {direction} | {name} | {len(pairs)} | {hits} | {precision:.2f} | {recall:.2f} | {f1:.2f} |"
+                )
 
 
 if __name__ == "__main__":

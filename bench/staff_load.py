@@ -20,6 +20,7 @@ Designs, in the same run:
 
     python bench/staff_load.py [--scale 0.2] [--minutes 3] [--baseline REV]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,13 +34,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "3757243"  # the last commit before the staff message economy
 
-FORM = ["Nguyễn Văn {n}", "Công ty Thủy sản số {n}", "Giám đốc", "0912 345 6{n:02d}", "Tìm công nghệ nuôi tôm tuần hoàn"]
+FORM = [
+    "Nguyễn Văn {n}",
+    "Công ty Thủy sản số {n}",
+    "Giám đốc",
+    "0912 345 6{n:02d}",
+    "Tìm công nghệ nuôi tôm tuần hoàn",
+]
 STAFF = [9101, 9102, 9103, 9104, 9105]
 TOKEN = re.compile(r"\b([ur])(\d+) m(\d+)\b")
 
@@ -87,7 +95,7 @@ async def fill_form(live, clock: Clock, uid: int, n: int) -> None:
     for answer in FORM:
         asked = count()
         await emulator.send_text(uid, answer.format(n=n))
-        await until(lambda: count() > asked, clock, 120)
+        await until(lambda asked=asked: count() > asked, clock, 120)
     await until(lambda: button(emulator, uid, ":agree"), clock, 120)
 
 
@@ -98,8 +106,10 @@ async def handoffs(live, clock: Clock, users: list[int]) -> dict:
     await asyncio.sleep(3)  # whatever the forms left to send is out of the way
     from bot.i18n import gettext_for
 
-    told_prefix = gettext_for("vi")("Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
-                                    "anything you write here reaches them.").split("{number}")[0]
+    told_prefix = gettext_for("vi")(
+        "Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
+        "anything you write here reaches them."
+    ).split("{number}")[0]
     told, carded = {}, {}
     pressed = clock.now()
     for uid in users:
@@ -107,7 +117,9 @@ async def handoffs(live, clock: Clock, users: list[int]) -> dict:
 
     def check() -> bool:
         for uid in users:
-            if uid not in told and any((m.get("text") or "").startswith(told_prefix) for m in emulator.messages(uid, from_bot=True)[-2:]):
+            if uid not in told and any(
+                (m.get("text") or "").startswith(told_prefix) for m in emulator.messages(uid, from_bot=True)[-2:]
+            ):
                 told[uid] = clock.now() - pressed
         cards = [m for m in emulator.messages(live.staff_chat, from_bot=True) if (m.get("text") or "").startswith("🎫")]
         for card in cards:
@@ -117,8 +129,13 @@ async def handoffs(live, clock: Clock, users: list[int]) -> dict:
         return len(told) == len(users) and len(carded) == len(users)
 
     await until(check, clock, 900, every=0.05)
-    return {"told": list(told.values()), "carded": list(carded.values()), "users": len(users),
-            "untold": len(users) - len(told), "uncarded": len(users) - len(carded)}
+    return {
+        "told": list(told.values()),
+        "carded": list(carded.values()),
+        "users": len(users),
+        "untold": len(users) - len(told),
+        "uncarded": len(users) - len(carded),
+    }
 
 
 async def conversations(live, clock: Clock, users: list[int], minutes: float, mirror: bool) -> dict:
@@ -127,8 +144,16 @@ async def conversations(live, clock: Clock, users: list[int], minutes: float, mi
     await asyncio.gather(*(fill_form(live, clock, uid, 40 + i) for i, uid in enumerate(users)))
     for uid in users:
         await emulator.press(uid, *button(emulator, uid, ":agree"))
-    await until(lambda: len([m for m in emulator.messages(live.staff_chat, from_bot=True)
-                             if (m.get("text") or "").startswith("🎫")]) >= len(users), clock, 900)
+    await until(
+        lambda: (
+            len(
+                [m for m in emulator.messages(live.staff_chat, from_bot=True) if (m.get("text") or "").startswith("🎫")]
+            )
+            >= len(users)
+        ),
+        clock,
+        900,
+    )
     tickets = sorted(await store.tickets(), key=lambda t: t.user_id)
     tickets = [t for t in tickets if t.user_id in users]
     for i, staff_id in enumerate(STAFF):
@@ -170,7 +195,11 @@ async def conversations(live, clock: Clock, users: list[int], minutes: float, mi
             await emulator.send_text(staff_id, f"r{uid} m{n}", chat_id=live.staff_chat, message_thread_id=thread)
 
     def look(tasks: list) -> None:
-        places = [(sid, None) for sid in STAFF] + [(live.staff_chat, t) for t in topic_of.values()] + [(uid, None) for uid in users]
+        places = (
+            [(sid, None) for sid in STAFF]
+            + [(live.staff_chat, t) for t in topic_of.values()]
+            + [(uid, None) for uid in users]
+        )
         for chat, thread in places:
             for message in emulator.messages(chat, thread_id=thread, from_bot=True):
                 text = message.get("text") or message.get("caption") or ""
@@ -186,8 +215,17 @@ async def conversations(live, clock: Clock, users: list[int], minutes: float, mi
                         in_topic = chat == live.staff_chat
                         if in_topic and user_of_topic.get(thread) != uid:
                             continue  # misrouted: counted below
-                        tasks.append(asyncio.create_task(answer(staff_id, uid, int(n), None if in_topic else message["message_id"],
-                                                                thread if in_topic else None)))
+                        tasks.append(
+                            asyncio.create_task(
+                                answer(
+                                    staff_id,
+                                    uid,
+                                    int(n),
+                                    None if in_topic else message["message_id"],
+                                    thread if in_topic else None,
+                                )
+                            )
+                        )
 
     async def watch() -> list:
         tasks: list = []
@@ -208,10 +246,16 @@ async def conversations(live, clock: Clock, users: list[int], minutes: float, mi
     for kind in "ur":
         for uid in users:
             ids = [arrived[(kind, uid, n)][0][1] for n in range(1, 1000) if (kind, uid, n) in arrived]
-            reordered += sum(1 for a, b in zip(ids, ids[1:]) if b < a)
-    return {"to_staff": latency["u"], "to_user": latency["r"], "messages": len(sent),
-            "lost": len(set(sent) - set(arrived)), "duplicates": sum(len(v) - 1 for v in arrived.values()),
-            "reordered": reordered, "429": len(emulator.rate_limited)}
+            reordered += sum(1 for a, b in pairwise(ids) if b < a)
+    return {
+        "to_staff": latency["u"],
+        "to_user": latency["r"],
+        "messages": len(sent),
+        "lost": len(set(sent) - set(arrived)),
+        "duplicates": sum(len(v) - 1 for v in arrived.values()),
+        "reordered": reordered,
+        "429": len(emulator.rate_limited),
+    }
 
 
 async def run_design(scale: float, minutes: float, mirror: bool) -> dict:
@@ -221,7 +265,10 @@ async def run_design(scale: float, minutes: float, mirror: bool) -> dict:
     from bot.emulator import Limits
 
     scenarios = {  # name: (time scale, run)
-        "conversations": (scale, lambda live: conversations(live, Clock(scale), list(range(7001, 7011)), minutes, mirror)),
+        "conversations": (
+            scale,
+            lambda live: conversations(live, Clock(scale), list(range(7001, 7011)), minutes, mirror),
+        ),
         "handoffs": (1.0, lambda live: handoffs(live, Clock(1.0), list(range(8001, 8031)))),
     }
     results = {}
@@ -242,10 +289,27 @@ async def run_design(scale: float, minutes: float, mirror: bool) -> dict:
 def baseline(rev: str, scale: float, minutes: float) -> dict:
     """The group design of an older checkout, in its own process (its code first on the path)."""
     with tempfile.TemporaryDirectory() as tree:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", tree, rev], check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", tree, rev], check=True, capture_output=True
+        )
         try:
-            out = subprocess.run([sys.executable, __file__, "--worker", "group", "--code", tree, "--scale", str(scale),
-                                  "--minutes", str(minutes)], check=True, capture_output=True, text=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    "group",
+                    "--code",
+                    tree,
+                    "--scale",
+                    str(scale),
+                    "--minutes",
+                    str(minutes),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", tree], capture_output=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -259,15 +323,19 @@ def pct(values: list[float], q: float) -> str:
 
 
 def table(rows: dict[str, dict]) -> str:
-    lines = ["| design | relay to staff p50 / p95 s | relay to user p50 / p95 s | messages | not arrived in 15 min | doubled | reordered "
-             "| 429s | 30 handoffs: told 'sent' p50 / max s | card in group p50 / max s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| design | relay to staff p50 / p95 s | relay to user p50 / p95 s | messages | not arrived in 15 min | doubled | reordered "
+        "| 429s | 30 handoffs: told 'sent' p50 / max s | card in group p50 / max s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in rows.items():
         c, h = r["conversations"], r["handoffs"]
-        lines.append(f"| {name} | {pct(c['to_staff'], .5)} / {pct(c['to_staff'], .95)} | {pct(c['to_user'], .5)} / "
-                     f"{pct(c['to_user'], .95)} | {c['messages']} | {c['lost']} | {c['duplicates']} | {c['reordered']} | {c['429']} | "
-                     f"{pct(h['told'], .5)} / {pct(h['told'], 1)} (untold {h['untold']}) | "
-                     f"{pct(h['carded'], .5)} / {pct(h['carded'], 1)} |")
+        lines.append(
+            f"| {name} | {pct(c['to_staff'], 0.5)} / {pct(c['to_staff'], 0.95)} | {pct(c['to_user'], 0.5)} / "
+            f"{pct(c['to_user'], 0.95)} | {c['messages']} | {c['lost']} | {c['duplicates']} | {c['reordered']} | {c['429']} | "
+            f"{pct(h['told'], 0.5)} / {pct(h['told'], 1)} (untold {h['untold']}) | "
+            f"{pct(h['carded'], 0.5)} / {pct(h['carded'], 1)} |"
+        )
     return "\n".join(lines)
 
 
@@ -283,17 +351,24 @@ def main() -> None:
     random.seed(7)
     if args.worker:
         import logging
+
         logging.disable(logging.WARNING)
         print(json.dumps(asyncio.run(run_design(args.scale, args.minutes, args.worker == "mirror"))))
         return
     rows = {}
     for design in ("mirror", "group"):
-        out = subprocess.run([sys.executable, __file__, "--worker", design, "--scale", str(args.scale),
-                              "--minutes", str(args.minutes)], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", design, "--scale", str(args.scale), "--minutes", str(args.minutes)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         rows[f"{design} (this code)"] = json.loads(out.stdout.strip().splitlines()[-1])
     rows[f"baseline {args.baseline} (group)"] = baseline(args.baseline, args.scale, args.minutes)
-    print(f"Telegram seconds; conversations at time scale {args.scale} ({args.minutes} minutes, 10 tickets, 5 staff), "
-          "handoffs in real time.\n")
+    print(
+        f"Telegram seconds; conversations at time scale {args.scale} ({args.minutes} minutes, 10 tickets, 5 staff), "
+        "handoffs in real time.\n"
+    )
     print(table(rows))
 
 

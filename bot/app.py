@@ -1,5 +1,6 @@
 """The one place that wires the Application: services, handlers, error handler, rate limiter,
 health and metrics, and the process's logging."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +8,8 @@ import json
 import logging
 import traceback
 from collections import deque
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
@@ -16,11 +17,11 @@ from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
 
+from bot import router
 from bot.bootstrap import open_catalog, open_engine
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore
-from bot import router
 from bot.delivery import recover
 from bot.handlers import errors
 from bot.handlers.private import discover, entries, events, handoff, matches, start, submit, subscribe
@@ -113,9 +114,16 @@ class RetryingRateLimiter(AIORateLimiter):
         if endpoint.startswith("get"):  # reads post nothing: they never wait for a group's budget
             return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args, limited=False)
         chat_id = data.get("chat_id")
-        if isinstance(chat_id, int) and endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction":
-            limiter = (self._private.setdefault(chat_id, AsyncLimiter(self.PRIVATE_BURST, self._private_period)) if chat_id > 0
-                       else self._groups.setdefault(chat_id, GroupWindow(self.GROUP_PER_MINUTE, self._group_period)))
+        if (
+            isinstance(chat_id, int)
+            and endpoint.startswith(("send", "copy", "forward"))
+            and endpoint != "sendChatAction"
+        ):
+            limiter = (
+                self._private.setdefault(chat_id, AsyncLimiter(self.PRIVATE_BURST, self._private_period))
+                if chat_id > 0
+                else self._groups.setdefault(chat_id, GroupWindow(self.GROUP_PER_MINUTE, self._group_period))
+            )
             async with limiter:
                 return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
         return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
@@ -127,9 +135,12 @@ class RetryingRateLimiter(AIORateLimiter):
             except RetryAfter:
                 self._too_many_requests.inc()
                 raise
+
         return call
 
-    async def _with_retries(self, callback, args, kwargs, endpoint, data, rate_limit_args, *, limited: bool = True) -> Any:
+    async def _with_retries(
+        self, callback, args, kwargs, endpoint, data, rate_limit_args, *, limited: bool = True
+    ) -> Any:
         for attempt in range(self.NETWORK_RETRIES + 1):
             try:
                 if not limited:
@@ -148,7 +159,9 @@ async def build_services(settings: Settings) -> Services:
     catalog = await open_catalog(seed=True)
     store = BotStore(catalog.engine)
     engine, _, _ = await open_engine(catalog)
-    services = Services(settings=settings, catalog=catalog, store=store, engine=engine, clock=Clock(settings.office_hours.zone))
+    services = Services(
+        settings=settings, catalog=catalog, store=store, engine=engine, clock=Clock(settings.office_hours.zone)
+    )
     if requeued := await recover(services):
         log.info("%s outbox messages interrupted by a stop will be sent again", requeued)
     return services
@@ -195,7 +208,11 @@ async def deliver_outbox(context) -> None:
 
 
 def build_application(
-    services: Services, application_class: type[Application] = Application, *, rate_limits: bool = True, ordered: bool = True
+    services: Services,
+    application_class: type[Application] = Application,
+    *,
+    rate_limits: bool = True,
+    ordered: bool = True,
 ) -> Application:
     """The bot; ``rate_limits=False`` and ``ordered=False`` (updates of one chat at once) only to
     measure handling cost apart from Telegram's limits and from per-conversation ordering."""
@@ -220,13 +237,27 @@ def build_application(
     application.bot_data["services"] = services
     leaving, routers = router.handlers(settings.staff_chat_id)
     application.add_handlers(leaving, group=-1)  # a command or the menu leaves a form before it runs
-    for group in (start.HANDLERS, submit.HANDLERS, entries.HANDLERS, matches.HANDLERS, handoff.HANDLERS, events.HANDLERS,
-                  subscribe.HANDLERS, discover.HANDLERS,  # private chats
-                  review.HANDLERS, staff_matches.HANDLERS, tickets.handlers(), staff_events.HANDLERS, catalog_files.HANDLERS,  # staff
-                  reports.HANDLERS,
-                  routers):
+    for group in (
+        start.HANDLERS,
+        submit.HANDLERS,
+        entries.HANDLERS,
+        matches.HANDLERS,
+        handoff.HANDLERS,
+        events.HANDLERS,
+        subscribe.HANDLERS,
+        discover.HANDLERS,  # private chats
+        review.HANDLERS,
+        staff_matches.HANDLERS,
+        tickets.handlers(),
+        staff_events.HANDLERS,
+        catalog_files.HANDLERS,  # staff
+        reports.HANDLERS,
+        routers,
+    ):
         application.add_handlers(group)
-    application.add_handlers(catalog_files.document_handlers(settings.staff_chat_id), group=1)  # beside the ticket relay, not instead
+    application.add_handlers(
+        catalog_files.document_handlers(settings.staff_chat_id), group=1
+    )  # beside the ticket relay, not instead
     application.add_handler(CallbackQueryHandler(start.on_unknown_button))  # after every other button handler
     application.add_error_handler(errors.on_error)
     application.add_error_handler(count_failed_job)
@@ -251,8 +282,12 @@ def webhook_arguments(settings: Settings) -> dict[str, Any]:
     """``run_webhook``'s arguments: it listens on the URL's path, since a reverse proxy that forwards
     https://host/tg/hook unchanged would otherwise meet a 404 at /tg/hook."""
     return {
-        "listen": settings.webhook_listen, "port": settings.webhook_port, "url_path": urlsplit(settings.webhook_url).path.strip("/"),
-        "webhook_url": settings.webhook_url, "secret_token": settings.webhook_secret, "allowed_updates": UPDATES,
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlsplit(settings.webhook_url).path.strip("/"),
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": UPDATES,
     }
 
 
@@ -261,15 +296,14 @@ class LogRedaction(logging.Filter):
     carry the parameters and results of every call, the updates received and the rows written
     (whatever users typed)."""
 
-    PAYLOADS = {
+    PAYLOADS: ClassVar[dict[str, str]] = {
         "Calling Bot API endpoint `%s` with parameters `%s`": "Calling Bot API endpoint `%s`",
         "Call to Bot API endpoint `%s` finished with return value `%s`": "Call to Bot API endpoint `%s` finished",
         "Processing update %s": "Processing an update",
         "Webhook received data: %s": "Webhook received data",
         "executing %s": "executing a database call",
         "operation %s completed": "database call completed",
-        "Something went wrong processing the data received from Telegram. Received data was *not* processed! Received data was: %r":
-            "Something went wrong processing the data received from Telegram. Received data was *not* processed!",
+        "Something went wrong processing the data received from Telegram. Received data was *not* processed! Received data was: %r": "Something went wrong processing the data received from Telegram. Received data was *not* processed!",
     }
 
     def __init__(self) -> None:
@@ -279,7 +313,7 @@ class LogRedaction(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith(("telegram", "aiosqlite")) and record.msg in self.PAYLOADS:
             record.msg = self.PAYLOADS[record.msg]
-            record.args = record.args[:record.msg.count("%s")] if isinstance(record.args, tuple) else ()
+            record.args = record.args[: record.msg.count("%s")] if isinstance(record.args, tuple) else ()
         try:
             text = record.getMessage()
         except (TypeError, ValueError):  # a malformed call: logging reports it when the record is emitted
@@ -321,8 +355,12 @@ class JsonLines(logging.Formatter):
     row or what a user typed."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info and record.exc_info[0] is not None:
             kind, _exc, trace = record.exc_info
             line["exception"] = kind.__name__
@@ -333,8 +371,11 @@ class JsonLines(logging.Formatter):
 def configure_logging(settings: Settings) -> None:
     """The process's log lines: plain text or JSON (``TECHCONNECT_LOG_FORMAT``), secrets redacted."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonLines() if settings.log_format == "json"
-                         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if settings.log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     logging.basicConfig(handlers=[handler], level=settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: noise
     redact_logs(settings)

@@ -6,6 +6,7 @@ database, its schema revision and the rows of each table. The manifest is writte
 backup cut short is never taken for one. A backup copies the database as it is, without
 migrating it first, so one taken before an upgrade restores into the newer version.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +20,7 @@ import tempfile
 import time
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -63,8 +64,12 @@ async def backup(path: Path) -> dict:
         dump = _dump_sqlite if kind == "sqlite" else _dump_postgresql
         revision, tables = await dump(url, path / DUMPS[kind])
         manifest = {
-            "techconnect_backup": FORMAT, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "database": kind, "revision": revision, "tables": tables, "index": _copy_index(data_dir() / "index", path / "index"),
+            "techconnect_backup": FORMAT,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "database": kind,
+            "revision": revision,
+            "tables": tables,
+            "index": _copy_index(data_dir() / "index", path / "index"),
         }
         (path / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     except BaseException:
@@ -88,7 +93,9 @@ async def restore(path: Path, progress: Progress | None = None) -> Restored:
     revision = manifest["revision"]
     known = {script.revision for script in ScriptDirectory.from_config(migrations.config()).walk_revisions()}
     if revision is not None and revision not in known:
-        raise BackupError(f"{path} has schema revision {revision}, unknown to this version of TechConnect: upgrade it first")
+        raise BackupError(
+            f"{path} has schema revision {revision}, unknown to this version of TechConnect: upgrade it first"
+        )
     if kind == "sqlite":
         _load_sqlite(url, path / DUMPS[kind])
     else:
@@ -120,7 +127,9 @@ def _read_manifest(path: Path) -> dict:
 
 
 def _kind(url: str) -> str:
-    kind = make_engine(url).dialect.name  # as the bot reads the URL: postgres:// is PostgreSQL too (no connection is made)
+    kind = make_engine(
+        url
+    ).dialect.name  # as the bot reads the URL: postgres:// is PostgreSQL too (no connection is made)
     if kind not in DUMPS:
         raise BackupError(f"backups cover SQLite and PostgreSQL, not {kind}")
     return kind
@@ -145,7 +154,9 @@ def _check(census: tuple[str | None, dict[str, int]], manifest: dict) -> None:
     """The restored database holds what the backup counted (tables it does not name are not ours)."""
     revision, tables = census
     if revision != manifest["revision"]:
-        raise BackupError(f"the restored database is at schema revision {revision}, the backup at {manifest['revision']}")
+        raise BackupError(
+            f"the restored database is at schema revision {revision}, the backup at {manifest['revision']}"
+        )
     for name, rows in manifest["tables"].items():
         if tables.get(name) != rows:
             raise BackupError(f"the restored table {name} holds {tables.get(name)} rows, the backup {rows}")
@@ -167,8 +178,10 @@ def _load_sqlite(url: str, dump: Path) -> None:
     """The backup API again, the other way: the live file is rewritten page by page under SQLite's
     locks, its write-ahead log included, rather than replaced behind a connection's back."""
     live = Path(make_url(url).database)
-    with closing(sqlite3.connect(f"{dump.resolve().as_uri()}?mode=ro", uri=True)) as source, \
-            closing(sqlite3.connect(live, timeout=30)) as target:
+    with (
+        closing(sqlite3.connect(f"{dump.resolve().as_uri()}?mode=ro", uri=True)) as source,
+        closing(sqlite3.connect(live, timeout=30)) as target,
+    ):
         source.backup(target)
 
 
@@ -200,10 +213,26 @@ async def _load_postgresql(url: str, dump: Path, tables: set[str]) -> None:
     drop = [f"--command=DROP TABLE IF EXISTS {quoted} CASCADE"] if newer else []
     with tempfile.TemporaryDirectory() as scratch:
         script = Path(scratch) / "restore.sql"
-        await _tool(tools / "pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                    f"--file={script}", str(dump), url=url)
-        await _tool(tools / "psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction",
-                    *drop, f"--file={script}", url=url)
+        await _tool(
+            tools / "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            f"--file={script}",
+            str(dump),
+            url=url,
+        )
+        await _tool(
+            tools / "psql",
+            "--no-psqlrc",
+            "--quiet",
+            "--set=ON_ERROR_STOP=1",
+            "--single-transaction",
+            *drop,
+            f"--file={script}",
+            url=url,
+        )
 
 
 def _postgresql_tools() -> Path:
@@ -230,8 +259,11 @@ def libpq_environment(url: str) -> dict[str, str]:
     the command line, where every user of the machine can read it."""
     parsed = make_url(url)
     settings = {
-        "PGHOST": parsed.host or parsed.query.get("host"), "PGPORT": parsed.port or parsed.query.get("port"),
-        "PGUSER": parsed.username, "PGPASSWORD": parsed.password, "PGDATABASE": parsed.database,
+        "PGHOST": parsed.host or parsed.query.get("host"),
+        "PGPORT": parsed.port or parsed.query.get("port"),
+        "PGUSER": parsed.username,
+        "PGPASSWORD": parsed.password,
+        "PGDATABASE": parsed.database,
         "PGSSLMODE": parsed.query.get("sslmode") or parsed.query.get("ssl"),
     }
     return {name: str(value) for name, value in settings.items() if value}
@@ -240,11 +272,15 @@ def libpq_environment(url: str) -> dict[str, str]:
 async def _tool(program: Path, *args: str, url: str) -> None:
     """Run a PostgreSQL client tool on the database ``url`` names; its first error, in one line, if it fails."""
     process = await asyncio.create_subprocess_exec(
-        program, *args, env=os.environ | libpq_environment(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        program, *args, env=os.environ | libpq_environment(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, errors = await process.communicate()
     if process.returncode:
         lines = [line.strip() for line in errors.decode(errors="replace").splitlines() if line.strip()]
-        reason = next((line for line in lines if "error" in line.lower()), lines[-1] if lines else f"exit status {process.returncode}")
+        reason = next(
+            (line for line in lines if "error" in line.lower()),
+            lines[-1] if lines else f"exit status {process.returncode}",
+        )
         raise BackupError(f"{program.name} failed: {reason}")
 
 

@@ -1,4 +1,5 @@
 """Opening the catalogue and a current search index: shared by the command line and the bot."""
+
 from __future__ import annotations
 
 from bot import migrations

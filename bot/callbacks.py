@@ -3,6 +3,7 @@
 Telegram allows 64 bytes, and anyone can forge a button press, so a button only carries small
 numbers that point at rows the handler checks (a search belongs to the user pressing it).
 """
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ matplotlib takes about a second to import, so it is imported on the first pictur
 Its own font (DejaVu Sans) has Vietnamese but no Chinese: a CJK font is added behind it, glyph by
 glyph, from the system when it has one, else the one the ``paperang-p2-fonts-cjk`` package ships.
 """
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,14 @@ from catalog.taxonomy import babel_locale
 log = logging.getLogger("techconnect.charts")
 WIDTH, HEIGHT, DPI = 1600, 1200, 100  # pixels of the picture
 ROWS_SHOWN = 8  # of a breakdown, the largest
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK TC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
-             "Droid Sans Fallback")
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+)
 BAR_COLOUR, HEAT_COLOURS = "#2a6f97", "Blues"
 
 
@@ -31,7 +38,9 @@ def font_families() -> tuple[str, ...]:
     """DejaVu Sans first (Latin and Vietnamese), then every CJK font found (Chinese)."""
     from matplotlib import font_manager
 
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # a CJK font without bold is drawn regular: fine
+    logging.getLogger("matplotlib.font_manager").setLevel(
+        logging.ERROR
+    )  # a CJK font without bold is drawn regular: fine
     try:
         packaged = resources.files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
         font_manager.fontManager.addfont(str(packaged))
@@ -52,15 +61,24 @@ def dashboard(report: Report, language: str) -> bytes:
     from matplotlib.figure import Figure
 
     staff_ = gettext_for(language)
-    with matplotlib.rc_context({"font.family": list(font_families()), "font.size": 10, "axes.titlesize": 12,
-                                "axes.titleweight": "bold"}):
+    with matplotlib.rc_context(
+        {"font.family": list(font_families()), "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold"}
+    ):
         figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, layout="constrained")
         FigureCanvasAgg(figure)
-        figure.suptitle(staff_("Statistics, {period}").format(period=report.period.name()), fontsize=16, fontweight="bold")
+        figure.suptitle(
+            staff_("Statistics, {period}").format(period=report.period.name()), fontsize=16, fontweight="bold"
+        )
         grid = figure.add_gridspec(3, 3, height_ratios=(1, 1.2, 1.2))
         _funnel(figure.add_subplot(grid[0, :2]), report, staff_)
         _figures(figure.add_subplot(grid[0, 2]), report, language)
-        places = {"month": grid[1, 0], "sector": grid[1, 1], "country": grid[1, 2], "language": grid[2, 0], "event": grid[2, 1:]}
+        places = {
+            "month": grid[1, 0],
+            "sector": grid[1, 1],
+            "country": grid[1, 2],
+            "language": grid[2, 0],
+            "event": grid[2, 1:],
+        }
         for dimension, place in places.items():
             _breakdown(figure.add_subplot(place), report, dimension, language)
         buffer = io.BytesIO()
@@ -89,8 +107,10 @@ def _figures(axes, report: Report, language: str) -> None:
     staff_ = gettext_for(language)
     reply = report.median_reply()
     shown = [
-        (staff_("Median time to first staff reply"),
-         format_timedelta(reply, threshold=1.5, locale=babel_locale(language)) if reply is not None else "—"),
+        (
+            staff_("Median time to first staff reply"),
+            format_timedelta(reply, threshold=1.5, locale=babel_locale(language)) if reply is not None else "—",
+        ),
         (staff_("Unclaimed tickets now"), str(report.unclaimed)),
         (staff_("Connection events"), str(len(report.events))),
         (staff_("Event registrations"), str(len(report.registrations))),
@@ -120,7 +140,9 @@ def _breakdown(axes, report: Report, dimension: str, language: str) -> None:
     for y, row in enumerate(counts):
         for x, value in enumerate(row):
             axes.text(x, y, str(value), ha="center", va="center", color="white" if shades[y][x] > 0.8 else "black")
-    axes.set_xticks(range(len(FUNNEL)), ["\n".join(textwrap.wrap(staff_(FUNNEL_NAMES[s]), 14)) for s in FUNNEL], fontsize=8)
+    axes.set_xticks(
+        range(len(FUNNEL)), ["\n".join(textwrap.wrap(staff_(FUNNEL_NAMES[s]), 14)) for s in FUNNEL], fontsize=8
+    )
     axes.xaxis.tick_top()
     axes.set_yticks(range(len(rows)), [_cut(report.label(dimension, key, language), 28) for key, _ in rows])
     axes.tick_params(length=0)
@@ -128,4 +150,4 @@ def _breakdown(axes, report: Report, dimension: str, language: str) -> None:
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

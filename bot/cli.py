@@ -1,4 +1,5 @@
 """The ``techconnect`` command line (also ``python -m bot``); contract in DESIGN.md."""
+
 from __future__ import annotations
 
 import argparse
@@ -69,17 +70,21 @@ async def cmd_export(args) -> int:
 async def cmd_build(args) -> int:
     engine, added, removed = await open_search(build_spec=args.build_with)
     store = engine.store
-    print(f"index: {len(store.records)} record(s), {store.faiss.ntotal} passage(s); "
-          f"{added} embedded, {removed} removed; model {store.model_id}")
+    print(
+        f"index: {len(store.records)} record(s), {store.faiss.ntotal} passage(s); "
+        f"{added} embedded, {removed} removed; model {store.model_id}"
+    )
     return 0
 
 
 async def cmd_search(args) -> int:
     from index.search import Filters
 
-    queries = [args.query] if args.query is not None else [
-        line.rstrip("\n") for line in Path(args.queries).read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    queries = (
+        [args.query]
+        if args.query is not None
+        else [line.rstrip("\n") for line in Path(args.queries).read_text(encoding="utf-8").splitlines() if line.strip()]
+    )
     engine, _, _ = await open_search(quiet=args.json)
     filters = Filters(kind=args.kind, sector=args.sector, country=args.country)
     for query in queries:
@@ -124,9 +129,15 @@ async def cmd_model_export(args) -> int:
 
 async def cmd_backup(args) -> int:
     manifest = await backup.backup(Path(args.path))
-    index = f"the index ({manifest['index']['records']} record(s))" if manifest["index"] else "no index (none was built yet)"
-    print(f"backed up {sum(manifest['tables'].values())} row(s) in {len(manifest['tables'])} table(s) "
-          f"(schema revision {manifest['revision']}) and {index} to {args.path}")
+    index = (
+        f"the index ({manifest['index']['records']} record(s))"
+        if manifest["index"]
+        else "no index (none was built yet)"
+    )
+    print(
+        f"backed up {sum(manifest['tables'].values())} row(s) in {len(manifest['tables'])} table(s) "
+        f"(schema revision {manifest['revision']}) and {index} to {args.path}"
+    )
     return 0
 
 
@@ -134,10 +145,14 @@ async def cmd_restore(args) -> int:
     with _progress(False) as progress:
         restored = await backup.restore(Path(args.path), progress)
     manifest = restored.manifest
-    print(f"restored {sum(manifest['tables'].values())} row(s) in {len(manifest['tables'])} table(s) from the backup "
-          f"of {manifest['created_at']}; schema revision {manifest['revision']} -> {restored.revision}")
+    print(
+        f"restored {sum(manifest['tables'].values())} row(s) in {len(manifest['tables'])} table(s) from the backup "
+        f"of {manifest['created_at']}; schema revision {manifest['revision']} -> {restored.revision}"
+    )
     if restored.embedded or restored.removed:
-        print(f"index: {restored.embedded} record(s) embedded and {restored.removed} removed to match the restored catalogue")
+        print(
+            f"index: {restored.embedded} record(s) embedded and {restored.removed} removed to match the restored catalogue"
+        )
     else:
         print("index: restored, and it matches the restored catalogue")
     return 0
@@ -165,7 +180,9 @@ async def cmd_demo(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="techconnect", description="TechConnect: multilingual technology discovery")
     sub = p.add_subparsers(dest="command", required=True)
-    catalog = sub.add_parser("catalog", help="import or export the catalogue").add_subparsers(dest="action", required=True)
+    catalog = sub.add_parser("catalog", help="import or export the catalogue").add_subparsers(
+        dest="action", required=True
+    )
     c = catalog.add_parser("import", help="import a .jsonl/.json/.csv file (all or nothing)")
     c.add_argument("path")
     c.set_defaults(func=cmd_import)
@@ -174,7 +191,11 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_export)
     index = sub.add_parser("index", help="build the search index").add_subparsers(dest="action", required=True)
     c = index.add_parser("build", help="build or update the index")
-    c.add_argument("--build-with", metavar="EMBEDDER", help="embedder for passages, e.g. st:DIR (same weights as the query embedder)")
+    c.add_argument(
+        "--build-with",
+        metavar="EMBEDDER",
+        help="embedder for passages, e.g. st:DIR (same weights as the query embedder)",
+    )
     c.set_defaults(func=cmd_build)
     c = sub.add_parser("search", help="search the catalogue")
     c.add_argument("query", nargs="?")

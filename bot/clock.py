@@ -3,9 +3,10 @@
 One object in :class:`~bot.services.Services`, so tests (and a demo) can move time forward
 without waiting for it.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -15,7 +16,7 @@ class Clock:
         self.offset = timedelta()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
     def today(self) -> date:
         """The department's calendar date (entries expire at the end of a local day)."""

@@ -1,10 +1,11 @@
 """Settings from the environment, read here and nowhere else: the bot's, checked once at start
 with a clear message for each problem, and where state lives (data directory, database, embedder)."""
+
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.office_hours import OfficeHours
@@ -52,7 +53,7 @@ class Settings:
     health_listen: str = "0.0.0.0"
     staff_language: str = "vi"
     staff_ids: frozenset[int] = frozenset()
-    office_hours: OfficeHours = OfficeHours()
+    office_hours: OfficeHours = field(default_factory=OfficeHours)
     unclaimed_alert_minutes: int = 30
     reopen_days: int = 7
     entry_days: int = 182  # how long a posted entry stays published before it must be renewed
@@ -63,7 +64,7 @@ class Settings:
         return f"Settings(staff_chat_id={self.staff_chat_id}, webhook={'on' if self.webhook_url else 'off'})"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, *, check_token: bool = True) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, *, check_token: bool = True) -> Settings:
         env = dict(os.environ if env is None else env)
         problems: list[str] = []
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
@@ -117,7 +118,8 @@ class Settings:
         office_hours = OfficeHours()
         try:
             office_hours = OfficeHours.parse(
-                env.get("TECHCONNECT_OFFICE_HOURS", "mon-fri 08:00-17:00"), env.get("TECHCONNECT_HOLIDAYS", ""),
+                env.get("TECHCONNECT_OFFICE_HOURS", "mon-fri 08:00-17:00"),
+                env.get("TECHCONNECT_HOLIDAYS", ""),
                 env.get("TECHCONNECT_TIMEZONE", "Asia/Ho_Chi_Minh"),
             )
         except (ValueError, KeyError) as exc:

@@ -4,6 +4,7 @@ given, and details given with consent before (here or when posting) are not aske
 
 The steps and checks are shared with the posting form.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,9 @@ HINTS = {
     "name": N_("Please write your name (2 to 100 characters)."),
     "organisation": N_("Please write the name of your organisation (2 to 200 characters)."),
     "role": N_("Please write your role, e.g. director, technical manager (2 to 100 characters)."),
-    "reach": N_("That does not look like a phone number or an e-mail address, e.g. +84 912 345 678 or name@company.vn."),
+    "reach": N_(
+        "That does not look like a phone number or an e-mail address, e.g. +84 912 345 678 or name@company.vn."
+    ),
     "purpose": N_("Please write one line of 5 to 300 characters."),
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -58,8 +61,14 @@ def known(contacts: list[dict]) -> dict:
     return {}
 
 
-FIELD_NAMES = {"name": N_("Name"), "organisation": N_("Organisation"), "role": N_("Role"),
-               "reach": N_("Phone or e-mail"), "purpose": N_("Purpose")}
+FIELD_NAMES = {
+    "name": N_("Name"),
+    "organisation": N_("Organisation"),
+    "role": N_("Role"),
+    "reach": N_("Phone or e-mail"),
+    "purpose": N_("Purpose"),
+}
+
 
 def step_keyboard(language: str, ticket: Ticket) -> InlineKeyboardMarkup:
     _ = gettext_for(language)
@@ -78,21 +87,30 @@ def step_keyboard(language: str, ticket: Ticket) -> InlineKeyboardMarkup:
 def confirmation(language: str, ticket: Ticket) -> tuple[str, InlineKeyboardMarkup]:
     _ = gettext_for(language)
     c = ticket.contact
-    text = "\n".join([
-        "<b>" + _("Please check your details") + "</b>",
-        _("Name: {value}").format(value=escape(c["name"])),
-        _("Organisation: {name}").format(name=escape(c["organisation"])),
-        _("Role: {value}").format(value=escape(c["role"])),
-        _("Phone or e-mail: {value}").format(value=escape(c["reach"])),
-        _("Purpose: {value}").format(value=escape(c["purpose"])),
-        "",
-        _("By tapping “I agree” you consent to the Department sharing these details with its staff "
-          "and with the other party of the introduction, for this introduction only."),
-    ])
-    keyboard = InlineKeyboardMarkup([
-        [button("✅ " + _("I agree, send to staff"), "hf", ticket.id, "agree")],
-        [button("✏️ " + _("Edit details"), "hf", ticket.id, "edit"), button("✖️ " + _("Cancel"), "hf", ticket.id, "cancel")],
-    ])
+    text = "\n".join(
+        [
+            "<b>" + _("Please check your details") + "</b>",
+            _("Name: {value}").format(value=escape(c["name"])),
+            _("Organisation: {name}").format(name=escape(c["organisation"])),
+            _("Role: {value}").format(value=escape(c["role"])),
+            _("Phone or e-mail: {value}").format(value=escape(c["reach"])),
+            _("Purpose: {value}").format(value=escape(c["purpose"])),
+            "",
+            _(
+                "By tapping “I agree” you consent to the Department sharing these details with its staff "
+                "and with the other party of the introduction, for this introduction only."
+            ),
+        ]
+    )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [button("✅ " + _("I agree, send to staff"), "hf", ticket.id, "agree")],
+            [
+                button("✏️ " + _("Edit details"), "hf", ticket.id, "edit"),
+                button("✖️ " + _("Cancel"), "hf", ticket.id, "cancel"),
+            ],
+        ]
+    )
     return text, keyboard
 
 
@@ -106,7 +124,9 @@ async def ask(message: Message, svc: Services, language: str, ticket: Ticket) ->
         await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
         return
     if ticket.step == "fields":
-        await message.reply_text(_("Which detail would you like to change?"), reply_markup=step_keyboard(language, ticket))
+        await message.reply_text(
+            _("Which detail would you like to change?"), reply_markup=step_keyboard(language, ticket)
+        )
         return
     text = escape(_(PROMPTS[ticket.step]))
     if ticket.contact.get(ticket.step):
@@ -114,7 +134,9 @@ async def ask(message: Message, svc: Services, language: str, ticket: Ticket) ->
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=step_keyboard(language, ticket))
 
 
-async def request_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, entries: list[str], query: str | None) -> None:
+async def request_handoff(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, entries: list[str], query: str | None
+) -> None:
     """Open a ticket (or add to the user's open one) about ``entries``."""
     svc = services(context)
     user, language = await current_user(update, context)
@@ -136,16 +158,27 @@ async def request_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, en
         if new:
             records = await svc.catalog.get_many(new)
             staff_ = gettext_for(svc.settings.staff_language)
-            titles = listing((escape(r.title.get(svc.settings.staff_language) or r.title[r.language]) for r in records.values()),
-                             svc.settings.staff_language)
+            titles = listing(
+                (escape(r.title.get(svc.settings.staff_language) or r.title[r.language]) for r in records.values()),
+                svc.settings.staff_language,
+            )
             also = "➕ " + staff_("The user also asks about: {titles}").format(titles=titles)
             await svc.outbox.post(context.bot, svc, *staff_notices(svc, ticket, also))
             svc.outbox.refresh_card(context.bot, svc, ticket.id)
-        await message.reply_text(_("Added to your open request #{number}. Staff will see it there.").format(number=ticket.id))
+        await message.reply_text(
+            _("Added to your open request #{number}. Staff will see it there.").format(number=ticket.id)
+        )
         return
     details = known(await svc.store.consented_contacts(user.id))
-    ticket = Ticket(user_id=user.id, status="collecting", language=language, entries=list(entries),
-                    queries=[query] if query else [], contact=details, step="purpose" if details else STEPS[0])
+    ticket = Ticket(
+        user_id=user.id,
+        status="collecting",
+        language=language,
+        entries=list(entries),
+        queries=[query] if query else [],
+        contact=details,
+        step="purpose" if details else STEPS[0],
+    )
     await svc.store.save(ticket)
     intro = _("To introduce you, staff need a few details. You can go back or cancel at any step.")
     if details:
@@ -166,8 +199,10 @@ def applies(ticket: Ticket, action: str) -> bool:
 
 
 def advance(ticket: Ticket) -> None:
-    following = STEPS[STEPS.index(ticket.step) + 1:]
-    ticket.step = "confirm" if ticket.to_preview else next((s for s in following if not ticket.contact.get(s)), "confirm")
+    following = STEPS[STEPS.index(ticket.step) + 1 :]
+    ticket.step = (
+        "confirm" if ticket.to_preview else next((s for s in following if not ticket.contact.get(s)), "confirm")
+    )
     ticket.to_preview = False
 
 

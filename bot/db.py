@@ -4,23 +4,39 @@ posted entries under review, matches, subscriptions and their digests, connectio
 Nothing a conversation needs lives only in process memory, so a restart (or a second worker)
 picks up where the last one left off, and every button refers to a row it can be checked against.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, delete, func, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from catalog.store import Database, UtcDateTime
 
-
 INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # both can skip rows that exist
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -32,12 +48,18 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # Telegram user id
     language: Mapped[str | None] = mapped_column(String(8))
-    language_settled: Mapped[bool | None] = mapped_column(Boolean, default=False)  # chosen, or followed their writing once
-    mode: Mapped[str | None] = mapped_column(String(10))  # kind the next search looks for: offer, request or None (both)
+    language_settled: Mapped[bool | None] = mapped_column(
+        Boolean, default=False
+    )  # chosen, or followed their writing once
+    mode: Mapped[str | None] = mapped_column(
+        String(10)
+    )  # kind the next search looks for: offer, request or None (both)
     first_name: Mapped[str] = mapped_column(String(200), default="")
     focus: Mapped[str | None] = mapped_column(String(30))  # the form the user is filling in now: "post:12", "contact:5"
     focus_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when that form last asked something
-    mirror: Mapped[bool | None] = mapped_column(Boolean, default=False)  # staff: follow held tickets in this private chat
+    mirror: Mapped[bool | None] = mapped_column(
+        Boolean, default=False
+    )  # staff: follow held tickets in this private chat
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
 
 
@@ -80,7 +102,13 @@ MOVES: dict[StrEnum, set[StrEnum]] = {  # the only ways a status may change; any
     T.CLAIMED: {T.OPEN, T.RESOLVED},
     T.RESOLVED: {T.OPEN, T.CLAIMED},  # reopened, by the same holder when there was one
     T.CANCELLED: set(),
-    S.DRAFTING: {S.PENDING, S.CANCELLED, S.APPROVED, S.REJECTED, S.WITHDRAWN},  # cancelling an edit restores the entry's state
+    S.DRAFTING: {
+        S.PENDING,
+        S.CANCELLED,
+        S.APPROVED,
+        S.REJECTED,
+        S.WITHDRAWN,
+    },  # cancelling an edit restores the entry's state
     S.PENDING: {S.APPROVED, S.REJECTED, S.WITHDRAWN},
     S.APPROVED: {S.DRAFTING, S.WITHDRAWN},
     S.REJECTED: {S.DRAFTING, S.WITHDRAWN},
@@ -107,8 +135,12 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bot_users.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), index=True)  # a TicketStatus
-    step: Mapped[str | None] = mapped_column(String(20))  # while collecting: the detail asked for, "fields" or "confirm"
-    to_preview: Mapped[bool | None] = mapped_column(Boolean, default=False)  # editing one detail: back to "confirm" after it
+    step: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # while collecting: the detail asked for, "fields" or "confirm"
+    to_preview: Mapped[bool | None] = mapped_column(
+        Boolean, default=False
+    )  # editing one detail: back to "confirm" after it
     language: Mapped[str] = mapped_column(String(8))
     entries: Mapped[list] = mapped_column(JSON, default=list)  # catalogue record ids asked about
     queries: Mapped[list] = mapped_column(JSON, default=list)  # what the user searched
@@ -123,7 +155,9 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, onupdate=now)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    ended_by_user: Mapped[bool | None] = mapped_column(Boolean, default=False)  # then writing again is a search, not a reopen
+    ended_by_user: Mapped[bool | None] = mapped_column(
+        Boolean, default=False
+    )  # then writing again is a search, not a reopen
     alerted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @validates("status")
@@ -179,7 +213,9 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)  # a SubmissionStatus
     step: Mapped[str | None] = mapped_column(String(20))  # while drafting: the field asked for, or "confirm"
     to_preview: Mapped[bool] = mapped_column(Boolean, default=False)  # editing one field: back to "confirm" after it
-    draft: Mapped[dict] = mapped_column(JSON, default=dict)  # title, description, sector, country, trl, partnership, ip_status, deadline
+    draft: Mapped[dict] = mapped_column(
+        JSON, default=dict
+    )  # title, description, sector, country, trl, partnership, ip_status, deadline
     contact: Mapped[dict] = mapped_column(JSON, default=dict)  # name, organisation, role, reach
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     record_id: Mapped[str | None] = mapped_column(String(100), index=True)
@@ -305,7 +341,9 @@ class Outgoing(Base):
     lane: Mapped[str] = mapped_column(String(40), index=True)  # user:<id>, ticket:<id>, topic:<key>
     chat_id: Mapped[int] = mapped_column(BigInteger)
     ticket_id: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(10))  # send, copy, edit, edit_caption, document (an Attachment), close/reopen (a topic)
+    action: Mapped[str] = mapped_column(
+        String(10)
+    )  # send, copy, edit, edit_caption, document (an Attachment), close/reopen (a topic)
     text: Mapped[str | None] = mapped_column(Text)  # HTML
     markup: Mapped[dict | None] = mapped_column(JSON)
     from_chat: Mapped[int | None] = mapped_column(BigInteger)
@@ -335,8 +373,13 @@ class Attachment(Base):
 
 
 def _claim(ticket_id: int, staff_id: int, staff_name: str):
-    return (update(Ticket).where(Ticket.id == ticket_id, Ticket.claimed_by.is_(None), Ticket.status.in_(("open", "claimed")))
-            .values(status="claimed", claimed_by=staff_id, claimed_name=staff_name[:200], bot_answers=False, updated_at=now()))
+    return (
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.claimed_by.is_(None), Ticket.status.in_(("open", "claimed")))
+        .values(
+            status="claimed", claimed_by=staff_id, claimed_name=staff_name[:200], bot_answers=False, updated_at=now()
+        )
+    )
 
 
 class HandledUpdate(Base):
@@ -368,8 +411,11 @@ class BotStore(Database):
             user = await session.get(User, user_id)
             if user is None:
                 insert = INSERTS[self.engine.dialect.name]
-                await session.execute(insert(User).values(id=user_id, first_name=first_name[:200], created_at=now())
-                                      .on_conflict_do_nothing())
+                await session.execute(
+                    insert(User)
+                    .values(id=user_id, first_name=first_name[:200], created_at=now())
+                    .on_conflict_do_nothing()
+                )
                 user = await session.get(User, user_id)
             return user
 
@@ -388,7 +434,9 @@ class BotStore(Database):
         async with self.session.begin() as session:
             return (await session.execute(_claim(ticket_id, staff_id, staff_name))).rowcount == 1
 
-    async def save_relay(self, relay: Relay, deliveries, *, claim: tuple[int, str] | None = None) -> tuple[list[Outgoing], bool]:
+    async def save_relay(
+        self, relay: Relay, deliveries, *, claim: tuple[int, str] | None = None
+    ) -> tuple[list[Outgoing], bool]:
         """The relay and the outbox rows that carry it (``deliveries(relay, claimed)``) in one
         transaction, with the claim of an unheld ticket when ``claim`` is (staff id, name): a
         crash never leaves a claim without its message, or a message without its delivery."""
@@ -473,10 +521,16 @@ class BotStore(Database):
         again). An older id is a new update: Telegram picks ids afresh after a week without updates."""
         insert = INSERTS[self.engine.dialect.name]
         async with self.session.begin() as session:
-            await session.execute(delete(InboxUpdate).where(InboxUpdate.update_id == update_id,
-                                                            InboxUpdate.received_at < now() - timedelta(days=1)))
-            result = await session.execute(insert(InboxUpdate).values(update_id=update_id, payload=payload, done=False,
-                                                                      received_at=now()).on_conflict_do_nothing())
+            await session.execute(
+                delete(InboxUpdate).where(
+                    InboxUpdate.update_id == update_id, InboxUpdate.received_at < now() - timedelta(days=1)
+                )
+            )
+            result = await session.execute(
+                insert(InboxUpdate)
+                .values(update_id=update_id, payload=payload, done=False, received_at=now())
+                .on_conflict_do_nothing()
+            )
             return result.rowcount == 1
 
     async def update_done(self, update_id: int) -> None:
@@ -506,11 +560,19 @@ class BotStore(Database):
     async def consented_contacts(self, user_id: int) -> list[dict]:
         """Contact details the user gave with their consent (tickets and posted entries), newest first."""
         async with self.session() as session:
-            tickets = await session.execute(select(Ticket.contact, Ticket.consent_at).where(
-                Ticket.user_id == user_id, Ticket.consent_at.is_not(None)))
-            entries = await session.execute(select(Submission.contact, Submission.consent_at).where(
-                Submission.user_id == user_id, Submission.consent_at.is_not(None)))
-            return [contact for contact, _ in sorted([*tickets.all(), *entries.all()], key=lambda row: row[1], reverse=True)]
+            tickets = await session.execute(
+                select(Ticket.contact, Ticket.consent_at).where(
+                    Ticket.user_id == user_id, Ticket.consent_at.is_not(None)
+                )
+            )
+            entries = await session.execute(
+                select(Submission.contact, Submission.consent_at).where(
+                    Submission.user_id == user_id, Submission.consent_at.is_not(None)
+                )
+            )
+            return [
+                contact for contact, _ in sorted([*tickets.all(), *entries.all()], key=lambda row: row[1], reverse=True)
+            ]
 
     async def relay_for(self, source_chat: int, source_message_id: int) -> Relay | None:
         return await self.newest(Relay, Relay.source_chat == source_chat, Relay.source_message_id == source_message_id)
@@ -536,25 +598,44 @@ class BotStore(Database):
     async def next_outgoing(self, lane: str) -> Outgoing | None:
         """The lane's oldest row not yet delivered (or given up)."""
         async with self.session() as session:
-            return await session.scalar(select(Outgoing).where(Outgoing.lane == lane, Outgoing.status.in_(("pending", "sending")))
-                                        .order_by(Outgoing.id).limit(1))
+            return await session.scalar(
+                select(Outgoing)
+                .where(Outgoing.lane == lane, Outgoing.status.in_(("pending", "sending")))
+                .order_by(Outgoing.id)
+                .limit(1)
+            )
 
     async def waiting_lanes(self) -> list[str]:
         async with self.session() as session:
-            return list((await session.scalars(select(Outgoing.lane).where(Outgoing.status == "pending")
-                                               .group_by(Outgoing.lane).order_by(func.min(Outgoing.id)))).all())
+            return list(
+                (
+                    await session.scalars(
+                        select(Outgoing.lane)
+                        .where(Outgoing.status == "pending")
+                        .group_by(Outgoing.lane)
+                        .order_by(func.min(Outgoing.id))
+                    )
+                ).all()
+            )
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """Rows not delivered yet (pending or sending), and when the oldest of them was written."""
         async with self.session() as session:
-            count, oldest = (await session.execute(select(func.count(), func.min(Outgoing.created_at))
-                                                   .where(Outgoing.status.in_(("pending", "sending"))))).one()
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(Outgoing.created_at)).where(
+                        Outgoing.status.in_(("pending", "sending"))
+                    )
+                )
+            ).one()
             return count, oldest
 
     async def unclaimed(self) -> int:
         """Tickets that reached staff and that nobody holds."""
         async with self.session() as session:
-            return await session.scalar(select(func.count()).select_from(Ticket).where(Ticket.status == TicketStatus.OPEN))
+            return await session.scalar(
+                select(func.count()).select_from(Ticket).where(Ticket.status == TicketStatus.OPEN)
+            )
 
     async def mark(self, row: Outgoing, **values) -> None:
         for key, value in values.items():
@@ -564,10 +645,17 @@ class BotStore(Database):
     async def delivered(self, row: Outgoing, message_id: int | None) -> None:
         """The row arrived: record it, and what the new message is (a relay's copy, a review card)."""
         async with self.session.begin() as session:
-            await session.execute(update(Outgoing).where(Outgoing.id == row.id)
-                                  .values(status="sent", message_id=message_id, sent_at=now(), error=None))
+            await session.execute(
+                update(Outgoing)
+                .where(Outgoing.id == row.id)
+                .values(status="sent", message_id=message_id, sent_at=now(), error=None)
+            )
             if row.action in ("copy", "send") and row.relay_id and message_id:
-                await session.execute(update(Relay).where(Relay.id == row.relay_id).values(target_message_id=message_id))
+                await session.execute(
+                    update(Relay).where(Relay.id == row.relay_id).values(target_message_id=message_id)
+                )
             if row.ref and row.ref.startswith("review:") and message_id:
-                await session.execute(update(Submission).where(Submission.id == int(row.ref[7:])).values(review_message_id=message_id))
+                await session.execute(
+                    update(Submission).where(Submission.id == int(row.ref[7:])).values(review_message_id=message_id)
+                )
         row.status, row.message_id = "sent", message_id

@@ -14,6 +14,7 @@ Guarantees, by what Telegram allows:
   deleted) is marked ``failed`` and the other side is told; nothing is dropped silently.
 - Deleted topics are re-created (with the ticket's card) and the row is posted there.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,15 +24,15 @@ from datetime import timedelta
 from html import escape
 from typing import TYPE_CHECKING
 
+from sqlalchemy import delete, update
 from telegram import Bot, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
-from sqlalchemy import delete, update
 
 from bot.db import Attachment, HandledUpdate, InboxUpdate, Outgoing, Relay, StaffTopic, Ticket, now
 from bot.i18n import gettext_for
-from bot.render import MAX_MESSAGE
 from bot.relay import TOPIC_NAMES, ensure_ticket_topic, refresh_card, topic_gone
+from bot.render import MAX_MESSAGE
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -61,23 +62,49 @@ def topic_lane(key: str) -> str:
 STAFF_LANE = "staff"  # the staff group's General topic
 
 
-def to_user(user_id: int, text: str, keyboard: InlineKeyboardMarkup | None = None, *, ticket_id: int | None = None) -> Outgoing:
+def to_user(
+    user_id: int, text: str, keyboard: InlineKeyboardMarkup | None = None, *, ticket_id: int | None = None
+) -> Outgoing:
     """A bot message (HTML) for a user's private chat."""
-    return Outgoing(lane=user_lane(user_id), chat_id=user_id, ticket_id=ticket_id, action="send", text=text,
-                    markup=keyboard.to_dict() if keyboard else None)
+    return Outgoing(
+        lane=user_lane(user_id),
+        chat_id=user_id,
+        ticket_id=ticket_id,
+        action="send",
+        text=text,
+        markup=keyboard.to_dict() if keyboard else None,
+    )
 
 
 def to_ticket(svc: Services, ticket_id: int, text: str, *, reply_to_relay: int | None = None) -> Outgoing:
     """A bot notice (HTML) in a ticket's topic."""
-    return Outgoing(lane=ticket_lane(ticket_id), chat_id=svc.settings.staff_chat_id, ticket_id=ticket_id, action="send",
-                    text=text, reply_to_relay=reply_to_relay)
+    return Outgoing(
+        lane=ticket_lane(ticket_id),
+        chat_id=svc.settings.staff_chat_id,
+        ticket_id=ticket_id,
+        action="send",
+        text=text,
+        reply_to_relay=reply_to_relay,
+    )
 
 
-def to_staff(svc: Services, text: str, keyboard: InlineKeyboardMarkup | None = None, *, topic: str | None = None,
-             ref: str | None = None) -> Outgoing:
+def to_staff(
+    svc: Services,
+    text: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+    *,
+    topic: str | None = None,
+    ref: str | None = None,
+) -> Outgoing:
     """A bot message (HTML) in a standing topic of the staff group (``review``, ``matches``), or its General topic."""
-    return Outgoing(lane=topic_lane(topic) if topic else STAFF_LANE, chat_id=svc.settings.staff_chat_id, action="send",
-                    text=text, markup=keyboard.to_dict() if keyboard else None, ref=ref)
+    return Outgoing(
+        lane=topic_lane(topic) if topic else STAFF_LANE,
+        chat_id=svc.settings.staff_chat_id,
+        action="send",
+        text=text,
+        markup=keyboard.to_dict() if keyboard else None,
+        ref=ref,
+    )
 
 
 def file_to_staff(svc: Services, key: str, caption: str) -> Outgoing:
@@ -87,20 +114,38 @@ def file_to_staff(svc: Services, key: str, caption: str) -> Outgoing:
 
 def topic_state(svc: Services, ticket_id: int, *, is_open: bool) -> Outgoing:
     """Reopening or closing a ticket's topic, in turn with the messages posted there before and after."""
-    return Outgoing(lane=ticket_lane(ticket_id), chat_id=svc.settings.staff_chat_id, ticket_id=ticket_id,
-                    action="reopen" if is_open else "close")
+    return Outgoing(
+        lane=ticket_lane(ticket_id),
+        chat_id=svc.settings.staff_chat_id,
+        ticket_id=ticket_id,
+        action="reopen" if is_open else "close",
+    )
 
 
 def copy_of(relay: Relay, lane: str, chat_id: int, *, ticket_id: int, reply_to_relay: int | None = None) -> Outgoing:
     """A copy of the relayed message (any kind: text, photo, file...) for the other side."""
-    return Outgoing(lane=lane, chat_id=chat_id, ticket_id=ticket_id, action="copy", from_chat=relay.source_chat,
-                    from_message_id=relay.source_message_id, relay_id=relay.id, reply_to_relay=reply_to_relay)
+    return Outgoing(
+        lane=lane,
+        chat_id=chat_id,
+        ticket_id=ticket_id,
+        action="copy",
+        from_chat=relay.source_chat,
+        from_message_id=relay.source_message_id,
+        relay_id=relay.id,
+        reply_to_relay=reply_to_relay,
+    )
 
 
 def edit_of(relay: Relay, lane: str, chat_id: int, text: str, *, caption: bool, ticket_id: int) -> Outgoing:
     """The new text of a relayed message, applied to its delivered copy."""
-    return Outgoing(lane=lane, chat_id=chat_id, ticket_id=ticket_id, action="edit_caption" if caption else "edit",
-                    text=text, relay_id=relay.id)
+    return Outgoing(
+        lane=lane,
+        chat_id=chat_id,
+        ticket_id=ticket_id,
+        action="edit_caption" if caption else "edit",
+        text=text,
+        relay_id=relay.id,
+    )
 
 
 class Outbox:
@@ -244,8 +289,15 @@ class Outbox:
             await self._drain_alone(bot, svc, ticket_lane(ticket.id))
             if (await svc.store.ticket(ticket.id)).card_message_id:
                 _ = gettext_for(ticket.language)
-                await self.send(bot, svc, to_user(ticket.user_id, _("Your request has now reached our staff. They will reply here."),
-                                                       ticket_id=ticket.id))
+                await self.send(
+                    bot,
+                    svc,
+                    to_user(
+                        ticket.user_id,
+                        _("Your request has now reached our staff. They will reply here."),
+                        ticket_id=ticket.id,
+                    ),
+                )
         for lane in await svc.store.waiting_lanes():
             await self._drain_alone(bot, svc, lane)
 
@@ -279,8 +331,9 @@ class Outbox:
         waited = (now() - row.created_at).total_seconds() > SHARE_AFTER * svc.settings.time_scale
         if not waited and (room is None or room(row.chat_id) >= BATCH_BELOW):
             return [], []
-        behind = await svc.store.rows(Outgoing, Outgoing.lane == row.lane, Outgoing.status == "pending", Outgoing.id > row.id,
-                                      limit=MAX_RIDERS)
+        behind = await svc.store.rows(
+            Outgoing, Outgoing.lane == row.lane, Outgoing.status == "pending", Outgoing.id > row.id, limit=MAX_RIDERS
+        )
         riders = list(itertools.takewhile(lambda r: r.ref == SHARED_TEXT, behind))
         texts = {r.id: r.text for r in await svc.store.rows(Relay, Relay.id.in_([x.relay_id for x in [row, *riders]]))}
         lines = [_shared_line(texts[row.relay_id])]
@@ -289,10 +342,17 @@ class Outbox:
             if len("\n".join([*lines, line])) > MAX_MESSAGE:
                 break
             lines.append(line)
-        return riders[:len(lines) - 1], lines
+        return riders[: len(lines) - 1], lines
 
-    async def _deliver(self, bot: Bot, svc: Services, row: Outgoing, notices: list[Outgoing], riders: list[Outgoing] = (),
-                       lines: list[str] = ()) -> bool:
+    async def _deliver(
+        self,
+        bot: Bot,
+        svc: Services,
+        row: Outgoing,
+        notices: list[Outgoing],
+        riders: list[Outgoing] = (),
+        lines: list[str] = (),
+    ) -> bool:
         """One row, and the rows riding in its message; True when the lane may go on (sent, or failed for good).
         A crash during the call sends them again, like a single row."""
         await svc.store.mark(row, status="sending", attempts=row.attempts + 1)
@@ -312,28 +372,44 @@ class Outbox:
         except Forbidden as exc:
             if row.lane.startswith("user:"):
                 return await self._give_up(svc, row, "blocked", notices)
-            return await self._later(svc, row, exc, notices)  # the bot was removed from the staff group: kept for when it is back
-        except NetworkError as exc:  # includes timeouts: the call may or may not have arrived; sent again (at least once)
+            return await self._later(
+                svc, row, exc, notices
+            )  # the bot was removed from the staff group: kept for when it is back
+        except (
+            NetworkError
+        ) as exc:  # includes timeouts: the call may or may not have arrived; sent again (at least once)
             if row.attempts >= MAX_ATTEMPTS and row.lane.startswith("user:"):
                 return await self._give_up(svc, row, str(exc), notices)
             return await self._later(svc, row, exc, notices)
         for sent in (row, *riders):
-            await svc.store.delivered(sent, getattr(message, "message_id", None))  # a Message, or copyMessage's MessageId
+            await svc.store.delivered(
+                sent, getattr(message, "message_id", None)
+            )  # a Message, or copyMessage's MessageId
         return True
 
     async def _call_shared(self, bot: Bot, svc: Services, row: Outgoing, lines: list[str]):
         """One message in the ticket's topic carrying the texts of several user messages, in order."""
-        return await bot.send_message(row.chat_id, "\n".join(lines), parse_mode=ParseMode.HTML,
-                                      message_thread_id=await self._thread(bot, svc, row))
+        return await bot.send_message(
+            row.chat_id,
+            "\n".join(lines),
+            parse_mode=ParseMode.HTML,
+            message_thread_id=await self._thread(bot, svc, row),
+        )
 
     async def _call(self, bot: Bot, svc: Services, row: Outgoing):
         thread = await self._thread(bot, svc, row)
         reply = await self._reply_parameters(svc, row)
         markup = InlineKeyboardMarkup.de_json(row.markup, bot) if row.markup else None
         if row.action == "copy":  # with a new caption (HTML) when the row has a text
-            return await bot.copy_message(row.chat_id, row.from_chat, row.from_message_id, message_thread_id=thread,
-                                          reply_parameters=reply, caption=row.text,
-                                          parse_mode=ParseMode.HTML if row.text else None)
+            return await bot.copy_message(
+                row.chat_id,
+                row.from_chat,
+                row.from_message_id,
+                message_thread_id=thread,
+                reply_parameters=reply,
+                caption=row.text,
+                parse_mode=ParseMode.HTML if row.text else None,
+            )
         if row.action in ("edit", "edit_caption"):
             relay = await svc.store.get(Relay, row.relay_id)
             if relay is None or relay.target_message_id is None:
@@ -350,10 +426,21 @@ class Outbox:
                 return None
         if row.action == "document":
             attachment = await svc.store.get(Attachment, row.ref)
-            return await bot.send_document(row.chat_id, InputFile(attachment.data, filename=attachment.name), caption=row.text,
-                                           parse_mode=ParseMode.HTML, message_thread_id=thread)
-        return await bot.send_message(row.chat_id, row.text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                      message_thread_id=thread, reply_parameters=reply)
+            return await bot.send_document(
+                row.chat_id,
+                InputFile(attachment.data, filename=attachment.name),
+                caption=row.text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread,
+            )
+        return await bot.send_message(
+            row.chat_id,
+            row.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            message_thread_id=thread,
+            reply_parameters=reply,
+        )
 
     async def _thread(self, bot: Bot, svc: Services, row: Outgoing) -> int | None:
         if row.lane.startswith("ticket:"):
@@ -362,7 +449,9 @@ class Outbox:
             key = row.lane[6:]
             topic = await svc.store.get(StaffTopic, key)
             if topic is None:
-                created = await bot.create_forum_topic(svc.settings.staff_chat_id, gettext_for(svc.settings.staff_language)(TOPIC_NAMES[key]))
+                created = await bot.create_forum_topic(
+                    svc.settings.staff_chat_id, gettext_for(svc.settings.staff_language)(TOPIC_NAMES[key])
+                )
                 topic = StaffTopic(key=key, topic_id=created.message_thread_id)
                 await svc.store.save(topic)
             return topic.topic_id
@@ -389,14 +478,22 @@ class Outbox:
     @staticmethod
     async def _later(svc: Services, row: Outgoing, exc: Exception, notices: list[Outgoing]) -> bool:
         """The row waits; a user whose message could not reach staff at the first try is told it is kept."""
-        backoff = min(timedelta(seconds=2 ** row.attempts), MAX_BACKOFF)
+        backoff = min(timedelta(seconds=2**row.attempts), MAX_BACKOFF)
         log.info("outbox row %s (%s) waits %s: %s", row.id, row.lane, backoff, type(exc).__name__)
         await svc.store.mark(row, status="pending", not_before=svc.clock.now() + backoff, error=type(exc).__name__)
         if row.attempts == 1 and row.action == "copy" and row.lane.startswith("ticket:"):
             ticket = await svc.store.ticket(row.ticket_id)
             _ = gettext_for(ticket.language)
-            notice = to_user(ticket.user_id, escape(_("Our staff cannot be reached right now. Your message is kept and will "
-                                                      "reach them as soon as possible.")), ticket_id=ticket.id)
+            notice = to_user(
+                ticket.user_id,
+                escape(
+                    _(
+                        "Our staff cannot be reached right now. Your message is kept and will "
+                        "reach them as soon as possible."
+                    )
+                ),
+                ticket_id=ticket.id,
+            )
             await svc.store.save(notice)
             notices.append(notice)
         return False
@@ -411,13 +508,19 @@ class Outbox:
         ticket = await svc.store.ticket(row.ticket_id)
         if row.lane.startswith("user:"):
             staff_ = gettext_for(svc.settings.staff_language)
-            text = staff_("The user has blocked the bot; this was not delivered.") if reason == "blocked" else \
-                staff_("This message could not be delivered to the user: {reason}").format(reason=reason)
+            text = (
+                staff_("The user has blocked the bot; this was not delivered.")
+                if reason == "blocked"
+                else staff_("This message could not be delivered to the user: {reason}").format(reason=reason)
+            )
             notice = to_ticket(svc, ticket.id, "⚠️ " + escape(text), reply_to_relay=row.relay_id)
         else:
             _ = gettext_for(ticket.language)
-            notice = to_user(ticket.user_id, "⚠️ " + escape(_("One of your messages could not be delivered to staff. Please send it again.")),
-                             ticket_id=ticket.id)
+            notice = to_user(
+                ticket.user_id,
+                "⚠️ " + escape(_("One of your messages could not be delivered to staff. Please send it again.")),
+                ticket_id=ticket.id,
+            )
         await svc.store.save(notice)
         notices.append(notice)
         return True
@@ -438,8 +541,9 @@ async def recover(svc: Services) -> int:
         return result.rowcount
 
 
-
-async def notify(bot: Bot, svc: Services, user_id: int, html: str, keyboard: InlineKeyboardMarkup | None = None) -> bool:
+async def notify(
+    bot: Bot, svc: Services, user_id: int, html: str, keyboard: InlineKeyboardMarkup | None = None
+) -> bool:
     """A bot message to a user outside any ticket (outcomes, matches, reminders); False when it did
     not arrive now (it waits in the outbox, or the user blocked the bot)."""
     return await svc.outbox.send(bot, svc, to_user(user_id, html, keyboard))

@@ -4,6 +4,7 @@
 file and prints the transcript (format in DESIGN.md). :class:`LiveBot` is the same set-up
 for the tests.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,11 +21,10 @@ from telegram.ext import Application
 
 from bot.app import build_application, build_services, redact_logs
 from bot.bootstrap import open_catalog, open_engine
-from bot.config import Settings
+from bot.config import Settings, data_dir
 from bot.emulator import BotApiEmulator, Limits
 from bot.i18n import translations_containing
 from bot.services import Services
-from bot.config import data_dir
 
 USER_ID = 100001
 STAFF_ID = 900001
@@ -53,8 +53,15 @@ class TrackedApplication(Application):
 class LiveBot:
     """Emulator + the real bot polling it over HTTP, with a staff forum group."""
 
-    def __init__(self, services: Services | None = None, *, rate_limits: bool = True, ordered: bool = True,
-                 limits: Limits | None = None, health_port: int | None = None) -> None:
+    def __init__(
+        self,
+        services: Services | None = None,
+        *,
+        rate_limits: bool = True,
+        ordered: bool = True,
+        limits: Limits | None = None,
+        health_port: int | None = None,
+    ) -> None:
         """``limits``: Telegram's flood limits, enforced by the emulator and paced by the bot at the same time scale;
         ``health_port``: serve /healthz and /metrics on loopback (0: any free port)."""
         self.emulator = BotApiEmulator(limits=limits)
@@ -65,12 +72,16 @@ class LiveBot:
         self.health_port = health_port
         self.app: TrackedApplication | None = None
 
-    async def start(self) -> "LiveBot":
+    async def start(self) -> LiveBot:
         await self.emulator.start()
         settings = Settings(
-            token=self.emulator.token, staff_chat_id=STAFF_CHAT_ID,
-            base_url=self.emulator.base_url, base_file_url=self.emulator.base_file_url, time_scale=self.time_scale,
-            health_port=self.health_port, health_listen="127.0.0.1",
+            token=self.emulator.token,
+            staff_chat_id=STAFF_CHAT_ID,
+            base_url=self.emulator.base_url,
+            base_file_url=self.emulator.base_file_url,
+            time_scale=self.time_scale,
+            health_port=self.health_port,
+            health_listen="127.0.0.1",
         )
         redact_logs(settings)
         if self.services is None:
@@ -79,8 +90,9 @@ class LiveBot:
             self.services.settings = settings
         self.emulator.user(STAFF_ID, "Lan", "vi", username="lan_staff")
         self.emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID], admins=[STAFF_ID])
-        self.app = build_application(self.services, application_class=TrackedApplication, rate_limits=self.rate_limits,
-                                     ordered=self.ordered)
+        self.app = build_application(
+            self.services, application_class=TrackedApplication, rate_limits=self.rate_limits, ordered=self.ordered
+        )
         await self.app.initialize()
         await self.app.post_init(self.app)  # run_polling would call it; the demo starts the parts itself
         await self.app.start()
@@ -95,7 +107,7 @@ class LiveBot:
             await self.app.shutdown()
         await self.emulator.stop()
 
-    async def __aenter__(self) -> "LiveBot":
+    async def __aenter__(self) -> LiveBot:
         return await self.start()
 
     async def __aexit__(self, *exc) -> None:
@@ -154,7 +166,9 @@ class Conversation:
         if not line.strip() or line.lstrip().startswith("#"):
             return
         if line.startswith("staff>"):
-            await self.emu.send_text(STAFF_ID, line[6:].strip(), chat_id=STAFF_CHAT_ID, message_thread_id=await self._ticket_topic())
+            await self.emu.send_text(
+                STAFF_ID, line[6:].strip(), chat_id=STAFF_CHAT_ID, message_thread_id=await self._ticket_topic()
+            )
         elif line.startswith("staff*"):
             label = line[6:].strip()
             message, button = self._find(STAFF_CHAT_ID, label)
@@ -180,7 +194,9 @@ class Conversation:
         """A button by what it shows, or by (part of) its English label in any UI language: "Claim" finds "Nhận xử lý"."""
         names = {label.lower()} | {text.lower() for text in translations_containing(label)}
         try:
-            return self._newest_with(chat_id, lambda b: "callback_data" in b and any(n in b["text"].lower() for n in names))
+            return self._newest_with(
+                chat_id, lambda b: "callback_data" in b and any(n in b["text"].lower() for n in names)
+            )
         except ScriptError:
             raise ScriptError(f"no button labelled {label!r}") from None
 
@@ -245,7 +261,10 @@ async def _run_demo(script: Iterable[str] | None, language_code: str | None, out
                 print(f"demo: {exc}", file=sys.stderr)
                 return 2
             return 0
-        print("TechConnect demo: type as a Telegram user (/start to begin; '* Label' taps a button; Ctrl-D quits).", file=out)
+        print(
+            "TechConnect demo: type as a Telegram user (/start to begin; '* Label' taps a button; Ctrl-D quits).",
+            file=out,
+        )
         while True:
             try:
                 line = await asyncio.to_thread(input, "> ")

@@ -4,6 +4,7 @@ Users fill them in one at a time (handlers/submit.py) and staff may correct them
 approving (handlers/review.py); both go through the same checks and the same choice buttons,
 and a draft is shown with the same card a published entry gets.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,16 +21,48 @@ from bot.contact import PROMPTS as CONTACT_PROMPTS
 from bot.contact import valid as valid_contact
 from bot.db import Submission
 from bot.i18n import N_, gettext_for
+from bot.render import (
+    IP_LABELS,
+    MATURITY,
+    PARTNERSHIP_LABELS,
+    SEEKING_LABELS,
+    button,
+    details,
+    fit,
+    flag,
+    grid,
+    long_date,
+)
 from bot.services import Services
-from bot.render import IP_LABELS, PARTNERSHIP_LABELS, SEEKING_LABELS, MATURITY, button, grid, details, fit, flag, long_date
 from catalog.language import detect_language
 from catalog.model import IP_STATUSES, PARTNERSHIPS, SEEKING, Record
 from catalog.taxonomy import SECTORS, country_code, country_name, sector_label
 
 CONTACT_STEPS = DETAILS
 STEPS = {
-    "request": ("title", "title_en", "description", "seeking", "sector", "country", "trl", "partnership", "deadline", *CONTACT_STEPS),
-    "offer": ("title", "title_en", "description", "sector", "country", "trl", "partnership", "ip_status", *CONTACT_STEPS),
+    "request": (
+        "title",
+        "title_en",
+        "description",
+        "seeking",
+        "sector",
+        "country",
+        "trl",
+        "partnership",
+        "deadline",
+        *CONTACT_STEPS,
+    ),
+    "offer": (
+        "title",
+        "title_en",
+        "description",
+        "sector",
+        "country",
+        "trl",
+        "partnership",
+        "ip_status",
+        *CONTACT_STEPS,
+    ),
 }
 TEXT_STEPS = frozenset({"title", "title_en", "description", "country", "deadline", *CONTACT_STEPS})
 LIMITS = {"title": (5, 150), "title_en": (5, 150), "description": (20, 2000)}
@@ -38,18 +71,40 @@ MAX_DEADLINE_DAYS = 3 * 365
 COUNTRIES = ("VN", "TW", "JP", "KR", "IL", "NL", "CN", "SG", "DE", "US", "TH", "FR")
 # Plain-language stages, each standing for a technology readiness level.
 FIELD_NAMES = {
-    "title": N_("Title"), "title_en": N_("Title in English"), "description": N_("Description"), "sector": N_("Sector"), "country": N_("Country"),
-    "trl": N_("Stage"), "partnership": N_("Partnership"), "ip_status": N_("Intellectual property"), "seeking": N_("Looking for"),
-    "deadline": N_("Deadline"), "name": N_("Name"), "organisation": N_("Organisation"), "role": N_("Role"),
+    "title": N_("Title"),
+    "title_en": N_("Title in English"),
+    "description": N_("Description"),
+    "sector": N_("Sector"),
+    "country": N_("Country"),
+    "trl": N_("Stage"),
+    "partnership": N_("Partnership"),
+    "ip_status": N_("Intellectual property"),
+    "seeking": N_("Looking for"),
+    "deadline": N_("Deadline"),
+    "name": N_("Name"),
+    "organisation": N_("Organisation"),
+    "role": N_("Role"),
     "reach": N_("Phone or e-mail"),
 }
 PROMPTS = {
-    ("request", "title"): N_("What technology do you need? Give it a short title, e.g. “Water recirculation for a shrimp hatchery”."),
-    ("offer", "title"): N_("What technology do you offer? Give it a short title, e.g. “Solar dryer for fruit and spices”."),
-    ("request", "description"): N_("Describe your need: the problem, your scale (area, output), what you have tried, your budget if known."),
-    ("request", "title_en"): N_("Optional: the same title in English. Partners abroad search mostly in English, so it helps them find you."),
-    ("offer", "title_en"): N_("Optional: the same title in English. Partners abroad search mostly in English, so it helps them find you."),
-    ("offer", "description"): N_("Describe your technology: what it does, results achieved, where it is used, what the partner gets."),
+    ("request", "title"): N_(
+        "What technology do you need? Give it a short title, e.g. “Water recirculation for a shrimp hatchery”."
+    ),
+    ("offer", "title"): N_(
+        "What technology do you offer? Give it a short title, e.g. “Solar dryer for fruit and spices”."
+    ),
+    ("request", "description"): N_(
+        "Describe your need: the problem, your scale (area, output), what you have tried, your budget if known."
+    ),
+    ("request", "title_en"): N_(
+        "Optional: the same title in English. Partners abroad search mostly in English, so it helps them find you."
+    ),
+    ("offer", "title_en"): N_(
+        "Optional: the same title in English. Partners abroad search mostly in English, so it helps them find you."
+    ),
+    ("offer", "description"): N_(
+        "Describe your technology: what it does, results achieved, where it is used, what the partner gets."
+    ),
     ("request", "seeking"): N_("What are you looking for?"),
     ("request", "sector"): N_("Which sector is it?"),
     ("offer", "sector"): N_("Which sector is it?"),
@@ -84,7 +139,7 @@ def steps(submission: Submission) -> tuple[str, ...]:
 def first_missing(submission: Submission, after: str | None = None) -> str:
     """The next step to ask: the one after ``after`` (contact details already known are skipped)."""
     order = STEPS[submission.kind]
-    following = order[order.index(after) + 1:] if after else order
+    following = order[order.index(after) + 1 :] if after else order
     for step in following:
         if step in steps(submission) and (step not in CONTACT_STEPS or not submission.contact.get(step)):
             return step
@@ -137,7 +192,15 @@ def prompt(submission: Submission, language: str) -> str:
 def choice(submission: Submission, code: str, today: date) -> tuple[str, object] | None:
     """(field, value) a choice button's code sets on the current step, or None when it is not one of its buttons."""
     step, _, value = code.partition("-")
-    steps_of = {"n": "title_en", "k": "seeking", "s": "sector", "c": "country", "t": "trl", "i": "ip_status", "d": "deadline"}
+    steps_of = {
+        "n": "title_en",
+        "k": "seeking",
+        "s": "sector",
+        "c": "country",
+        "t": "trl",
+        "i": "ip_status",
+        "d": "deadline",
+    }
     if steps_of.get(step) != submission.step:
         return None
     if value == "none":
@@ -175,14 +238,19 @@ def choice_rows(submission: Submission, language: str, action: str) -> list[list
         return rows + [[button(_("Not sure"), action, key, "t-none")]]
     if step == "partnership":
         chosen = set(submission.draft.get("partnership") or [])
-        marks = [button(("✅ " if p in chosen else "▫️ ") + _(PARTNERSHIP_LABELS[p]), action, key, f"p-{i}")
-                 for i, p in enumerate(PARTNERSHIPS)]
+        marks = [
+            button(("✅ " if p in chosen else "▫️ ") + _(PARTNERSHIP_LABELS[p]), action, key, f"p-{i}")
+            for i, p in enumerate(PARTNERSHIPS)
+        ]
         return grid(marks, 2) + [[button("✔️ " + _("Done"), action, key, "p-done")]]
     if step == "ip_status":
         rows = grid([button(_(IP_LABELS[i]), action, key, f"i-{i}") for i in IP_STATUSES], 2)
         return rows + [[button(_("Not sure"), action, key, "i-none")]]
     if step == "deadline":
-        months = [button(_("In {count} months").format(count=m) if m > 1 else _("In one month"), action, key, f"d-{m}") for m in MONTHS]
+        months = [
+            button(_("In {count} months").format(count=m) if m > 1 else _("In one month"), action, key, f"d-{m}")
+            for m in MONTHS
+        ]
         return [months, [button(_("No deadline"), action, key, "d-none")]]
     return []
 
@@ -207,8 +275,12 @@ def typed_choice(submission: Submission, text: str, language: str) -> str | None
     if len(wanted) < 2:
         return None
     rows = field_rows if submission.step == "fields" else choice_rows
-    labels = {_label_key(b.text): b.callback_data.rsplit(":", 1)[1]
-              for lang in (language, "en") for row in rows(submission, lang, "pst") for b in row}
+    labels = {
+        _label_key(b.text): b.callback_data.rsplit(":", 1)[1]
+        for lang in (language, "en")
+        for row in rows(submission, lang, "pst")
+        for b in row
+    }
     if wanted in labels:
         return labels[wanted]
     containing = {code for label, code in labels.items() if f" {wanted} " in f" {label} "}
@@ -223,7 +295,9 @@ def _label_key(label: str) -> str:
     return " ".join(words)
 
 
-TYPED_VALUES = frozenset({"title", "title_en", "description", *CONTACT_STEPS})  # answers shown again when the step is revisited
+TYPED_VALUES = frozenset(
+    {"title", "title_en", "description", *CONTACT_STEPS}
+)  # answers shown again when the step is revisited
 
 
 def current_text(submission: Submission, step: str) -> str | None:
@@ -270,7 +344,9 @@ def to_record(submission: Submission, expires_at: date | None = None) -> Record:
         ip_status=draft.get("ip_status"),
         seeking=draft.get("seeking") or ("technology" if submission.kind == "request" else None),
         partnership=list(draft.get("partnership") or []),
-        contact={k: v for k, v in {"name": contact.get("name"), ("email" if "@" in reach else "phone"): reach}.items() if v},
+        contact={
+            k: v for k, v in {"name": contact.get("name"), ("email" if "@" in reach else "phone"): reach}.items() if v
+        },
         deadline=date.fromisoformat(draft["deadline"]) if draft.get("deadline") else None,
         expires_at=expires_at,
     )
@@ -279,10 +355,16 @@ def to_record(submission: Submission, expires_at: date | None = None) -> Record:
 def draft_of(record: Record) -> dict:
     """A published entry's fields as a draft, to edit it."""
     return {
-        "title": record.title[record.language], "description": record.description.get(record.language, ""),
+        "title": record.title[record.language],
+        "description": record.description.get(record.language, ""),
         "title_en": record.title.get("en") if record.language != "en" else None,
-        "sector": record.sector, "country": record.country, "trl": record.trl, "ip_status": record.ip_status, "seeking": record.seeking,
-        "partnership": list(record.partnership), "deadline": record.deadline.isoformat() if record.deadline else None,
+        "sector": record.sector,
+        "country": record.country,
+        "trl": record.trl,
+        "ip_status": record.ip_status,
+        "seeking": record.seeking,
+        "partnership": list(record.partnership),
+        "deadline": record.deadline.isoformat() if record.deadline else None,
     }
 
 
@@ -302,17 +384,22 @@ def preview(submission: Submission, language: str) -> str:
 
 # ----------------------------------------------------------------------------- asking
 
+
 def keyboard(submission: Submission, language: str) -> InlineKeyboardMarkup:
     """The current step's answer buttons, then Back and Cancel (Submit and Edit at the end)."""
     _ = gettext_for(language)
     key = submission.id
     if submission.step == "confirm":
-        return InlineKeyboardMarkup([
-            [button("✅ " + _("I agree, send for review"), "pst", key, "submit")],
-            [button("✏️ " + _("Edit"), "pst", key, "edit"), button("✖️ " + _("Cancel"), "pst", key, "cancel")],
-        ])
+        return InlineKeyboardMarkup(
+            [
+                [button("✅ " + _("I agree, send for review"), "pst", key, "submit")],
+                [button("✏️ " + _("Edit"), "pst", key, "edit"), button("✖️ " + _("Cancel"), "pst", key, "cancel")],
+            ]
+        )
     if submission.step == "fields":
-        return InlineKeyboardMarkup(field_rows(submission, language, "pst") + [[button("◀️ " + _("Back"), "pst", key, "back")]])
+        return InlineKeyboardMarkup(
+            field_rows(submission, language, "pst") + [[button("◀️ " + _("Back"), "pst", key, "back")]]
+        )
     rows = choice_rows(submission, language, "pst")
     if current_text(submission, submission.step):
         rows.append([button("✔️ " + _("Keep it"), "pst", key, "keep")])
@@ -328,8 +415,10 @@ async def ask(message: Message, svc: Services, language: str, submission: Submis
     _ = gettext_for(language)
     await svc.store.set_focus(submission.user_id, f"post:{submission.id}")
     if submission.step == "confirm":
-        consent = _("By tapping “I agree” you consent to the Department publishing this entry (without your contact "
-                    "details) and sharing your contact details with its staff and with partners it introduces to you.")
+        consent = _(
+            "By tapping “I agree” you consent to the Department publishing this entry (without your contact "
+            "details) and sharing your contact details with its staff and with partners it introduces to you."
+        )
         text = "<b>" + _("Please check your entry") + "</b>\n\n" + preview(submission, language) + "\n\n" + consent
         await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard(submission, language))
     elif submission.step == "fields":
@@ -343,6 +432,11 @@ async def ask(message: Message, svc: Services, language: str, submission: Submis
 
 def post_keyboard(language: str) -> InlineKeyboardMarkup:
     _ = gettext_for(language)
-    return InlineKeyboardMarkup([[
-        button("📝 " + _("Post a need"), "menu", "need"), button("💡 " + _("Offer a technology"), "menu", "offer"),
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                button("📝 " + _("Post a need"), "menu", "need"),
+                button("💡 " + _("Offer a technology"), "menu", "offer"),
+            ]
+        ]
+    )

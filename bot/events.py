@@ -1,12 +1,14 @@
 """Connection events as data: what an event shows in each language and time zone, and the
 checks of an event written by staff (a /newevent message or a row of an ``events*`` file)."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.db import Event, User
@@ -17,13 +19,14 @@ from catalog.io import ImportFailed, RowError, raw_rows
 from catalog.language import LANGUAGES, detect_language, normalize_language_code
 from catalog.model import Record, RecordError
 
-
 _WHEN = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}")
 
 
-EXAMPLE = ("/newevent\ndate: 2026-12-15 09:00\nplace: Hai Phong Science and Technology Center\n"
-           "vi: Phiên kết nối công nghệ Việt Nam – Đài Loan\nen: Vietnam–Taiwan technology connection session\n"
-           "entries: tw-aqua-001, tw-aqua-002")
+EXAMPLE = (
+    "/newevent\ndate: 2026-12-15 09:00\nplace: Hai Phong Science and Technology Center\n"
+    "vi: Phiên kết nối công nghệ Việt Nam – Đài Loan\nen: Vietnam–Taiwan technology connection session\n"
+    "entries: tw-aqua-001, tw-aqua-002"
+)
 
 
 def zone(svc: Services) -> ZoneInfo:
@@ -52,8 +55,11 @@ def participant(record: Record, language: str) -> str:
 async def participants(svc: Services, event: Event) -> list[tuple[int, Record]]:
     """(position in the event, record) of the entries still published; positions stay stable for buttons."""
     records = await svc.catalog.get_many(event.entries)
-    return [(n, records[rid]) for n, rid in enumerate(event.entries, 1)
-            if rid in records and records[rid].status == "published"]
+    return [
+        (n, records[rid])
+        for n, rid in enumerate(event.entries, 1)
+        if rid in records and records[rid].status == "published"
+    ]
 
 
 def event_view(event: Event, entries: list[tuple[int, Record]], language: str, tz: ZoneInfo) -> str:
@@ -65,7 +71,9 @@ def event_view(event: Event, entries: list[tuple[int, Record]], language: str, t
     return fit("\n".join(lines))
 
 
-def check_event(raw: dict[str, Any], tz: ZoneInfo, staff_: Callable[[str], str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def check_event(
+    raw: dict[str, Any], tz: ZoneInfo, staff_: Callable[[str], str]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The event's columns from raw fields (title, date, place, entries), and what is wrong with
     them as (field, reason) in the staff's language."""
     problems: list[tuple[str, str]] = []
@@ -77,8 +85,14 @@ def check_event(raw: dict[str, Any], tz: ZoneInfo, staff_: Callable[[str], str])
         for code, text in title.items():
             language = normalize_language_code(str(code))
             if language is None:
-                problems.append(("title", staff_("unknown language {code} (use one of {languages})").format(
-                    code=code, languages=", ".join(LANGUAGES))))
+                problems.append(
+                    (
+                        "title",
+                        staff_("unknown language {code} (use one of {languages})").format(
+                            code=code, languages=", ".join(LANGUAGES)
+                        ),
+                    )
+                )
             elif not isinstance(text, str):
                 problems.append(("title", staff_("{code} must be a text").format(code=code)))
             elif text.strip():
@@ -96,9 +110,16 @@ def check_event(raw: dict[str, Any], tz: ZoneInfo, staff_: Callable[[str], str])
             if not _WHEN.match(date):
                 raise ValueError(date)
             value = datetime.fromisoformat(date)
-            starts_at = (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(timezone.utc)
+            starts_at = (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
         except ValueError:
-            problems.append(("date", staff_("must be YYYY-MM-DD HH:MM (local time) or ISO 8601 with an offset, not {value}").format(value=date)))
+            problems.append(
+                (
+                    "date",
+                    staff_("must be YYYY-MM-DD HH:MM (local time) or ISO 8601 with an offset, not {value}").format(
+                        value=date
+                    ),
+                )
+            )
     entries = raw.get("entries") or []
     if isinstance(entries, str):
         entries = re.split(r"[,;\s]+", entries)
@@ -106,11 +127,18 @@ def check_event(raw: dict[str, Any], tz: ZoneInfo, staff_: Callable[[str], str])
         problems.append(("entries", staff_("must be a list of catalogue entry ids")))
         entries = []
     entries = list(dict.fromkeys(e.strip() for e in entries if e.strip()))
-    values = {"title": titles, "starts_at": starts_at, "place": " ".join(str(raw.get("place") or "").split()), "entries": entries}
+    values = {
+        "title": titles,
+        "starts_at": starts_at,
+        "place": " ".join(str(raw.get("place") or "").split()),
+        "entries": entries,
+    }
     return values, problems
 
 
-def unknown_entries(entries: list[str], found: dict[str, Record], staff_: Callable[[str], str]) -> list[tuple[str, str]]:
+def unknown_entries(
+    entries: list[str], found: dict[str, Record], staff_: Callable[[str], str]
+) -> list[tuple[str, str]]:
     missing = [e for e in entries if e not in found]
     return [("entries", staff_("no catalogue entry with id {ids}").format(ids=", ".join(missing)))] if missing else []
 
@@ -132,8 +160,14 @@ def command_fields(text: str, staff_: Callable[[str], str]) -> tuple[dict[str, A
         elif normalize_language_code(key):
             raw["title"][key] = value.strip()
         else:
-            problems.append((key, staff_("unknown key; use date, place, entries, or a language: {languages}").format(
-                languages=", ".join(LANGUAGES))))
+            problems.append(
+                (
+                    key,
+                    staff_("unknown key; use date, place, entries, or a language: {languages}").format(
+                        languages=", ".join(LANGUAGES)
+                    ),
+                )
+            )
     return raw, problems
 
 
@@ -168,7 +202,10 @@ async def import_events(path: Path, svc: Services, staff_id: int, staff_: Callab
         rows.append((line, key, values))
     found = await svc.catalog.get_many({e for _, _, values in rows for e in values["entries"]})
     for line, _key, values in rows:
-        errors += [RowError(path.name, line, field, reason) for field, reason in unknown_entries(values["entries"], found, staff_)]
+        errors += [
+            RowError(path.name, line, field, reason)
+            for field, reason in unknown_entries(values["entries"], found, staff_)
+        ]
     if errors:
         raise ImportFailed(sorted(errors, key=lambda e: e.line))
     existing = {e.key: e for e in await svc.store.rows(Event, Event.key.in_([key for _, key, _ in rows]))}

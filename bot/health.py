@@ -6,6 +6,7 @@ not answer ``SELECT 1``, the search index holds no vectors, Telegram has not ans
 :data:`TELEGRAM_SILENCE` (or, with a webhook, it is set elsewhere or Telegram cannot deliver to
 it), or an outbox message has waited longer than :data:`OUTBOX_STUCK`. Its JSON says which.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,9 +55,12 @@ class Health:
     def schedule(self, application: Application) -> None:
         """The Telegram check as soon as the bot has started (however long its start took: a repeating
         job's first run would slip to the next interval), then every minute."""
-        application.job_queue.run_once(self.check_telegram, 0, name="check_telegram", job_kwargs={"misfire_grace_time": None})
-        application.job_queue.run_repeating(self.check_telegram, interval=CHECK_INTERVAL, first=CHECK_INTERVAL,
-                                            name="check_telegram")
+        application.job_queue.run_once(
+            self.check_telegram, 0, name="check_telegram", job_kwargs={"misfire_grace_time": None}
+        )
+        application.job_queue.run_repeating(
+            self.check_telegram, interval=CHECK_INTERVAL, first=CHECK_INTERVAL, name="check_telegram"
+        )
 
     async def check_telegram(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Job: one cheap call shows Telegram answers us; with a webhook, getWebhookInfo also says
@@ -78,7 +82,7 @@ class Health:
             async with asyncio.timeout(DATABASE_TIMEOUT):
                 async with self.services.store.engine.connect() as connection:
                     await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # whatever the driver raises, the database is not usable
+        except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the database is not usable
             return {"ok": False, "error": type(exc).__name__}
         return {"ok": True}
 
@@ -89,16 +93,21 @@ class Health:
     def telegram_state(self, moment: datetime) -> dict:
         contact = self.telegram
         silence = (moment - contact.at).total_seconds() if contact.at else None
-        state = {"ok": contact.at is not None and moment - contact.at <= TELEGRAM_SILENCE,
-                 "mode": "webhook" if self.services.settings.webhook_url else "polling",
-                 "last_contact": contact.at.isoformat() if contact.at else None, "seconds_since": silence,
-                 "error": contact.error}
+        state = {
+            "ok": contact.at is not None and moment - contact.at <= TELEGRAM_SILENCE,
+            "mode": "webhook" if self.services.settings.webhook_url else "polling",
+            "last_contact": contact.at.isoformat() if contact.at else None,
+            "seconds_since": silence,
+            "error": contact.error,
+        }
         if (info := contact.webhook) is not None:
-            failing = bool(info.pending_update_count and info.last_error_date
-                           and moment - info.last_error_date <= TELEGRAM_SILENCE)  # updates pile up at Telegram
+            failing = bool(
+                info.pending_update_count and info.last_error_date and moment - info.last_error_date <= TELEGRAM_SILENCE
+            )  # updates pile up at Telegram
             registered = info.url == self.services.settings.webhook_url
             state["webhook"] = {
-                "registered": registered, "pending_updates": info.pending_update_count,
+                "registered": registered,
+                "pending_updates": info.pending_update_count,
                 "last_error_date": info.last_error_date.isoformat() if info.last_error_date else None,
                 "last_error": info.last_error_message,
             }
@@ -108,7 +117,7 @@ class Health:
     async def outbox(self, moment: datetime) -> dict:
         try:
             depth, oldest = await self.services.store.backlog()
-        except Exception as exc:  # reported by the database check; here only "unknown"
+        except Exception as exc:  # noqa: BLE001 - reported by the database check; here only "unknown"
             return {"ok": False, "error": type(exc).__name__}
         waited = (moment - oldest).total_seconds() if oldest else 0.0
         return {"ok": waited <= OUTBOX_STUCK.total_seconds(), "depth": depth, "oldest_pending_seconds": waited}
@@ -116,8 +125,12 @@ class Health:
     # ------------------------------------------------------------------------------- HTTP
     async def healthz(self, _request: web.Request) -> web.Response:
         moment = now()
-        checks = {"database": await self.database(), "index": self.index(), "telegram": self.telegram_state(moment),
-                  "outbox": await self.outbox(moment)}
+        checks = {
+            "database": await self.database(),
+            "index": self.index(),
+            "telegram": self.telegram_state(moment),
+            "outbox": await self.outbox(moment),
+        }
         healthy = all(check["ok"] for check in checks.values())
         return web.json_response({"status": "ok" if healthy else "unhealthy", **checks}, status=200 if healthy else 503)
 
@@ -125,7 +138,7 @@ class Health:
         metrics = self.services.metrics
         try:
             await metrics.refresh(self.services.store)
-        except Exception as exc:  # the counters are still worth serving; the database's gauges are unknown
+        except Exception as exc:  # noqa: BLE001 - the counters are still worth serving; the database's gauges are unknown
             log.warning("metrics: database gauges not refreshed (%s)", type(exc).__name__)
             for gauge in (metrics.outbox_depth, metrics.outbox_oldest, metrics.unclaimed):
                 gauge.set(float("nan"))

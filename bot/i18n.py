@@ -5,11 +5,12 @@ and a translator's edit shows after a restart. ``N_`` marks a string for extract
 translating it (its text is looked up later, in the reader's language); code that shows text
 does ``_ = gettext_for(language)`` and writes ``_("...")`` as usual.
 """
+
 from __future__ import annotations
 
 import gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -21,7 +22,14 @@ from catalog.language import BABEL_LOCALES, LANGUAGES
 
 LOCALES_DIR = Path(locales.__file__).parent
 DEFAULT_LANGUAGE = "en"
-LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English", "zh-Hant": "繁體中文", "zh-Hans": "简体中文", "ja": "日本語", "ko": "한국어"}
+LANGUAGE_NAMES = {
+    "vi": "Tiếng Việt",
+    "en": "English",
+    "zh-Hant": "繁體中文",
+    "zh-Hans": "简体中文",
+    "ja": "日本語",
+    "ko": "한국어",
+}
 
 
 def N_(message: str) -> str:
@@ -29,7 +37,7 @@ def N_(message: str) -> str:
     return message
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(language: str) -> Catalog | None:
     po = LOCALES_DIR / BABEL_LOCALES.get(language, "en") / "LC_MESSAGES" / "messages.po"
     if not po.exists():
@@ -38,7 +46,7 @@ def _catalog(language: str) -> Catalog | None:
         return read_po(handle, locale=BABEL_LOCALES[language])
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> gettext.NullTranslations:
     catalog = _catalog(language)
     if catalog is None:
@@ -54,7 +62,8 @@ def translations_containing(fragment: str) -> set[str]:
     fragment = fragment.lower()
     return {
         message.string
-        for language in LANGUAGES if (catalog := _catalog(language)) is not None
+        for language in LANGUAGES
+        if (catalog := _catalog(language)) is not None
         for message in catalog
         if isinstance(message.id, str) and message.string and fragment in message.id.lower()
     }

@@ -6,6 +6,7 @@ staff member wrote. The queue below writes each update to the database first; an
 marked done once handled (:mod:`bot.ordering`), and unfinished ones are handled again at start.
 Handling twice is safe: relays are unique per source message, form answers per update.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,6 +3,7 @@ offers for it, an offer and the needs it answers) are found across languages and
 the owners in their languages and to staff with a one-tap "Propose introduction", and
 subscribers' next digests receive the new entries.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,12 +12,13 @@ from html import escape
 from telegram import Bot, InlineKeyboardMarkup
 
 from bot.db import Match, Submission
-from bot.i18n import gettext_for
 from bot.delivery import notify, to_staff
+from bot.i18n import gettext_for
 from bot.render import KIND_LABELS, button, facts, fit, pick, shorten
 from bot.services import Services
 from catalog.model import Record
 from index.search import Filters, SearchResult
+
 
 @dataclass(frozen=True)
 class MatchRule:
@@ -66,7 +68,9 @@ class MatchRule:
             return self.same_sector_margin if same_sector else self.margin
         return self.cross_same_sector_margin if same_sector else self.cross_margin
 
-    def pick(self, record: Record, results: list[tuple[str, SearchResult]], others: dict[str, Record]) -> list[tuple[str, float]]:
+    def pick(
+        self, record: Record, results: list[tuple[str, SearchResult]], others: dict[str, Record]
+    ) -> list[tuple[str, float]]:
         """(id, margin) of the counterparts that clear their bar in some comparison, the furthest above it first."""
         best: dict[str, tuple[float, float]] = {}  # id -> (excess over the bar, margin)
         for language, result in results:
@@ -92,13 +96,18 @@ async def find_counterparts(svc: Services, record: Record) -> list[Match]:
         return []
     texts, filters = RULE.queries(record)
     today = svc.clock.today()
-    results = [(language, await svc.engine.asearch(text, top_k=RULE.candidates, filters=filters, today=today))
-               for language, text in texts]
+    results = [
+        (language, await svc.engine.asearch(text, top_k=RULE.candidates, filters=filters, today=today))
+        for language, text in texts
+    ]
     others = await svc.catalog.get_many({hit.id for _language, result in results for hit in result.hits})
     matches = []
     for counterpart, margin in RULE.pick(record, results, others):
-        known = await svc.store.newest(Match, ((Match.record_id == record.id) & (Match.counterpart_id == counterpart))
-                                       | ((Match.record_id == counterpart) & (Match.counterpart_id == record.id)))
+        known = await svc.store.newest(
+            Match,
+            ((Match.record_id == record.id) & (Match.counterpart_id == counterpart))
+            | ((Match.record_id == counterpart) & (Match.counterpart_id == record.id)),
+        )
         if known is None:
             matches.append(Match(record_id=record.id, counterpart_id=counterpart, score=margin))
     await svc.store.save(*matches)
@@ -120,7 +129,10 @@ def entry_lines(record: Record, language: str) -> str:
 def owner_keyboard(match: Match, language: str, number: int | None = None) -> list:
     _ = gettext_for(language)
     suffix = f" {number}" if number else ""
-    return [button("ℹ️ " + _("Details") + suffix, "mt", match.id, "det"), button("🤝 " + _("Ask for an introduction") + suffix, "mt", match.id, "ask")]
+    return [
+        button("ℹ️ " + _("Details") + suffix, "mt", match.id, "det"),
+        button("🤝 " + _("Ask for an introduction") + suffix, "mt", match.id, "ask"),
+    ]
 
 
 async def announce(bot: Bot, svc: Services, record: Record, matches: list[Match]) -> None:
@@ -130,35 +142,55 @@ async def announce(bot: Bot, svc: Services, record: Record, matches: list[Match]
     owner = owned.get(record.id)
     if owner is not None:
         _ = gettext_for(owner.language)
-        intro = (_("Good news: these technology offers may answer your need “{title}”:") if record.kind == "request"
-                 else _("Good news: these enterprises may need your technology “{title}”:"))
+        intro = (
+            _("Good news: these technology offers may answer your need “{title}”:")
+            if record.kind == "request"
+            else _("Good news: these enterprises may need your technology “{title}”:")
+        )
         lines = [escape(intro.format(title=owner.draft.get("title", "")))]
         lines += [f"\n{n}. {entry_lines(records[m.counterpart_id], owner.language)}" for n, m in enumerate(matches, 1)]
         keyboard = InlineKeyboardMarkup([owner_keyboard(m, owner.language, n) for n, m in enumerate(matches, 1)])
         await notify(bot, svc, owner.user_id, fit("\n".join(lines)), keyboard)
     for match in matches:
         other = owned.get(match.counterpart_id)
-        if other is None or owner is not None and other.user_id == owner.user_id:
+        if other is None or (owner is not None and other.user_id == owner.user_id):
             continue
         _ = gettext_for(other.language)
-        intro = (_("A new need may match your offer “{title}”:") if record.kind == "request"
-                 else _("A new technology offer may answer your need “{title}”:"))
+        intro = (
+            _("A new need may match your offer “{title}”:")
+            if record.kind == "request"
+            else _("A new technology offer may answer your need “{title}”:")
+        )
         text = escape(intro.format(title=other.draft.get("title", ""))) + "\n\n" + entry_lines(record, other.language)
         await notify(bot, svc, other.user_id, fit(text), InlineKeyboardMarkup([owner_keyboard(match, other.language)]))
     await _tell_staff(bot, svc, record, matches, records, owned)
 
 
-async def _tell_staff(bot: Bot, svc: Services, record: Record, matches: list[Match], records: dict, owned: dict) -> None:
+async def _tell_staff(
+    bot: Bot, svc: Services, record: Record, matches: list[Match], records: dict, owned: dict
+) -> None:
     """The staff digest: the new entry, its counterparts, and Propose introduction where a party uses the bot."""
     language = svc.settings.staff_language
     staff_ = gettext_for(language)
-    lines = ["🔗 <b>" + staff_("New {kind}").format(kind=staff_(KIND_LABELS[record.kind]).lower()) + f"</b> <code>{escape(record.id)}</code>",
-             entry_lines(record, language), "", staff_("Possible counterparts:")]
+    lines = [
+        "🔗 <b>"
+        + staff_("New {kind}").format(kind=staff_(KIND_LABELS[record.kind]).lower())
+        + f"</b> <code>{escape(record.id)}</code>",
+        entry_lines(record, language),
+        "",
+        staff_("Possible counterparts:"),
+    ]
     rows = []
     for number, match in enumerate(matches, 1):
-        lines.append(f"{number}. <code>{escape(match.counterpart_id)}</code> · +{match.score:.3f}\n{entry_lines(records[match.counterpart_id], language)}")
+        lines.append(
+            f"{number}. <code>{escape(match.counterpart_id)}</code> · +{match.score:.3f}\n{entry_lines(records[match.counterpart_id], language)}"
+        )
         if record.id in owned or match.counterpart_id in owned:
             rows.append([button("🤝 " + staff_("Propose introduction {number}").format(number=number), "pi", match.id)])
         else:
-            lines.append("<i>" + staff_("Neither party uses the bot: introduce them by their contact details.") + "</i>")
-    await svc.outbox.post(bot, svc, to_staff(svc, fit("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None, topic="matches"))
+            lines.append(
+                "<i>" + staff_("Neither party uses the bot: introduce them by their contact details.") + "</i>"
+            )
+    await svc.outbox.post(
+        bot, svc, to_staff(svc, fit("\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None, topic="matches")
+    )

@@ -5,6 +5,7 @@ Each :class:`Metrics` has a registry of its own, so two bots in one process (a t
 restart) count apart. Counters are bumped where things happen; the gauges read from the
 database are refreshed when scraped (:meth:`Metrics.refresh`, called by :mod:`bot.health`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable
@@ -30,21 +31,37 @@ class Metrics:
         ProcessCollector(registry=registry)  # memory and CPU: the embedding model is most of both
         self.updates = Counter("techconnect_updates", "Updates handled, by kind", ["kind"], registry=registry)
         self.update_seconds = Histogram(
-            "techconnect_update_seconds", "Time the handlers took over one update, by kind (not the wait behind "
-            "earlier updates of the same conversation)", ["kind"], registry=registry)
-        self.search_seconds = Histogram("techconnect_search_seconds", "A user's search: embedding, ranking and filters",
-                                        registry=registry)
-        self.outbox_depth = Gauge("techconnect_outbox_depth", "Outbox messages not delivered yet (pending or sending)",
-                                  registry=registry)
-        self.outbox_oldest = Gauge("techconnect_outbox_oldest_pending_seconds",
-                                   "Age of the oldest outbox message not delivered yet (0 when none waits)", registry=registry)
-        self.unclaimed = Gauge("techconnect_unclaimed_tickets", "Tickets with staff that nobody holds", registry=registry)
+            "techconnect_update_seconds",
+            "Time the handlers took over one update, by kind (not the wait behind "
+            "earlier updates of the same conversation)",
+            ["kind"],
+            registry=registry,
+        )
+        self.search_seconds = Histogram(
+            "techconnect_search_seconds", "A user's search: embedding, ranking and filters", registry=registry
+        )
+        self.outbox_depth = Gauge(
+            "techconnect_outbox_depth", "Outbox messages not delivered yet (pending or sending)", registry=registry
+        )
+        self.outbox_oldest = Gauge(
+            "techconnect_outbox_oldest_pending_seconds",
+            "Age of the oldest outbox message not delivered yet (0 when none waits)",
+            registry=registry,
+        )
+        self.unclaimed = Gauge(
+            "techconnect_unclaimed_tickets", "Tickets with staff that nobody holds", registry=registry
+        )
         self.too_many_requests = Counter(
-            "techconnect_telegram_429", "Telegram's 429 answers: every one the rate limiter met (it retries a few), "
-            "and those that made an outbox message wait", ["seen_by"], registry=registry)
+            "techconnect_telegram_429",
+            "Telegram's 429 answers: every one the rate limiter met (it retries a few), "
+            "and those that made an outbox message wait",
+            ["seen_by"],
+            registry=registry,
+        )
         self.job_runs = Counter("techconnect_job_runs", "Runs of periodic jobs, by job", ["job"], registry=registry)
-        self.job_failures = Counter("techconnect_job_failures", "Runs of periodic jobs that raised, by job", ["job"],
-                                    registry=registry)
+        self.job_failures = Counter(
+            "techconnect_job_failures", "Runs of periodic jobs that raised, by job", ["job"], registry=registry
+        )
 
     async def handled(self, update: object, handling: Awaitable[Any]) -> None:
         """Await ``handling`` (the handlers of ``update``), counted and timed by the update's kind."""

@@ -7,6 +7,7 @@ headed by its ticket, and what they write back goes to that ticket's user (a rep
 ticket's messages; any message while they follow a single ticket). The topic keeps the ticket's
 card, refreshed with the latest messages of both sides, and its notices.
 """
+
 from __future__ import annotations
 
 from html import escape
@@ -22,8 +23,10 @@ from bot.services import Services
 CARD_ACTIVITY = 60.0  # seconds (on Telegram's time scale): how late a followed ticket's card may show new messages
 MAX_CAPTION = 1024
 MAX_TEXT = 4096
-FOLLOWING = N_("You follow this ticket here: its user's messages come to this chat. Reply to one of them to answer "
-               "(while you follow only this ticket, anything you write goes to its user). /mirror stops this.")
+FOLLOWING = N_(
+    "You follow this ticket here: its user's messages come to this chat. Reply to one of them to answer "
+    "(while you follow only this ticket, anything you write goes to its user). /mirror stops this."
+)
 
 
 def _head(ticket: Ticket) -> str:
@@ -41,8 +44,14 @@ def staff_copy(svc: Services, ticket: Ticket, relay: Relay, message: Message) ->
         return row
     head = _head(ticket)
     if message.text is not None and len(head) + len(escape(message.text)) < MAX_TEXT:
-        return Outgoing(lane=user_lane(holder), chat_id=holder, ticket_id=ticket.id, action="send",
-                        text=head + "\n" + escape(message.text), relay_id=relay.id)
+        return Outgoing(
+            lane=user_lane(holder),
+            chat_id=holder,
+            ticket_id=ticket.id,
+            action="send",
+            text=head + "\n" + escape(message.text),
+            relay_id=relay.id,
+        )
     row = copy_of(relay, user_lane(holder), holder, ticket_id=ticket.id)
     caption = head + ("\n" + escape(message.caption) if message.caption else "")
     if message.text is None and len(caption) <= MAX_CAPTION:
@@ -54,8 +63,16 @@ def staff_notices(svc: Services, ticket: Ticket, html: str, *, reply_to_relay: i
     """A notice for staff (HTML): in the ticket's topic, and in the holder's private chat while they follow it."""
     rows = [to_ticket(svc, ticket.id, html, reply_to_relay=reply_to_relay)]
     if ticket.mirror_chat:
-        rows.append(Outgoing(lane=user_lane(ticket.mirror_chat), chat_id=ticket.mirror_chat, ticket_id=ticket.id,
-                             action="send", text=f"#{ticket.id} · {html}", reply_to_relay=reply_to_relay))
+        rows.append(
+            Outgoing(
+                lane=user_lane(ticket.mirror_chat),
+                chat_id=ticket.mirror_chat,
+                ticket_id=ticket.id,
+                action="send",
+                text=f"#{ticket.id} · {html}",
+                reply_to_relay=reply_to_relay,
+            )
+        )
     return rows
 
 
@@ -90,8 +107,12 @@ async def answered_ticket(svc: Services, message: Message, user: User) -> tuple[
     followed = await svc.store.tickets(Ticket.mirror_chat == user.id, Ticket.status.in_(("open", "claimed")))
     reply = message.reply_to_message
     if reply is not None:
-        row = await svc.store.newest(Outgoing, Outgoing.chat_id == user.id, Outgoing.message_id == reply.message_id,
-                                     Outgoing.ticket_id.is_not(None))
+        row = await svc.store.newest(
+            Outgoing,
+            Outgoing.chat_id == user.id,
+            Outgoing.message_id == reply.message_id,
+            Outgoing.ticket_id.is_not(None),
+        )
         ticket = await svc.store.ticket(row.ticket_id) if row else None
         if ticket is not None and ticket.mirror_chat == user.id:
             return ticket, False

@@ -1,4 +1,5 @@
 """Office hours of the department (Asia/Ho_Chi_Minh by default): when a human can answer."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,7 @@ class OfficeHours:
     holidays: frozenset[date] = field(default_factory=frozenset)
 
     @classmethod
-    def parse(cls, spec: str, holidays: str = "", zone: str = "Asia/Ho_Chi_Minh") -> "OfficeHours":
+    def parse(cls, spec: str, holidays: str = "", zone: str = "Asia/Ho_Chi_Minh") -> OfficeHours:
         """``"mon-fri 08:00-17:00"`` and ``"2026-01-01,2026-04-30"``; ValueError when malformed."""
         match = _SPEC.match(spec.strip().lower())
         if not match:

@@ -4,6 +4,7 @@ A conversation is a private chat, or one topic of a group (the staff group's tic
 independent of each other). Without this, two quick messages of one user run concurrently over
 the same rows: answers overwrite each other, relays swap places, a double tap opens two tickets.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ class ConversationOrder(BaseUpdateProcessor):
     order costs.
     """
 
-    def __init__(self, store: BotStore, metrics: Metrics, *, ordered: bool = True, max_concurrent_updates: int = 256) -> None:
+    def __init__(
+        self, store: BotStore, metrics: Metrics, *, ordered: bool = True, max_concurrent_updates: int = 256
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self.store = store
         self.metrics = metrics

@@ -5,6 +5,7 @@ entries that are newly published or whose text changed: find their counterparts 
 them, and queue them for subscribers' digests. Approvals, staff imports, renewals and
 withdrawals all go through :func:`publish`.
 """
+
 from __future__ import annotations
 
 from telegram import Bot
@@ -32,8 +33,11 @@ async def publish(bot: Bot, svc: Services, records: list[Record]) -> tuple[int, 
 
 def _news(record: Record, before: Record | None) -> bool:
     """Newly published, or published with another text: worth matching and announcing."""
-    return (before is None or before.status != "published"
-            or (before.title, before.description) != (record.title, record.description))
+    return (
+        before is None
+        or before.status != "published"
+        or (before.title, before.description) != (record.title, record.description)
+    )
 
 
 async def queue_for_subscribers(svc: Services, records: list[Record]) -> int:
@@ -49,15 +53,22 @@ async def queue_for_subscribers(svc: Services, records: list[Record]) -> int:
     found: dict[str, list[str]] = {}  # interest -> ids it matches: one search per interest
     rows = []
     for sub in await svc.store.rows(Subscription, Subscription.active.is_(True), order_by=Subscription.user_id):
-        reasons = {rid: record.sector for rid, record in fresh.items() if record.sector and record.sector in sub.sectors}
+        reasons = {
+            rid: record.sector for rid, record in fresh.items() if record.sector and record.sector in sub.sectors
+        }
         if sub.interest:
             if sub.interest not in found:
-                result = await svc.engine.asearch(sub.interest, top_k=len(fresh), filters=Filters(ids=frozenset(fresh)), today=today)
+                result = await svc.engine.asearch(
+                    sub.interest, top_k=len(fresh), filters=Filters(ids=frozenset(fresh)), today=today
+                )
                 found[sub.interest] = [hit.id for hit in result.good]
             for rid in found[sub.interest]:
                 reasons.setdefault(rid, "interest")
-        rows += [{"user_id": sub.user_id, "record_id": rid, "reason": reason}
-                 for rid, reason in reasons.items() if (sub.user_id, rid) not in owned]
+        rows += [
+            {"user_id": sub.user_id, "record_id": rid, "reason": reason}
+            for rid, reason in reasons.items()
+            if (sub.user_id, rid) not in owned
+        ]
     if not rows:
         return 0
     insert = INSERTS[svc.store.engine.dialect.name]

@@ -4,12 +4,13 @@ Messages themselves travel through :mod:`bot.delivery`; this module only knows w
 topic is called, what its card says, and how to create both (at delivery time, so a deleted
 topic is simply created again).
 """
+
 from __future__ import annotations
 
 import logging
 from html import escape
-from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -29,7 +30,9 @@ TOPIC_NAMES = {"review": N_("Entries to review"), "matches": N_("Matches")}  # t
 
 def topic_gone(exc: BadRequest) -> bool:
     text = exc.message.lower()
-    return "thread not found" in text or "topic_deleted" in text or "topic was deleted" in text or "topic_closed" in text
+    return (
+        "thread not found" in text or "topic_deleted" in text or "topic was deleted" in text or "topic_closed" in text
+    )
 
 
 async def summary_card(svc: Services, ticket: Ticket) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -39,7 +42,8 @@ async def summary_card(svc: Services, ticket: Ticket) -> tuple[str, InlineKeyboa
     contact = ticket.contact
     lines = [
         "🎫 <b>" + _("Ticket #{number}").format(number=ticket.id) + "</b> · " + escape(LANGUAGE_NAMES[ticket.language]),
-        "👤 " + escape(" · ".join(x for x in (contact.get("name"), contact.get("role"), contact.get("organisation")) if x)),
+        "👤 "
+        + escape(" · ".join(x for x in (contact.get("name"), contact.get("role"), contact.get("organisation")) if x)),
         "📞 " + escape(contact.get("reach", "")),
     ]
     if ticket.consent_at:
@@ -59,15 +63,26 @@ async def summary_card(svc: Services, ticket: Ticket) -> tuple[str, InlineKeyboa
         title = record.title.get(staff_language) or record.title[record.language]
         owner = owner_line(record, staff_language)
         reach = ", ".join(record.contact.get(k, "") for k in ("name", "email", "phone") if record.contact.get(k))
-        lines.append(f"• <b>{escape(title)}</b> (<code>{escape(record.id)}</code>)\n  {escape(owner)}\n  ☎️ {escape(reach or '—')}")
-    recent = await svc.store.relays(Relay.ticket_id == ticket.id, Relay.direction.in_(("to_staff", "to_user")), limit=5, newest=True)
+        lines.append(
+            f"• <b>{escape(title)}</b> (<code>{escape(record.id)}</code>)\n  {escape(owner)}\n  ☎️ {escape(reach or '—')}"
+        )
+    recent = await svc.store.relays(
+        Relay.ticket_id == ticket.id, Relay.direction.in_(("to_staff", "to_user")), limit=5, newest=True
+    )
     if recent:
         lines.append("\n💬 <b>" + _("Last messages") + "</b>")
-        lines += [("👤 " if r.direction == "to_staff" else "🙋 ") + (escape(shorten(r.text, 200)) or "📎") for r in reversed(recent)]
+        lines += [
+            ("👤 " if r.direction == "to_staff" else "🙋 ") + (escape(shorten(r.text, 200)) or "📎")
+            for r in reversed(recent)
+        ]
     if ticket.claimed_by:
-        lines.append("\n🙋 " + _("Claimed by {name}").format(name=escape(ticket.claimed_name or str(ticket.claimed_by))))
+        lines.append(
+            "\n🙋 " + _("Claimed by {name}").format(name=escape(ticket.claimed_name or str(ticket.claimed_by)))
+        )
         if ticket.mirror_chat:
-            lines.append("📱 " + _("The conversation goes on in their private chat with the bot; the last messages show here."))
+            lines.append(
+                "📱 " + _("The conversation goes on in their private chat with the bot; the last messages show here.")
+            )
     if ticket.status not in ("open", "claimed"):
         lines.append("\n✅ " + _("Closed"))
         return fit("\n".join(lines)), None
@@ -95,8 +110,9 @@ async def ensure_ticket_topic(bot: Bot, svc: Services, ticket: Ticket) -> Ticket
         await svc.store.update(Ticket, ticket.id, topic_id=ticket.topic_id, card_message_id=None)
     if not ticket.card_message_id:
         text, keyboard = await summary_card(svc, ticket)
-        card = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
-                                      message_thread_id=ticket.topic_id)
+        card = await bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard, message_thread_id=ticket.topic_id
+        )
         ticket.card_message_id, ticket.alerted_at = card.message_id, now()
         await svc.store.update(Ticket, ticket.id, card_message_id=card.message_id, alerted_at=ticket.alerted_at)
     return ticket
@@ -108,7 +124,8 @@ async def refresh_card(bot: Bot, svc: Services, ticket: Ticket) -> None:
         return
     text, keyboard = await summary_card(svc, ticket)
     try:
-        await bot.edit_message_text(text, svc.settings.staff_chat_id, ticket.card_message_id,
-                                    parse_mode=ParseMode.HTML, reply_markup=keyboard)
+        await bot.edit_message_text(
+            text, svc.settings.staff_chat_id, ticket.card_message_id, parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
     except (BadRequest, Forbidden, NetworkError) as exc:
         log.info("summary card of ticket %s not refreshed: %s", ticket.id, exc)

@@ -3,6 +3,7 @@
 Every text that comes from users or the catalogue is HTML-escaped here, and nothing longer
 than Telegram's 4,096 characters leaves this module.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -24,18 +25,28 @@ SUMMARY_CHARS = 260
 KIND_LABELS = {"offer": N_("Technology offer"), "request": N_("Technology request")}
 KIND_ICONS = {"offer": "💡", "request": "📝"}  # as on the menu's "Offer a technology" / "Post a need"
 IP_LABELS = {
-    "patented": N_("Patented"), "patent_pending": N_("Patent pending"), "trade_secret": N_("Trade secret"),
-    "open": N_("Open"), "none": N_("No IP protection"),
+    "patented": N_("Patented"),
+    "patent_pending": N_("Patent pending"),
+    "trade_secret": N_("Trade secret"),
+    "open": N_("Open"),
+    "none": N_("No IP protection"),
 }
 MATURITY = {  # technology readiness levels a poster chooses from, in plain words
-    2: N_("Idea or research"), 4: N_("Lab prototype"), 6: N_("Pilot or demonstration"),
-    8: N_("Ready, first customers"), 9: N_("Proven on the market"),
+    2: N_("Idea or research"),
+    4: N_("Lab prototype"),
+    6: N_("Pilot or demonstration"),
+    8: N_("Ready, first customers"),
+    9: N_("Proven on the market"),
 }
 SEEKING_LABELS = {"technology": N_("A technology for my business"), "partner": N_("A partner, distributor or buyer")}
 PARTNERSHIP_LABELS = {
-    "licensing": N_("Licensing"), "joint_venture": N_("Joint venture"), "equipment_sale": N_("Equipment purchase"),
-    "technical_cooperation": N_("Technical cooperation"), "investment": N_("Investment"),
-    "research_collaboration": N_("Research collaboration"), "training": N_("Training"),
+    "licensing": N_("Licensing"),
+    "joint_venture": N_("Joint venture"),
+    "equipment_sale": N_("Equipment purchase"),
+    "technical_cooperation": N_("Technical cooperation"),
+    "investment": N_("Investment"),
+    "research_collaboration": N_("Research collaboration"),
+    "training": N_("Training"),
 }
 # A Chinese reader missing their script reads the other one converted, not another language.
 _OTHER_SCRIPT = {"zh-Hans": ("zh-Hant", to_simplified), "zh-Hant": ("zh-Hans", to_traditional)}
@@ -62,7 +73,7 @@ def pick(texts: dict[str, str], language: str, original: str) -> tuple[str, str]
 
 
 def written_in(lang: str, language: str) -> str:
-    """"(English) " before a text not in the reader's language, else nothing."""
+    """ "(English) " before a text not in the reader's language, else nothing."""
     return "" if lang == language else f"<i>({escape(LANGUAGE_NAMES.get(lang, lang))})</i> "
 
 
@@ -78,7 +89,9 @@ def listing(items, language: str) -> str:
 def when(moment: datetime, language: str, tz: ZoneInfo) -> str:
     """Full local date and short time, ordered and worded as the reader's locale does it."""
     locale = babel_locale(language)
-    pattern = locale.datetime_formats["medium"].format(locale.time_formats["short"].pattern, locale.date_formats["full"].pattern)
+    pattern = locale.datetime_formats["medium"].format(
+        locale.time_formats["short"].pattern, locale.date_formats["full"].pattern
+    )
     return format_datetime(moment, pattern, tzinfo=tz, locale=locale)
 
 
@@ -86,7 +99,7 @@ def shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[: limit] else text[:limit]
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
     return cut.rstrip(",.;:") + "…"
 
 
@@ -110,7 +123,9 @@ def facts(record: Record, language: str, *, trl_number: bool = False) -> str:
     """Country with flag, sector, kind and maturity in plain words (with the TRL number when
     asked: Details) on one line."""
     _ = gettext_for(language)
-    parts = [f"{flag(record.country)} {escape(country_name(record.country, language))}".strip()] if record.country else []
+    parts = (
+        [f"{flag(record.country)} {escape(country_name(record.country, language))}".strip()] if record.country else []
+    )
     if record.sector:
         parts.append(escape(sector_label(record.sector, language)))
     parts.append(_(KIND_LABELS[record.kind]))
@@ -126,7 +141,9 @@ def card(record: Record, language: str, position: int, total: int) -> str:
     summary, lang = pick(record.description, language, record.language)
     lines = [f"{position}/{total} · {_title_line(record, language)}".rstrip(), facts(record, language)]
     if summary:
-        lines.append((written_in(lang, language) if lang != title_lang else "") + escape(shorten(summary, SUMMARY_CHARS)))
+        lines.append(
+            (written_in(lang, language) if lang != title_lang else "") + escape(shorten(summary, SUMMARY_CHARS))
+        )
     return "\n".join(lines)
 
 
@@ -160,8 +177,11 @@ def shown_version(record: Record, language: str, version: str | None = None) -> 
 def version_rows(record: Record, language: str, version: str | None = None) -> list[list[InlineKeyboardButton]]:
     """A button for each language version the details do not show, to read it as written."""
     shown = shown_version(record, language, version)
-    keys = [button("📖 " + LANGUAGE_NAMES[lang], "ver", id_digest(record.id), lang.replace("-", "_"))
-            for lang in record.languages() if lang != shown]
+    keys = [
+        button("📖 " + LANGUAGE_NAMES[lang], "ver", id_digest(record.id), lang.replace("-", "_"))
+        for lang in record.languages()
+        if lang != shown
+    ]
     return grid(keys, 3)
 
 
@@ -189,7 +209,9 @@ def grid(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKey
 
 
 def button(label: str, action: str, key: object = "", arg: object = None) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=Callback(action, str(key), None if arg is None else str(arg)).encode())
+    return InlineKeyboardButton(
+        label, callback_data=Callback(action, str(key), None if arg is None else str(arg)).encode()
+    )
 
 
 def results_keyboard(language: str, search_id: int, position: int, total: int, handoff: bool) -> InlineKeyboardMarkup:
@@ -212,13 +234,18 @@ def results_keyboard(language: str, search_id: int, position: int, total: int, h
 
 def menu_keyboard(language: str) -> InlineKeyboardMarkup:
     _ = gettext_for(language)
-    return InlineKeyboardMarkup([
-        [button("🔎 " + _("Find technology"), "menu", "find")],
-        [button("🤝 " + _("Find partners for my technology"), "menu", "partners")],
-        [button("📝 " + _("Post a need"), "menu", "need"), button("💡 " + _("Offer a technology"), "menu", "offer")],
-        [button("💬 " + _("Talk to staff"), "menu", "staff")],
-        [button("🌐 " + _("Language"), "menu", "lang"), button("❓ " + _("Help"), "menu", "help")],
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [button("🔎 " + _("Find technology"), "menu", "find")],
+            [button("🤝 " + _("Find partners for my technology"), "menu", "partners")],
+            [
+                button("📝 " + _("Post a need"), "menu", "need"),
+                button("💡 " + _("Offer a technology"), "menu", "offer"),
+            ],
+            [button("💬 " + _("Talk to staff"), "menu", "staff")],
+            [button("🌐 " + _("Language"), "menu", "lang"), button("❓ " + _("Help"), "menu", "help")],
+        ]
+    )
 
 
 def sector_buttons(language: str, search_id: int) -> list[list[InlineKeyboardButton]]:
@@ -229,14 +256,18 @@ def sector_buttons(language: str, search_id: int) -> list[list[InlineKeyboardBut
 def filters_keyboard(language: str, search_id: int, countries: list[str]) -> InlineKeyboardMarkup:
     """Kind, sector and country choices for the search ``search_id``."""
     _ = gettext_for(language)
-    rows = [[
-        button(_("Offers"), "fk", search_id, "offer"),
-        button(_("Requests"), "fk", search_id, "request"),
-        button(_("Both"), "fk", search_id, "*"),
-    ]]
+    rows = [
+        [
+            button(_("Offers"), "fk", search_id, "offer"),
+            button(_("Requests"), "fk", search_id, "request"),
+            button(_("Both"), "fk", search_id, "*"),
+        ]
+    ]
     rows += sector_buttons(language, search_id)
     rows.append([button(_("All sectors"), "fs", search_id, "*")])
     flags = [button(f"{flag(c)} {country_name(c, language)}", "fc", search_id, c) for c in countries[:8]]
     rows += grid(flags, 4)
-    rows.append([button(_("All countries"), "fc", search_id, "*"), button("↩️ " + _("Back to results"), "page", search_id, 1)])
+    rows.append(
+        [button(_("All countries"), "fc", search_id, "*"), button("↩️ " + _("Back to results"), "page", search_id, 1)]
+    )
     return InlineKeyboardMarkup(rows)

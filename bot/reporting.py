@@ -8,12 +8,13 @@ so any breakdown is a count over the same steps and the totals always agree.
 
 Pure queries and arithmetic: no Telegram types, so reports can be made by a job or a command alike.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -28,16 +29,26 @@ from catalog.taxonomy import babel_locale, country_name, sector_label
 
 FUNNEL = ("searches", "requests", "tickets", "introductions", "agreements")
 FUNNEL_NAMES = {
-    "searches": N_("Searches"), "requests": N_("Introduction requests"), "tickets": N_("Tickets"),
-    "introductions": N_("Introductions"), "agreements": N_("Agreements"),
+    "searches": N_("Searches"),
+    "requests": N_("Introduction requests"),
+    "tickets": N_("Tickets"),
+    "introductions": N_("Introductions"),
+    "agreements": N_("Agreements"),
 }
 DIMENSIONS = ("month", "sector", "country", "language", "event")
 DIMENSION_NAMES = {
-    "month": N_("Month"), "sector": N_("Sector"), "country": N_("Country"), "language": N_("User language"), "event": N_("Event"),
+    "month": N_("Month"),
+    "sector": N_("Sector"),
+    "country": N_("Country"),
+    "language": N_("User language"),
+    "event": N_("Event"),
 }
 STAGE_LABELS = {  # an introduction's outcome so far (bot.db.STAGES)
-    "introduced": N_("Introduced"), "meeting": N_("Meeting"), "negotiation": N_("Negotiation"),
-    "agreement": N_("Agreement"), "declined": N_("Declined"),
+    "introduced": N_("Introduced"),
+    "meeting": N_("Meeting"),
+    "negotiation": N_("Negotiation"),
+    "agreement": N_("Agreement"),
+    "declined": N_("Declined"),
 }
 OUTCOMES = ("agreement", "declined")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -52,7 +63,7 @@ class Period:
     zone: ZoneInfo
 
     @classmethod
-    def ending(cls, year: int, month: int, zone: ZoneInfo, months: int = 1) -> "Period":
+    def ending(cls, year: int, month: int, zone: ZoneInfo, months: int = 1) -> Period:
         index = year * 12 + month - 1 - (months - 1)
         return cls((index // 12, index % 12 + 1), (year, month), zone)
 
@@ -63,12 +74,12 @@ class Period:
     @property
     def start(self) -> datetime:
         """Local midnight of the first day, in UTC (as the database compares it)."""
-        return datetime(*self.first, 1, tzinfo=self.zone).astimezone(timezone.utc)
+        return datetime(*self.first, 1, tzinfo=self.zone).astimezone(UTC)
 
     @property
     def end(self) -> datetime:
         year, month = self.last
-        return datetime(year + month // 12, month % 12 + 1, 1, tzinfo=self.zone).astimezone(timezone.utc)
+        return datetime(year + month // 12, month % 12 + 1, 1, tzinfo=self.zone).astimezone(UTC)
 
     def holds(self, moment: datetime | None) -> bool:
         return moment is not None and self.start <= moment < self.end
@@ -118,7 +129,9 @@ class Meetings:
     def event(self, user_id: int, record_ids, moment: datetime) -> int | None:
         """The event where the user had last asked, by ``moment``, to meet one of these entries:
         what came of a meeting there is counted for that event."""
-        earlier = [r for record_id in record_ids for r in self._by_pair.get((user_id, record_id), []) if r.created_at <= moment]
+        earlier = [
+            r for record_id in record_ids for r in self._by_pair.get((user_id, record_id), []) if r.created_at <= moment
+        ]
         return max(earlier, key=lambda r: r.created_at).event_id if earlier else None
 
 
@@ -160,8 +173,11 @@ class Report:
     def reply_times(self) -> dict[int, timedelta]:
         """Ticket -> how long after reaching staff its user got the first message staff wrote, for
         tickets that reached staff in the period."""
-        return {ticket.id: self.first_reply[ticket.id] - ticket.consent_at for ticket in self.tickets
-                if self.period.holds(ticket.consent_at) and ticket.id in self.first_reply}
+        return {
+            ticket.id: self.first_reply[ticket.id] - ticket.consent_at
+            for ticket in self.tickets
+            if self.period.holds(ticket.consent_at) and ticket.id in self.first_reply
+        }
 
     def median_reply(self) -> timedelta | None:
         times = list(self.reply_times().values())
@@ -195,22 +211,58 @@ def _between(column, period: Period):
 async def gather(store: BotStore, catalog: CatalogStore, period: Period, now: datetime) -> Report:
     """Everything the period's report shows, read in one go."""
     async with store.session() as session:
-        searches = (await session.execute(
-            select(Search.created_at, Search.sector, Search.country, Search.hits, User.language)
-            .join(User, User.id == Search.user_id).where(_between(Search.created_at, period)))).all()
-        tickets = list((await session.scalars(select(Ticket).where(
-            or_(_between(Ticket.created_at, period), _between(Ticket.consent_at, period))).order_by(Ticket.id))).all())
-        introductions = list((await session.scalars(select(Introduction).where(
-            or_(_between(Introduction.created_at, period),
-                Introduction.stage.in_(OUTCOMES) & _between(Introduction.updated_at, period))).order_by(Introduction.id))).all())
+        searches = (
+            await session.execute(
+                select(Search.created_at, Search.sector, Search.country, Search.hits, User.language)
+                .join(User, User.id == Search.user_id)
+                .where(_between(Search.created_at, period))
+            )
+        ).all()
+        tickets = list(
+            (
+                await session.scalars(
+                    select(Ticket)
+                    .where(or_(_between(Ticket.created_at, period), _between(Ticket.consent_at, period)))
+                    .order_by(Ticket.id)
+                )
+            ).all()
+        )
+        introductions = list(
+            (
+                await session.scalars(
+                    select(Introduction)
+                    .where(
+                        or_(
+                            _between(Introduction.created_at, period),
+                            Introduction.stage.in_(OUTCOMES) & _between(Introduction.updated_at, period),
+                        )
+                    )
+                    .order_by(Introduction.id)
+                )
+            ).all()
+        )
         registrations = list((await session.scalars(select(EventRegistration).order_by(EventRegistration.id))).all())
         events = {event.id: event for event in (await session.scalars(select(Event))).all()}
-        first_reply = dict((await session.execute(
-            select(Relay.ticket_id, func.min(Relay.created_at)).where(Relay.direction == "to_user").group_by(Relay.ticket_id))).all())
-        intro_tickets = {t.id: t for t in (await session.scalars(
-            select(Ticket).where(Ticket.id.in_({i.ticket_id for i in introductions})))).all()}
-        unclaimed = await session.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.status == "open", Ticket.claimed_by.is_(None), Ticket.consent_at.is_not(None)))
+        first_reply = dict(
+            (
+                await session.execute(
+                    select(Relay.ticket_id, func.min(Relay.created_at))
+                    .where(Relay.direction == "to_user")
+                    .group_by(Relay.ticket_id)
+                )
+            ).all()
+        )
+        intro_tickets = {
+            t.id: t
+            for t in (
+                await session.scalars(select(Ticket).where(Ticket.id.in_({i.ticket_id for i in introductions})))
+            ).all()
+        }
+        unclaimed = await session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.status == "open", Ticket.claimed_by.is_(None), Ticket.consent_at.is_not(None))
+        )
     held = sorted((e for e in events.values() if period.holds(e.starts_at)), key=lambda e: e.starts_at)
     registered = [r for r in registrations if r.event_id in {e.id for e in held}]
     entries = await _entries(catalog, period, now.astimezone(period.zone).date())
@@ -234,18 +286,31 @@ async def gather(store: BotStore, catalog: CatalogStore, period: Period, now: da
                 steps.append(Step(stage, moment, *attributes, meetings.event(ticket.user_id, ticket.entries, moment)))
     for intro in introductions:
         ticket = intro_tickets[intro.ticket_id]
-        attributes = (*about(intro.record_id), ticket.language, meetings.event(ticket.user_id, [intro.record_id], intro.created_at))
+        attributes = (
+            *about(intro.record_id),
+            ticket.language,
+            meetings.event(ticket.user_id, [intro.record_id], intro.created_at),
+        )
         if period.holds(intro.created_at):
             steps.append(Step("introductions", intro.created_at, *attributes))
         if intro.stage == "agreement" and period.holds(intro.updated_at):
             steps.append(Step("agreements", intro.updated_at, *attributes))
     return Report(
-        period=period, steps=steps, tickets=tickets,
+        period=period,
+        steps=steps,
+        tickets=tickets,
         introductions=[i for i in introductions if period.holds(i.created_at)],
         outcomes=[i for i in introductions if i.stage in OUTCOMES and period.holds(i.updated_at)],
-        entries=entries, events=held, registrations=registered,
-        records=records, ticket_of=intro_tickets, event_titles={i: e.title for i, e in events.items()},
-        meetings=meetings, first_reply=first_reply, unclaimed=unclaimed or 0, made_at=now,
+        entries=entries,
+        events=held,
+        registrations=registered,
+        records=records,
+        ticket_of=intro_tickets,
+        event_titles={i: e.title for i, e in events.items()},
+        meetings=meetings,
+        first_reply=first_reply,
+        unclaimed=unclaimed or 0,
+        made_at=now,
     )
 
 
@@ -253,9 +318,18 @@ async def _entries(catalog: CatalogStore, period: Period, today: date) -> list[t
     """Catalogue entries (not the sample ones) published in the period, or whose listing ended in it."""
     first_day, end_day = date(*period.first, 1), period.end.astimezone(period.zone).date()
     async with catalog.session() as session:
-        rows = (await session.scalars(select(EntryRow).where(
-            or_(_between(EntryRow.created_at, period),
-                (EntryRow.expires_at >= first_day) & (EntryRow.expires_at < min(end_day, today)))).order_by(EntryRow.created_at))).all()
+        rows = (
+            await session.scalars(
+                select(EntryRow)
+                .where(
+                    or_(
+                        _between(EntryRow.created_at, period),
+                        (EntryRow.expires_at >= first_day) & (EntryRow.expires_at < min(end_day, today)),
+                    )
+                )
+                .order_by(EntryRow.created_at)
+            )
+        ).all()
     result = []
     for row in rows:
         record = row.record()

@@ -1,7 +1,9 @@
 """The card staff review a posted entry on, in the staff group's review topic: the entry as it
 will be published, Approve / Edit / Reject while it waits, the decision once it is taken."""
+
 from __future__ import annotations
 
+from contextlib import suppress
 from html import escape
 
 from telegram import Bot, InlineKeyboardMarkup
@@ -32,19 +34,26 @@ def review_card(svc: Services, submission: Submission) -> tuple[str, InlineKeybo
     head += staff_(KIND_LABELS[submission.kind]) + " · " + escape(LANGUAGE_NAMES[submission.language])
     lines = [head]
     if submission.record_id and submission.status == "pending":  # an edit of a published entry
-        lines.append(staff_("Changes to the published entry {id}").format(id=f"<code>{escape(submission.record_id)}</code>"))
+        lines.append(
+            staff_("Changes to the published entry {id}").format(id=f"<code>{escape(submission.record_id)}</code>")
+        )
     lines += ["", form.preview(submission, language)]
     if submission.status == "pending":
-        keyboard = InlineKeyboardMarkup([[
-            button("✅ " + staff_("Approve"), "rv", submission.id, "ok"),
-            button("✏️ " + staff_("Edit"), "rv", submission.id, "edit"),
-            button("❌ " + staff_("Reject"), "rv", submission.id, "no"),
-        ]])
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    button("✅ " + staff_("Approve"), "rv", submission.id, "ok"),
+                    button("✏️ " + staff_("Edit"), "rv", submission.id, "edit"),
+                    button("❌ " + staff_("Reject"), "rv", submission.id, "no"),
+                ]
+            ]
+        )
         return "\n".join(lines), keyboard
     who = escape(submission.reviewed_by or "")
     outcome = {
         "approved": "✅ " + staff_("Approved by {name}").format(name=who),
-        "rejected": "❌ " + staff_("Rejected by {name}: {reason}").format(name=who, reason=escape(reason_text(submission, language))),
+        "rejected": "❌ "
+        + staff_("Rejected by {name}: {reason}").format(name=who, reason=escape(reason_text(submission, language))),
         "withdrawn": "🗑 " + staff_("Withdrawn by the user"),
     }.get(submission.status, "🗑 " + staff_("Withdrawn by the user"))
     return "\n".join(lines + ["", outcome]), None
@@ -62,13 +71,18 @@ async def send_for_review(bot: Bot, svc: Services, submission: Submission) -> bo
     return await svc.outbox.send(bot, svc, to_staff(svc, text, keyboard, topic="review", ref=f"review:{submission.id}"))
 
 
-async def refresh_card(bot: Bot, svc: Services, submission: Submission, keyboard: InlineKeyboardMarkup | None = None) -> None:
+async def refresh_card(
+    bot: Bot, svc: Services, submission: Submission, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
     """Show the submission's current state on its card (``keyboard`` replaces the usual buttons)."""
     if not submission.review_message_id:
         return
     text, buttons = review_card(svc, submission)
-    try:
-        await bot.edit_message_text(text, svc.settings.staff_chat_id, submission.review_message_id,
-                                    parse_mode=ParseMode.HTML, reply_markup=keyboard or buttons)
-    except (BadRequest, Forbidden, NetworkError):
-        pass  # the decision is recorded either way; the card is only its picture
+    with suppress(BadRequest, Forbidden, NetworkError):  # the decision is recorded either way; the card is its picture
+        await bot.edit_message_text(
+            text,
+            svc.settings.staff_chat_id,
+            submission.review_message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard or buttons,
+        )

@@ -17,6 +17,7 @@ Staff group:
    topic where it was asked and within ``STAFF_ACTION_IDLE``;
 3. anything else is staff talking among themselves (files outside tickets are imports).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,13 +27,16 @@ from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, fil
 
 from bot import contact, mirror, tickets, ui_language
 from bot.db import Submission, Ticket, User, now
-from bot.i18n import N_, translate
 from bot.handlers.private import discover, handoff, media, start, submit
-from bot.handlers.staff import review, tickets as staff
+from bot.handlers.staff import review
+from bot.handlers.staff import tickets as staff
+from bot.i18n import N_, translate
 from bot.services import Services, current_user, services
 
 FORM_IDLE = timedelta(minutes=30)
-UNCLEAR = N_("You follow several tickets here: reply to a message of the ticket you are answering (swipe it to the left).")
+UNCLEAR = N_(
+    "You follow several tickets here: reply to a message of the ticket you are answering (swipe it to the left)."
+)
 STAFF_ACTION_IDLE = timedelta(minutes=15)
 
 
@@ -51,7 +55,9 @@ async def on_private_message(update: Update, context: ContextTypes.DEFAULT_TYPE)
     user, language = await current_user(update, context)
     form = await active_form(svc, user)
     if form is not None and await svc.store.handled(update.update_id):
-        await (submit.ask if isinstance(form, Submission) else contact.ask)(update.effective_message, svc, language, form)
+        await (submit.ask if isinstance(form, Submission) else contact.ask)(
+            update.effective_message, svc, language, form
+        )
         return  # answered before a restart, and Telegram sent it again: only the question is asked again
     if isinstance(form, Submission):
         await submit.answer(update, context, form, language)
@@ -108,8 +114,11 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await staff.relay_to_user(update, context, ticket)
         return
     pending = await svc.store.newest(
-        Submission, Submission.status == "pending", Submission.staff_editor == message.from_user.id,
-        Submission.staff_field.is_not(None), Submission.staff_thread == thread,
+        Submission,
+        Submission.status == "pending",
+        Submission.staff_editor == message.from_user.id,
+        Submission.staff_field.is_not(None),
+        Submission.staff_thread == thread,
         Submission.staff_asked_at > now() - STAFF_ACTION_IDLE,
     )
     if pending is not None and message.text:
@@ -136,7 +145,9 @@ def handlers(staff_chat_id: int | None) -> tuple[list, list]:
     routers = [
         MessageHandler(private & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_private_message),
         MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_private_edit),
-        MessageHandler(private & filters.UpdateType.MESSAGE & filters.COMMAND, start.on_unknown_command),  # no command took it
+        MessageHandler(
+            private & filters.UpdateType.MESSAGE & filters.COMMAND, start.on_unknown_command
+        ),  # no command took it
     ]
     if staff_chat_id is not None:
         staff_chat = filters.Chat(staff_chat_id)

@@ -1,4 +1,5 @@
 """What handlers share: settings, stores, the search engine and the metrics, kept in ``bot_data``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,11 +41,15 @@ async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tu
     store = services(context).store
     user = await store.user(tg_user.id, tg_user.first_name or "")
     if user.language is None:
-        await remember(context.bot, store, user, first_guess(tg_user.language_code), tg_user.language_code, settled=False)
+        await remember(
+            context.bot, store, user, first_guess(tg_user.language_code), tg_user.language_code, settled=False
+        )
     return user, user.language
 
 
-async def pressed_row(update: Update, context: ContextTypes.DEFAULT_TYPE, model, *conditions) -> tuple[object | None, str]:
+async def pressed_row(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, model, *conditions
+) -> tuple[object | None, str]:
     """The row a button's key names, when it belongs to the user pressing it and meets
     ``conditions`` (a predicate on the row); else the press is answered "no longer valid" and
     the row is None. Anyone can forge button data, so every user-side button goes through here."""

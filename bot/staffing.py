@@ -1,5 +1,6 @@
 """Who is staff, and what staff read: membership of the staff group (or a configured id), the
 staff language, and the guards of staff commands (personal data only where no outsider reads)."""
+
 from __future__ import annotations
 
 from telegram import Update
@@ -47,5 +48,7 @@ async def staff_data_only(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if chat.type == ChatType.PRIVATE or chat.id == services(context).settings.staff_chat_id:
         return True
     staff_ = staff_gettext(context)
-    await update.effective_message.reply_text(staff_("This command works only in the staff group or in a private chat with me."))
+    await update.effective_message.reply_text(
+        staff_("This command works only in the staff group or in a private chat with me.")
+    )
     return False

@@ -1,5 +1,6 @@
 """A ticket's life after consent: reopened when the user writes again soon after it closed, and
 closed with both sides told (after whatever is still on its way to them)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,12 +22,21 @@ async def close(bot: Bot, svc: Services, ticket: Ticket, *, by_user: bool) -> No
     _ = gettext_for(ticket.language)
     staff_ = gettext_for(svc.settings.staff_language)
     note = staff_("The user ended the conversation.") if by_user else staff_("Ticket closed.")
-    farewell = (_("This conversation with staff is closed, and I am back to searching for you. "
-                  "To reach staff again, tap Talk to staff in /start.") if by_user else
-                _("This conversation with staff is closed. Write again within {days} days to reopen it; "
-                  "otherwise I am back to searching for you.").format(days=svc.settings.reopen_days))
+    farewell = (
+        _(
+            "This conversation with staff is closed, and I am back to searching for you. "
+            "To reach staff again, tap Talk to staff in /start."
+        )
+        if by_user
+        else _(
+            "This conversation with staff is closed. Write again within {days} days to reopen it; "
+            "otherwise I am back to searching for you."
+        ).format(days=svc.settings.reopen_days)
+    )
     await svc.outbox.send(bot, svc, to_user(ticket.user_id, escape(farewell), ticket_id=ticket.id))
-    await svc.outbox.post(bot, svc, *staff_notices(svc, ticket, "✅ " + escape(note)), topic_state(svc, ticket.id, is_open=False))
+    await svc.outbox.post(
+        bot, svc, *staff_notices(svc, ticket, "✅ " + escape(note)), topic_state(svc, ticket.id, is_open=False)
+    )
     svc.outbox.refresh_card(bot, svc, ticket.id)
 
 
@@ -37,17 +47,28 @@ async def conversation(bot: Bot, svc: Services, user: User) -> Ticket | None:
     if ticket is not None:
         return ticket if ticket.status != "collecting" else None
     ticket = await svc.store.newest_ticket(user.id)
-    if (ticket is None or ticket.status != "resolved" or ticket.closed_at is None or ticket.ended_by_user
-            or now() - ticket.closed_at > timedelta(days=svc.settings.reopen_days)):
+    if (
+        ticket is None
+        or ticket.status != "resolved"
+        or ticket.closed_at is None
+        or ticket.ended_by_user
+        or now() - ticket.closed_at > timedelta(days=svc.settings.reopen_days)
+    ):
         return None
     ticket.status = "claimed" if ticket.claimed_by else "open"
     ticket.closed_at, ticket.alerted_at, ticket.bot_answers = None, now(), False
     await svc.store.save(ticket)
     staff_ = gettext_for(svc.settings.staff_language)
-    await svc.outbox.post(bot, svc, topic_state(svc, ticket.id, is_open=True),
-                          *staff_notices(svc, ticket, "🔄 " + escape(staff_("Reopened: the user wrote again."))))
+    await svc.outbox.post(
+        bot,
+        svc,
+        topic_state(svc, ticket.id, is_open=True),
+        *staff_notices(svc, ticket, "🔄 " + escape(staff_("Reopened: the user wrote again."))),
+    )
     svc.outbox.refresh_card(bot, svc, ticket.id)
     _ = gettext_for(ticket.language)
     reopened = _("Your conversation #{number} with staff is open again; what you write goes to them. /end closes it.")
-    await svc.outbox.send(bot, svc, to_user(ticket.user_id, escape(reopened.format(number=ticket.id)), ticket_id=ticket.id))
+    await svc.outbox.send(
+        bot, svc, to_user(ticket.user_id, escape(reopened.format(number=ticket.id)), ticket_id=ticket.id)
+    )
     return ticket

@@ -6,6 +6,7 @@ language switches the interface, once, and says so with a button to change it; a
 chosen with /language is never overridden. A language the interface lacks gets English and
 a one-line hint. Each user's command menu follows their interface language.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,7 +68,9 @@ def unsupported_hint(code: str) -> str:
     ).format(language=language_name(code, DEFAULT_LANGUAGE))
 
 
-async def remember(bot, store: BotStore, user: User, language: str, telegram_code: str | None, *, settled: bool) -> None:
+async def remember(
+    bot, store: BotStore, user: User, language: str, telegram_code: str | None, *, settled: bool
+) -> None:
     """Store ``language`` for ``user``, with a command menu of their own when Telegram's would differ."""
     shown = menu_language(telegram_code)
     had_own_menu = user.language is not None and user.language != shown

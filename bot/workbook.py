@@ -3,6 +3,7 @@
 Times are shown in the department's time zone; every text cell goes through ``csv_safe``, so text
 that starts like a formula (``=``, ``+``, ``-``, ``@``) is shown as text, never run.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,11 @@ from catalog.model import Record
 from catalog.taxonomy import country_name, sector_label
 
 TICKET_STATUS_LABELS = {
-    "collecting": N_("Filling in the form"), "open": N_("Waiting for staff"), "claimed": N_("Held by staff"),
-    "resolved": N_("Closed"), "cancelled": N_("Cancelled by the user"),
+    "collecting": N_("Filling in the form"),
+    "open": N_("Waiting for staff"),
+    "claimed": N_("Held by staff"),
+    "resolved": N_("Closed"),
+    "cancelled": N_("Cancelled by the user"),
 }
 EVENT_STATUS_LABELS = {"scheduled": N_("Scheduled"), "cancelled": N_("Cancelled")}
 BOLD = Font(bold=True)
@@ -64,7 +68,10 @@ def _summary(sheet: Worksheet, report: Report, language: str) -> None:
     reply = report.median_reply()
     published = sum(1 for _, was_published, _ in report.entries if was_published)
     for name, value in (
-        (N_("Median time to first staff reply (minutes)"), round(reply.total_seconds() / 60, 1) if reply is not None else "—"),
+        (
+            N_("Median time to first staff reply (minutes)"),
+            round(reply.total_seconds() / 60, 1) if reply is not None else "—",
+        ),
         (N_("Unclaimed tickets now"), report.unclaimed),
         (N_("Connection events"), len(report.events)),
         (N_("Event registrations"), len(report.registrations)),
@@ -74,7 +81,9 @@ def _summary(sheet: Worksheet, report: Report, language: str) -> None:
         _append(sheet, [staff_(name), value], report)
     for dimension in DIMENSIONS:
         sheet.append([])
-        _append(sheet, [staff_(DIMENSION_NAMES[dimension]), *(staff_(FUNNEL_NAMES[s]) for s in FUNNEL)], report, bold=True)
+        _append(
+            sheet, [staff_(DIMENSION_NAMES[dimension]), *(staff_(FUNNEL_NAMES[s]) for s in FUNNEL)], report, bold=True
+        )
         for key, counts in report.breakdown(dimension).items():
             _append(sheet, [report.label(dimension, key, language), *(counts[s] for s in FUNNEL)], report)
     chart = BarChart()
@@ -104,51 +113,178 @@ def _tables(report: Report, language: str) -> list[tuple[str, list[str], list[li
         return event_title(report.event_titles.get(event, {}), language) if event else ""
 
     replies = report.reply_times()
-    tickets = [[
-        t.id, t.created_at, t.consent_at, staff_(TICKET_STATUS_LABELS[t.status]), LANGUAGE_NAMES.get(t.language, t.language),
-        t.contact.get("organisation", ""), " ".join(t.entries), t.claimed_name or "", report.first_reply.get(t.id),
-        round(replies[t.id].total_seconds() / 60, 1) if t.id in replies else None, t.closed_at,
-    ] for t in report.tickets]
+    tickets = [
+        [
+            t.id,
+            t.created_at,
+            t.consent_at,
+            staff_(TICKET_STATUS_LABELS[t.status]),
+            LANGUAGE_NAMES.get(t.language, t.language),
+            t.contact.get("organisation", ""),
+            " ".join(t.entries),
+            t.claimed_name or "",
+            report.first_reply.get(t.id),
+            round(replies[t.id].total_seconds() / 60, 1) if t.id in replies else None,
+            t.closed_at,
+        ]
+        for t in report.tickets
+    ]
     introductions = []
     for i in report.introductions:
         ticket = report.ticket_of[i.ticket_id]
-        introductions.append([
-            i.id, i.ticket_id, i.record_id, title(i.record_id), *about(records.get(i.record_id)),
-            ticket.contact.get("organisation", ""), LANGUAGE_NAMES.get(ticket.language, ticket.language),
-            event_of(ticket, i), i.created_at, staff_(STAGE_LABELS.get(i.stage, i.stage)), i.updated_at,
-        ])
-    outcomes = [[
-        i.id, i.record_id, title(i.record_id), report.ticket_of[i.ticket_id].contact.get("organisation", ""),
-        staff_(STAGE_LABELS[i.stage]), i.reason or "", i.updated_at, (i.updated_at - i.created_at).days,
-    ] for i in report.outcomes]
-    entries = [[
-        r.id, staff_(KIND_LABELS.get(r.kind, r.kind)), title(r.id), *about(r), r.organization or "", r.created_at,
-        r.expires_at, staff_("Yes") if published else staff_("No"), staff_("Yes") if expired else staff_("No"),
-    ] for r, published, expired in report.entries]
+        introductions.append(
+            [
+                i.id,
+                i.ticket_id,
+                i.record_id,
+                title(i.record_id),
+                *about(records.get(i.record_id)),
+                ticket.contact.get("organisation", ""),
+                LANGUAGE_NAMES.get(ticket.language, ticket.language),
+                event_of(ticket, i),
+                i.created_at,
+                staff_(STAGE_LABELS.get(i.stage, i.stage)),
+                i.updated_at,
+            ]
+        )
+    outcomes = [
+        [
+            i.id,
+            i.record_id,
+            title(i.record_id),
+            report.ticket_of[i.ticket_id].contact.get("organisation", ""),
+            staff_(STAGE_LABELS[i.stage]),
+            i.reason or "",
+            i.updated_at,
+            (i.updated_at - i.created_at).days,
+        ]
+        for i in report.outcomes
+    ]
+    entries = [
+        [
+            r.id,
+            staff_(KIND_LABELS.get(r.kind, r.kind)),
+            title(r.id),
+            *about(r),
+            r.organization or "",
+            r.created_at,
+            r.expires_at,
+            staff_("Yes") if published else staff_("No"),
+            staff_("Yes") if expired else staff_("No"),
+        ]
+        for r, published, expired in report.entries
+    ]
     registered = {}
     for registration in report.registrations:
         registered.setdefault(registration.event_id, []).append(registration)
-    events = [[
-        e.id, event_title(e.title, language), e.starts_at, e.place, staff_(EVENT_STATUS_LABELS.get(e.status, e.status)),
-        len(e.entries), len(registered.get(e.id, [])), len({r.user_id for r in registered.get(e.id, [])}),
-    ] for e in report.events]
-    registrations = [[
-        r.event_id, event_title(report.event_titles.get(r.event_id, {}), language), r.record_id, title(r.record_id), r.created_at,
-    ] for r in report.registrations]
+    events = [
+        [
+            e.id,
+            event_title(e.title, language),
+            e.starts_at,
+            e.place,
+            staff_(EVENT_STATUS_LABELS.get(e.status, e.status)),
+            len(e.entries),
+            len(registered.get(e.id, [])),
+            len({r.user_id for r in registered.get(e.id, [])}),
+        ]
+        for e in report.events
+    ]
+    registrations = [
+        [
+            r.event_id,
+            event_title(report.event_titles.get(r.event_id, {}), language),
+            r.record_id,
+            title(r.record_id),
+            r.created_at,
+        ]
+        for r in report.registrations
+    ]
     return [
-        (N_("Tickets"), [N_("Ticket"), N_("Created"), N_("Reached staff"), N_("Status"), N_("User language"), N_("Organisation"),
-                         N_("Entries asked about"), N_("Held by"), N_("First staff reply"), N_("Minutes to first staff reply"),
-                         N_("Closed")], tickets),
-        (N_("Introductions"), [N_("Introduction"), N_("Ticket"), N_("Entry"), N_("Title"), N_("Sector"), N_("Country"),
-                               N_("Requester"), N_("User language"), N_("Event"), N_("Introduced on"), N_("Introduction stage"),
-                               N_("Stage since")], introductions),
-        (N_("Outcomes"), [N_("Introduction"), N_("Entry"), N_("Title"), N_("Requester"), N_("Outcome"), N_("Reason"),
-                          N_("Reached on"), N_("Days since the introduction")], outcomes),
-        (N_("Entries"), [N_("Entry"), N_("Kind"), N_("Title"), N_("Sector"), N_("Country"), N_("Organisation"), N_("Published on"),
-                         N_("Listed until"), N_("Published this period"), N_("Expired this period")], entries),
-        (N_("Events"), [N_("Event"), N_("Title"), N_("Starts"), N_("Place"), N_("Status"), N_("Entries"), N_("Registrations"),
-                        N_("Participants")], events),
-        (N_("Registrations"), [N_("Event"), N_("Title"), N_("Entry"), N_("Entry title"), N_("Registered on")], registrations),
+        (
+            N_("Tickets"),
+            [
+                N_("Ticket"),
+                N_("Created"),
+                N_("Reached staff"),
+                N_("Status"),
+                N_("User language"),
+                N_("Organisation"),
+                N_("Entries asked about"),
+                N_("Held by"),
+                N_("First staff reply"),
+                N_("Minutes to first staff reply"),
+                N_("Closed"),
+            ],
+            tickets,
+        ),
+        (
+            N_("Introductions"),
+            [
+                N_("Introduction"),
+                N_("Ticket"),
+                N_("Entry"),
+                N_("Title"),
+                N_("Sector"),
+                N_("Country"),
+                N_("Requester"),
+                N_("User language"),
+                N_("Event"),
+                N_("Introduced on"),
+                N_("Introduction stage"),
+                N_("Stage since"),
+            ],
+            introductions,
+        ),
+        (
+            N_("Outcomes"),
+            [
+                N_("Introduction"),
+                N_("Entry"),
+                N_("Title"),
+                N_("Requester"),
+                N_("Outcome"),
+                N_("Reason"),
+                N_("Reached on"),
+                N_("Days since the introduction"),
+            ],
+            outcomes,
+        ),
+        (
+            N_("Entries"),
+            [
+                N_("Entry"),
+                N_("Kind"),
+                N_("Title"),
+                N_("Sector"),
+                N_("Country"),
+                N_("Organisation"),
+                N_("Published on"),
+                N_("Listed until"),
+                N_("Published this period"),
+                N_("Expired this period"),
+            ],
+            entries,
+        ),
+        (
+            N_("Events"),
+            [
+                N_("Event"),
+                N_("Title"),
+                N_("Starts"),
+                N_("Place"),
+                N_("Status"),
+                N_("Entries"),
+                N_("Registrations"),
+                N_("Participants"),
+            ],
+            events,
+        ),
+        (
+            N_("Registrations"),
+            [N_("Event"), N_("Title"), N_("Entry"), N_("Entry title"), N_("Registered on")],
+            registrations,
+        ),
     ]
 
 

@@ -7,6 +7,7 @@ CSV cells a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-`
 a carriage return) are written with a ``'`` in front, as are cells starting with ``'`` itself;
 the CSV import removes one leading ``'`` from every cell, so a catalogue CSV reads back as it was.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,26 @@ from typing import Any
 from catalog.model import Record, RecordError, parse_record
 
 CSV_COLUMNS = (
-    "id", "kind", "seeking", "language", "title", "description", "sector", "country", "organization", "trl",
-    "ip_status", "partnership", "tags", "contact", "status", "deadline", "expires_at", "created_at", "updated_at", "sample",
+    "id",
+    "kind",
+    "seeking",
+    "language",
+    "title",
+    "description",
+    "sector",
+    "country",
+    "organization",
+    "trl",
+    "ip_status",
+    "partnership",
+    "tags",
+    "contact",
+    "status",
+    "deadline",
+    "expires_at",
+    "created_at",
+    "updated_at",
+    "sample",
 )
 _STRUCTURED = ("title", "description", "partnership", "tags", "contact")
 
@@ -167,9 +186,15 @@ def write_records(records: list[Record], path: str | Path) -> None:
             writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
             writer.writeheader()
             for row in rows:
-                writer.writerow({
-                    k: csv_safe(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else ("" if v is None else v))
-                    for k, v in row.items()
-                })
+                writer.writerow(
+                    {
+                        k: csv_safe(
+                            json.dumps(v, ensure_ascii=False)
+                            if isinstance(v, (dict, list))
+                            else ("" if v is None else v)
+                        )
+                        for k, v in row.items()
+                    }
+                )
     else:
         raise ValueError(f"unsupported export type {suffix!r} (use .jsonl, .json or .csv)")

@@ -3,13 +3,14 @@
 Validation reports the field and the reason so the importer can say ``file:line: field:
 reason`` for every bad row.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from catalog.language import LANGUAGES, detect_language, normalize_language_code
@@ -22,8 +23,13 @@ SEEKING = ("technology", "partner")
 STATUSES = ("draft", "published", "rejected", "withdrawn")
 IP_STATUSES = ("patented", "patent_pending", "trade_secret", "open", "none")
 PARTNERSHIPS = (
-    "licensing", "joint_venture", "equipment_sale", "technical_cooperation",
-    "investment", "research_collaboration", "training",
+    "licensing",
+    "joint_venture",
+    "equipment_sale",
+    "technical_cooperation",
+    "investment",
+    "research_collaboration",
+    "training",
 )
 MAX_ID = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -153,13 +159,13 @@ def _datetime(raw: Any, name: str) -> datetime | None:
         value = datetime.fromisoformat(str(raw))
     except ValueError:
         raise RecordError(name, f"must be an ISO date-time, not {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _trl(raw: Any) -> int | None:
     if raw in (None, ""):
         return None
-    whole = isinstance(raw, int) and not isinstance(raw, bool) or isinstance(raw, str) and raw.strip().isdigit()
+    whole = (isinstance(raw, int) and not isinstance(raw, bool)) or (isinstance(raw, str) and raw.strip().isdigit())
     if not whole or not 1 <= int(raw) <= 9:
         raise RecordError("trl", f"must be a whole number from 1 to 9, not {raw!r}")
     return int(raw)
@@ -187,12 +193,14 @@ def parse_record(raw: dict[str, Any]) -> Record:
         raise RecordError("id", "is required")
     rid = str(rid).strip()
     if not rid or not rid.isprintable() or len(rid) > MAX_ID:
-        raise RecordError("id", f"must be 1-{MAX_ID} printable characters, without line breaks or tabs (got {rid[:120]!r})")
+        raise RecordError(
+            "id", f"must be 1-{MAX_ID} printable characters, without line breaks or tabs (got {rid[:120]!r})"
+        )
     kind = raw.get("kind")
     if kind in (None, ""):
         raise RecordError("kind", "is required")
     _choice(kind, "kind", KINDS)
-    plain = [raw.get(key) for key in ("title", "description") if isinstance(raw.get(key), str) and raw[key].strip()]
+    plain = [text for key in ("title", "description") if isinstance(text := raw.get(key), str) and text.strip()]
     # A plain title and description are one text: detected together, they share a language.
     together = detect_language("\n".join(plain)) if len(plain) == 2 else None
     title = _texts(raw.get("title"), "title", required=True, language=together)
@@ -207,7 +215,9 @@ def parse_record(raw: dict[str, Any]) -> Record:
     if country not in (None, ""):
         code = country_code(country) if isinstance(country, str) else None
         if code is None:
-            raise RecordError("country", f"must be an ISO 3166 code such as VN or a country name such as Viet Nam, not {country!r}")
+            raise RecordError(
+                "country", f"must be an ISO 3166 code such as VN or a country name such as Viet Nam, not {country!r}"
+            )
         country = code
     sector = raw.get("sector")
     if sector is not None and not isinstance(sector, str):

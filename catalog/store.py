@@ -3,10 +3,11 @@
 The whole record is kept as JSON beside the columns that filters need, so new optional fields
 never need a migration. The schema itself is created and changed by the bot's migrations.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import JSON, Date, DateTime, Integer, String, TypeDecorator, delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -44,10 +45,10 @@ class UtcDateTime(TypeDecorator):
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError(f"a naive timestamp would mean different instants on different databases: {value}")
-        return value if value is None else value.astimezone(timezone.utc)
+        return value if value is None else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -89,14 +90,20 @@ class CatalogStore(Database):
 
     async def upsert(self, records: Iterable[Record]) -> tuple[int, int]:
         """Insert new records and update existing ones by id: (inserted, updated)."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         records = list(records)
         inserted = updated = 0
         async with self.session.begin() as session:
-            existing = {
-                row.id: row
-                for row in (await session.scalars(select(EntryRow).where(EntryRow.id.in_([r.id for r in records])))).all()
-            } if records else {}
+            existing = (
+                {
+                    row.id: row
+                    for row in (
+                        await session.scalars(select(EntryRow).where(EntryRow.id.in_([r.id for r in records])))
+                    ).all()
+                }
+                if records
+                else {}
+            )
             for record in records:
                 row = existing.get(record.id)
                 if row is None:
@@ -145,8 +152,8 @@ class CatalogStore(Database):
 
     async def delete(self, record_id: str) -> bool:
         async with self.session.begin() as session:
-            result = await session.execute(delete(EntryRow).where(EntryRow.id == record_id))
-            return result.rowcount > 0
+            deleted = await session.execute(delete(EntryRow).where(EntryRow.id == record_id).returning(EntryRow.id))
+            return deleted.first() is not None
 
     async def count(self) -> int:
         async with self.session() as session:

@@ -3,45 +3,137 @@
 Sector labels are catalogue data (they describe the records), so they live here beside
 the keys; country names come from Babel's CLDR data.
 """
+
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 
 from babel import Locale
 
-import unicodedata
-
 from catalog.language import BABEL_LOCALES, LANGUAGES
 
 SECTORS: dict[str, dict[str, str]] = {
-    "aquaculture": {"vi": "Thủy sản & giống", "en": "Aquaculture & breeding", "zh-Hant": "水產養殖與育種", "zh-Hans": "水产养殖与育种",
-                    "ja": "水産養殖・育種", "ko": "수산 양식·육종"},
-    "agriculture": {"vi": "Nông nghiệp", "en": "Agriculture", "zh-Hant": "農業", "zh-Hans": "农业", "ja": "農業", "ko": "농업"},
-    "food_processing": {"vi": "Chế biến thực phẩm", "en": "Food processing", "zh-Hant": "食品加工", "zh-Hans": "食品加工",
-                        "ja": "食品加工", "ko": "식품 가공"},
-    "agri_machinery": {"vi": "Máy nông nghiệp", "en": "Farm machinery", "zh-Hant": "農業機械", "zh-Hans": "农业机械",
-                       "ja": "農業機械", "ko": "농기계"},
-    "biotech": {"vi": "Công nghệ sinh học", "en": "Biotechnology", "zh-Hant": "生物科技", "zh-Hans": "生物技术",
-                "ja": "バイオテクノロジー", "ko": "생명공학"},
-    "semiconductors": {"vi": "Bán dẫn", "en": "Semiconductors", "zh-Hant": "半導體", "zh-Hans": "半导体", "ja": "半導体", "ko": "반도체"},
-    "iot": {"vi": "IoT & tự động hóa", "en": "IoT & automation", "zh-Hant": "物聯網與自動化", "zh-Hans": "物联网与自动化",
-            "ja": "IoT・自動化", "ko": "IoT·자동화"},
-    "renewable_energy": {"vi": "Năng lượng tái tạo", "en": "Renewable energy", "zh-Hant": "再生能源", "zh-Hans": "可再生能源",
-                         "ja": "再生可能エネルギー", "ko": "재생에너지"},
-    "equipment": {"vi": "Thiết bị & công cụ", "en": "Equipment & tools", "zh-Hant": "設備與工具", "zh-Hans": "设备与工具",
-                  "ja": "設備・工具", "ko": "장비·공구"},
-    "water_treatment": {"vi": "Xử lý nước", "en": "Water treatment", "zh-Hant": "水處理", "zh-Hans": "水处理", "ja": "水処理", "ko": "수처리"},
-    "port_logistics": {"vi": "Cảng & logistics", "en": "Ports & logistics", "zh-Hant": "港口與物流", "zh-Hans": "港口与物流",
-                       "ja": "港湾・物流", "ko": "항만·물류"},
+    "aquaculture": {
+        "vi": "Thủy sản & giống",
+        "en": "Aquaculture & breeding",
+        "zh-Hant": "水產養殖與育種",
+        "zh-Hans": "水产养殖与育种",
+        "ja": "水産養殖・育種",
+        "ko": "수산 양식·육종",
+    },
+    "agriculture": {
+        "vi": "Nông nghiệp",
+        "en": "Agriculture",
+        "zh-Hant": "農業",
+        "zh-Hans": "农业",
+        "ja": "農業",
+        "ko": "농업",
+    },
+    "food_processing": {
+        "vi": "Chế biến thực phẩm",
+        "en": "Food processing",
+        "zh-Hant": "食品加工",
+        "zh-Hans": "食品加工",
+        "ja": "食品加工",
+        "ko": "식품 가공",
+    },
+    "agri_machinery": {
+        "vi": "Máy nông nghiệp",
+        "en": "Farm machinery",
+        "zh-Hant": "農業機械",
+        "zh-Hans": "农业机械",
+        "ja": "農業機械",
+        "ko": "농기계",
+    },
+    "biotech": {
+        "vi": "Công nghệ sinh học",
+        "en": "Biotechnology",
+        "zh-Hant": "生物科技",
+        "zh-Hans": "生物技术",
+        "ja": "バイオテクノロジー",
+        "ko": "생명공학",
+    },
+    "semiconductors": {
+        "vi": "Bán dẫn",
+        "en": "Semiconductors",
+        "zh-Hant": "半導體",
+        "zh-Hans": "半导体",
+        "ja": "半導体",
+        "ko": "반도체",
+    },
+    "iot": {
+        "vi": "IoT & tự động hóa",
+        "en": "IoT & automation",
+        "zh-Hant": "物聯網與自動化",
+        "zh-Hans": "物联网与自动化",
+        "ja": "IoT・自動化",
+        "ko": "IoT·자동화",
+    },
+    "renewable_energy": {
+        "vi": "Năng lượng tái tạo",
+        "en": "Renewable energy",
+        "zh-Hant": "再生能源",
+        "zh-Hans": "可再生能源",
+        "ja": "再生可能エネルギー",
+        "ko": "재생에너지",
+    },
+    "equipment": {
+        "vi": "Thiết bị & công cụ",
+        "en": "Equipment & tools",
+        "zh-Hant": "設備與工具",
+        "zh-Hans": "设备与工具",
+        "ja": "設備・工具",
+        "ko": "장비·공구",
+    },
+    "water_treatment": {
+        "vi": "Xử lý nước",
+        "en": "Water treatment",
+        "zh-Hant": "水處理",
+        "zh-Hans": "水处理",
+        "ja": "水処理",
+        "ko": "수처리",
+    },
+    "port_logistics": {
+        "vi": "Cảng & logistics",
+        "en": "Ports & logistics",
+        "zh-Hant": "港口與物流",
+        "zh-Hans": "港口与物流",
+        "ja": "港湾・物流",
+        "ko": "항만·물류",
+    },
 }
 
 # Names people type that CLDR does not list in that form: short, historic or colloquial ones.
 COUNTRY_ALIASES = {
-    "korea": "KR", "south korea": "KR", "republic of korea": "KR", "韓國": "KR", "韩国": "KR", "한국": "KR",
-    "nam han": "KR", "dai han": "KR", "holland": "NL", "the netherlands": "NL", "ha lan": "NL",
-    "taiwan roc": "TW", "dai loan": "TW", "臺灣": "TW", "台灣": "TW", "台湾": "TW", "중화민국": "TW",
-    "viet nam": "VN", "越南": "VN", "usa": "US", "america": "US", "united states of america": "US",
-    "uk": "GB", "britain": "GB", "england": "GB", "anh": "GB", "trung quoc": "CN", "nhat": "JP",
+    "korea": "KR",
+    "south korea": "KR",
+    "republic of korea": "KR",
+    "韓國": "KR",
+    "韩国": "KR",
+    "한국": "KR",
+    "nam han": "KR",
+    "dai han": "KR",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "ha lan": "NL",
+    "taiwan roc": "TW",
+    "dai loan": "TW",
+    "臺灣": "TW",
+    "台灣": "TW",
+    "台湾": "TW",
+    "중화민국": "TW",
+    "viet nam": "VN",
+    "越南": "VN",
+    "usa": "US",
+    "america": "US",
+    "united states of america": "US",
+    "uk": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "anh": "GB",
+    "trung quoc": "CN",
+    "nhat": "JP",
 }
 
 

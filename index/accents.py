@@ -5,10 +5,12 @@ catalogue's own Vietnamese (and the sample catalogue's) says which accented form
 syllable, or pair of syllables, most often stands for, so the query is embedded as the user
 meant it. The lexical channel needs none of this: it compares folded terms anyway.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from itertools import pairwise
 
 from catalog.sample import sample_records
 from index.text import normalize, strip_diacritics
@@ -26,7 +28,7 @@ class AccentRestorer:
         words = _WORD.findall(normalize(text).lower())
         for word in words:
             self.words[strip_diacritics(word)][word] += 1
-        for a, b in zip(words, words[1:]):
+        for a, b in pairwise(words):
             self.pairs[strip_diacritics(f"{a} {b}")][f"{a} {b}"] += 1
 
     def restore(self, text: str) -> str:
@@ -35,7 +37,7 @@ class AccentRestorer:
         words = [i for i, t in enumerate(tokens) if t and _WORD.fullmatch(t)]
         out = list(tokens)
         done: set[int] = set()
-        for a, b in zip(words, words[1:]):
+        for a, b in pairwise(words):
             pair = self.pairs.get(f"{tokens[a].lower()} {tokens[b].lower()}")
             if pair and a not in done and tokens[a + 1] == " ":
                 first, second = pair.most_common(1)[0][0].split(" ")

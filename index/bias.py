@@ -11,6 +11,7 @@ Queries carry their language too: the same measurement on titles embedded as que
 query offsets, and removing part of the query's own language pulls it towards the meaning
 it shares with texts in other languages.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -3,9 +3,10 @@
 Records are compared by content hash, so adding, editing or withdrawing one entry embeds just
 that entry. An index from another model is rebuilt (or refused, when rebuilding is not allowed).
 """
+
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,7 @@ class Changes:
         return bool(self.embedded or self.relabelled or self.removed)
 
 
-def plan(store: VectorStore, records: list[Record], removed: list[str] = ()) -> Changes:
+def plan(store: VectorStore, records: list[Record], removed: Sequence[str] = ()) -> Changes:
     """Sort changed records into those to embed and those only relabelled; nothing embedded yet."""
     changes = Changes(removed=list(removed))
     for record in records:
@@ -67,8 +68,13 @@ def finish(store: VectorStore, embedder: Embedder, changes: Changes, vectors: np
     return changes
 
 
-def prepare(store: VectorStore, embedder: Embedder, records: list[Record], removed: list[str] = (),
-            progress: Progress | None = None) -> Changes:
+def prepare(
+    store: VectorStore,
+    embedder: Embedder,
+    records: list[Record],
+    removed: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> Changes:
     """The slow half (embedding); it only reads ``store``."""
     changes = plan(store, records, removed)
     return finish(store, embedder, changes, embed_units(embedder, changes.units, progress))
@@ -78,12 +84,15 @@ def apply(store: VectorStore, changes: Changes) -> None:
     """The quick half: change the store in memory (the caller saves it)."""
     store.remove(changes.removed)
     store.update_meta(changes.relabelled)
+    assert changes.vectors is not None, "apply() takes changes that prepare() or finish() embedded"
     if changes.offsets is not None:
         store.offsets, store.query_offsets = changes.offsets
     store.add(changes.embedded, apply_offsets(changes.vectors, changes.units, store.offsets), changes.units)
 
 
-def add_records(store: VectorStore, embedder: Embedder, records: list[Record], progress: Progress | None = None) -> None:
+def add_records(
+    store: VectorStore, embedder: Embedder, records: list[Record], progress: Progress | None = None
+) -> None:
     """Embed and (re)insert ``records``; the store is not saved."""
     apply(store, prepare(store, embedder, records, progress=progress))
 
@@ -111,8 +120,14 @@ BULK_RECORDS = 40  # from this many changed records on, a bulk embedder is worth
 
 
 async def sync(
-    catalog: CatalogStore, folder: Path, embedder: Embedder, *, rebuild: bool = True,
-    full: bool = False, progress: Progress | None = None, bulk: Callable[[], Embedder] | None = None,
+    catalog: CatalogStore,
+    folder: Path,
+    embedder: Embedder,
+    *,
+    rebuild: bool = True,
+    full: bool = False,
+    progress: Progress | None = None,
+    bulk: Callable[[], Embedder] | None = None,
 ) -> tuple[VectorStore, int, int]:
     """Update the index from the catalogue: (store, records embedded, records removed).
 

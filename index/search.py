@@ -5,29 +5,33 @@ the query in each language -> FAISS top-N -> fuse with lexical hits -> filters -
 language version of a record is compared with the query in its own language where there is
 one; a record scores its best version, by the margin over that query's background.
 """
+
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 
+from catalog.language import LANGUAGES
 from catalog.store import CatalogStore
 from index.accents import needs_restoring
 from index.build import Changes, apply, embed_units, finish, pending, plan
 from index.embedder import Embedder
 from index.glossary import glossary
 from index.store import VectorStore
-from catalog.language import LANGUAGES
 from index.text import identify, normalize
 
 DENSE_CANDIDATES = 64
 LEXICAL_CANDIDATES = 64
 LEXICAL_WEIGHT = 0.10  # same language family (vi with or without accents; Hant and Hans); bench/retrieval.py
 CROSS_LEXICAL_WEIGHT = 0.05  # across languages shared terms are mostly names and numbers
-SCRIPT_SIBLING = {"zh-Hant": "zh-Hans", "zh-Hans": "zh-Hant"}  # a version in one script is compared with a query in the other
+SCRIPT_SIBLING = {
+    "zh-Hant": "zh-Hans",
+    "zh-Hans": "zh-Hant",
+}  # a version in one script is compared with a query in the other
 MIN_MARGIN = 0.056  # a good match stands this far above the query's background; bench/confidence.py
 REFRESH_UNITS = 1  # passages embedded at a time while searches wait: up to ~0.15 s each (bench/publish.py)
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
@@ -124,20 +128,24 @@ class SearchEngine:
             wanted.discard("zh-Hans")
         return {language: q for language, q in glossary().translations(text, spoken).items() if language in wanted}
 
-    def search(self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None) -> SearchResult:
+    def search(
+        self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None
+    ) -> SearchResult:
         text = normalize(query)
         spoken = identify(text)  # any language; the result names the nearest catalogue language
         result = SearchResult(query=query, language=spoken if spoken in LANGUAGES else "en")
         if not text or not self.store.records:
             return result
-        today = today or datetime.now(timezone.utc).date()
+        today = today or datetime.now(UTC).date()
         allowed = self.allowed_units(filters, today)
         if allowed is not None and not len(allowed):
             return result
         meant = self.store.accents.restore(text) if needs_restoring(text, spoken) else text
         queries = {spoken: meant, **self.translations(text, spoken)}
         vectors = self.embedder.encode_queries(list(queries.values()))
-        vectors -= np.stack([self.store.query_offsets.get(language, np.zeros(self.store.dim, np.float32)) for language in queries])
+        vectors -= np.stack(
+            [self.store.query_offsets.get(language, np.zeros(self.store.dim, np.float32)) for language in queries]
+        )
         backgrounds = np.median(self.store.background_sample(BACKGROUND_UNITS) @ vectors.T, axis=0)
         result.background = float(backgrounds[0])
         allowed_set = None if allowed is None else set(allowed.tolist())
@@ -145,7 +153,8 @@ class SearchEngine:
         candidates: set[str] = set()
         for row, language in enumerate(queries):
             units = self.store.dense(vectors[row], DENSE_CANDIDATES, allowed)[0].tolist()
-            units += sorted(lexical[language], key=lexical[language].get, reverse=True)[:LEXICAL_CANDIDATES]
+            hits = lexical[language]
+            units += sorted(hits, key=hits.__getitem__, reverse=True)[:LEXICAL_CANDIDATES]
             candidates.update(self.store.unit_record[u] for u in units)
         column = {language: row for row, language in enumerate(queries)}
         by_version = {record_id: versions(self.store.records[record_id]["units"]) for record_id in candidates}
@@ -158,7 +167,9 @@ class SearchEngine:
                 for asked in {spoken, translated}:  # a rough translation never loses what the query itself finds
                     cosine = version_score([cosines[u][column[asked]] for u in units])
                     lex = max(lexical[asked].get(u, 0.0) for u in units)
-                    weight = LEXICAL_WEIGHT if self.store.unit_written[units[0]][:2] == asked[:2] else CROSS_LEXICAL_WEIGHT
+                    weight = (
+                        LEXICAL_WEIGHT if self.store.unit_written[units[0]][:2] == asked[:2] else CROSS_LEXICAL_WEIGHT
+                    )
                     score = cosine + weight * lex
                     hit = Hit(record_id, score, version, cosine, lex, score - float(backgrounds[column[asked]]))
                     if record_id not in best or hit.margin > best[record_id].margin:
@@ -166,7 +177,9 @@ class SearchEngine:
         result.hits = sorted(best.values(), key=lambda h: h.margin, reverse=True)[:top_k]
         return result
 
-    async def asearch(self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None) -> SearchResult:
+    async def asearch(
+        self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None
+    ) -> SearchResult:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.search, query, top_k, filters, today)
 
     async def refresh(self, catalog: CatalogStore) -> Changes:
@@ -182,8 +195,10 @@ class SearchEngine:
                 return Changes()
             changes = plan(self.store, records, gone)
             loop = asyncio.get_running_loop()
-            parts = [await loop.run_in_executor(self._pool, embed_units, self.embedder, changes.units[i : i + REFRESH_UNITS])
-                     for i in range(0, len(changes.units), REFRESH_UNITS)]
+            parts = [
+                await loop.run_in_executor(self._pool, embed_units, self.embedder, changes.units[i : i + REFRESH_UNITS])
+                for i in range(0, len(changes.units), REFRESH_UNITS)
+            ]
             vectors = np.concatenate(parts) if parts else np.zeros((0, self.store.dim), np.float32)
             await loop.run_in_executor(self._pool, self._apply, finish(self.store, self.embedder, changes, vectors))
             return changes

@@ -6,6 +6,7 @@ language it matched in. Stored vectors are ``passage - offset[language]`` (see
 pull of same-language text. The manifest names the model and the content hash of every
 record, so an index from another model, or from an older catalogue, is never used as is.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,6 +16,7 @@ import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -74,8 +76,13 @@ def text_hash(units: list[Unit]) -> str:
 def record_meta(record: Record) -> dict:
     """What filters need at search time, so a search never waits on the database."""
     return {
-        "hash": record.content_hash(), "text": text_hash(units_of(record)), "kind": record.kind, "seeking": record.seeking,
-        "sector": record.sector, "country": record.country, "status": record.status,
+        "hash": record.content_hash(),
+        "text": text_hash(units_of(record)),
+        "kind": record.kind,
+        "seeking": record.seeking,
+        "sector": record.sector,
+        "country": record.country,
+        "status": record.status,
         "expires_at": record.expires_at.isoformat() if record.expires_at else None,
     }
 
@@ -87,7 +94,8 @@ class VectorStore:
         self.folder = folder
         self.model_id = model_id
         self.dim = dim
-        self.faiss = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        # Any: faiss's stubs describe its SWIG layer, not the numpy signatures its wrappers give it
+        self.faiss: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self.records: dict[str, dict] = {}  # record id -> meta + "units": [unit ids]
         self.unit_record: dict[int, str] = {}
         self.unit_language: dict[int, str] = {}
@@ -102,7 +110,7 @@ class VectorStore:
 
     # --- persistence -------------------------------------------------------------------
     @classmethod
-    def load(cls, folder: Path, model_id: str) -> "VectorStore":
+    def load(cls, folder: Path, model_id: str) -> VectorStore:
         """Open the index in ``folder``; :class:`IndexMismatch` if it belongs to another model."""
         manifest = json.loads((folder / "manifest.json").read_text())
         if manifest.get("format") != FORMAT:
@@ -129,19 +137,30 @@ class VectorStore:
             raise IndexMismatch("index files disagree with the manifest")
         return store
 
+    def _offset_arrays(self) -> dict[str, Any]:  # Any: numpy's stubs would match a value to savez's flags
+        return {f"passage:{k}": v for k, v in self.offsets.items()} | {
+            f"query:{k}": v for k, v in self.query_offsets.items()
+        }
+
     def save(self) -> None:
         """Write every file beside its final name, then rename: a reader never sees half an index."""
         self.folder.mkdir(parents=True, exist_ok=True)
         manifest = {
-            "format": FORMAT, "model_id": self.model_id, "dim": self.dim, "count": len(self.records),
-            "units": self.faiss.ntotal, "catalogue": self.fingerprint(), "next_unit": self.next_unit,
+            "format": FORMAT,
+            "model_id": self.model_id,
+            "dim": self.dim,
+            "count": len(self.records),
+            "units": self.faiss.ntotal,
+            "catalogue": self.fingerprint(),
+            "next_unit": self.next_unit,
             "records": self.records,
         }
         staged = {
             "vectors.faiss": lambda p: faiss.write_index(self.faiss, str(p)),
-            "lexical.pkl": lambda p: p.write_bytes(pickle.dumps((self.lexical, self.accents), protocol=pickle.HIGHEST_PROTOCOL)),
-            "offsets.npz": lambda p: np.savez(p.open("wb"), **{f"passage:{k}": v for k, v in self.offsets.items()},
-                                              **{f"query:{k}": v for k, v in self.query_offsets.items()}),
+            "lexical.pkl": lambda p: p.write_bytes(
+                pickle.dumps((self.lexical, self.accents), protocol=pickle.HIGHEST_PROTOCOL)
+            ),
+            "offsets.npz": lambda p: np.savez(p.open("wb"), **self._offset_arrays()),
             "manifest.json": lambda p: p.write_text(json.dumps(manifest, ensure_ascii=False)),
         }
         for name, write in staged.items():
@@ -206,7 +225,8 @@ class VectorStore:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+            selector = faiss.IDSelectorBatch(allowed.astype(np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # keyword fields come from faiss's wrapper
         scores, ids = self.faiss.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
@@ -227,5 +247,8 @@ class VectorStore:
 
     def vectors_of(self, unit_ids: Iterable[int]) -> np.ndarray:
         unit_ids = list(unit_ids)
-        return np.stack([self.faiss.reconstruct(int(u)) for u in unit_ids]) if unit_ids else np.empty((0, self.dim), np.float32)
-
+        return (
+            np.stack([self.faiss.reconstruct(int(u)) for u in unit_ids])
+            if unit_ids
+            else np.empty((0, self.dim), np.float32)
+        )

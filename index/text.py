@@ -4,24 +4,101 @@ Users type Vietnamese in NFC or NFD and often without diacritics, Chinese in eit
 and full-width forms from CJK keyboards. Everything the lexical channel compares goes through
 :func:`fold`, so all of those variants meet on the same terms.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from catalog.language import VI_SYLLABLE as _VI_SYLLABLE, detect_language, identify, to_simplified
+from catalog.language import VI_SYLLABLE as _VI_SYLLABLE
+from catalog.language import detect_language, identify, to_simplified
 
-__all__ = ["normalize", "simplify", "fold", "strip_diacritics", "terms", "detect_language", "identify", "STOPWORDS"]
+__all__ = ["STOPWORDS", "detect_language", "fold", "identify", "normalize", "simplify", "strip_diacritics", "terms"]
 
 _SPACE = re.compile(r"\s+")
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 STOPWORDS = frozenset(
     # English and diacritic-free Vietnamese function words: frequent, and meaningless alone.
-    "a an and are as at be by for from has have in is it its of on or that the this to with we our "
-    "can will which their they into than also more such these those how what who why where when "
-    "va cua cho cac nhung mot la de co duoc trong voi tai tu den khi nay do the nhu ve thi ma se "
-    "da dang can muon tim kiem chung toi minh".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "with",
+        "we",
+        "our",
+        "can",
+        "will",
+        "which",
+        "their",
+        "they",
+        "into",
+        "than",
+        "also",
+        "more",
+        "such",
+        "these",
+        "those",
+        "how",
+        "what",
+        "who",
+        "why",
+        "where",
+        "when",
+        "va",
+        "cua",
+        "cho",
+        "cac",
+        "nhung",
+        "mot",
+        "la",
+        "de",
+        "co",
+        "duoc",
+        "trong",
+        "voi",
+        "tai",
+        "tu",
+        "den",
+        "khi",
+        "nay",
+        "do",
+        "the",
+        "nhu",
+        "ve",
+        "thi",
+        "ma",
+        "se",
+        "da",
+        "dang",
+        "can",
+        "muon",
+        "tim",
+        "kiem",
+        "chung",
+        "toi",
+        "minh",
+    ]
 )
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: every test gets its own data directory (a real SQLite file, a real index);
 suites marked ``both_databases`` run each test on SQLite and again on its own PostgreSQL database."""
+
 from __future__ import annotations
 
 import itertools
@@ -79,8 +80,10 @@ def postgres():
         import pgserver
 
     server = pgserver.get_server(tempfile.mkdtemp(prefix="techconnect-pg-"), cleanup_mode="delete")
-    server.psql("ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET full_page_writes = off;"
-                "ALTER SYSTEM SET synchronous_commit = off; SELECT pg_reload_conf();")  # a scratch server
+    server.psql(
+        "ALTER SYSTEM SET fsync = off; ALTER SYSTEM SET full_page_writes = off;"
+        "ALTER SYSTEM SET synchronous_commit = off; SELECT pg_reload_conf();"
+    )  # a scratch server
     yield server
     server.cleanup()
 

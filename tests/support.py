@@ -3,8 +3,10 @@
 Scenario tests drive the real bot through the Bot API emulator over HTTP (the ``live`` fixture);
 these helpers are the words they speak in. Test modules import from here, never from each other.
 """
+
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -23,6 +25,11 @@ STAFF = VI  # Settings.staff_language defaults to "vi"
 VI_QUERY = "nuôi cá mú giống"
 VI_FORM = ["Nguyễn Thị Hoa", "Công ty Thủy sản Cát Hải", "Giám đốc", "0912 345 678", "Tìm công nghệ vắc-xin cho cá mú"]
 TW_FORM = ["林美華", "澎湖海洋科技公司", "業務經理", "mei.lin@example.com.tw", "尋找越南的養殖合作夥伴"]
+
+
+def jsonl(*rows: dict) -> bytes:
+    """Rows as a JSON-lines file, as staff send them."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
 
 
 def newest_with(live, chat_id: int, prefix: str, *, thread_id: int | None = None) -> tuple[dict, dict]:
@@ -54,8 +61,11 @@ async def staff_says(live, text: str, ticket: Ticket) -> dict:
 
 def bot_texts(live, chat_id: int, *, since: int = 0, thread_id: int | None = None) -> list[str]:
     """Texts (or captions) of the bot's messages in a chat with a message id above ``since``."""
-    return [m.get("text") or m.get("caption") or "" for m in live.emulator.messages(chat_id, thread_id=thread_id, from_bot=True)
-            if m["message_id"] > since]
+    return [
+        m.get("text") or m.get("caption") or ""
+        for m in live.emulator.messages(chat_id, thread_id=thread_id, from_bot=True)
+        if m["message_id"] > since
+    ]
 
 
 def lines_of(messages: list[dict]) -> list[str]:
@@ -88,8 +98,9 @@ async def fill(live, user_id: int, answers: list[str]) -> None:
         await say(live, user_id, answer)
 
 
-async def open_ticket(live, user_id: int = VI_USER, *, language_code: str = "vi", via_menu: bool = False,
-                      answers: list[str] = VI_FORM) -> Ticket:
+async def open_ticket(
+    live, user_id: int = VI_USER, *, language_code: str = "vi", via_menu: bool = False, answers: list[str] = VI_FORM
+) -> Ticket:
     """A user asks for an introduction, fills in the form and consents: an open ticket with a topic."""
     await start_form(live, user_id, "Hoa" if language_code == "vi" else "Mei", language_code, via_menu=via_menu)
     await fill(live, user_id, answers)
@@ -128,22 +139,27 @@ def is_card(message: dict, ticket: Ticket) -> bool:
 
 
 def sent(language: str, number: int) -> str:
-    return gettext_for(language)("Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
-                                 "anything you write here reaches them.").format(number=number)
+    return gettext_for(language)(
+        "Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
+        "anything you write here reaches them."
+    ).format(number=number)
 
 
 def joined(language: str, name: str = "Lan") -> str:
-    return gettext_for(language)("{name} from the Department's staff has joined this conversation. "
-                                 "I will stay quiet while you talk.").format(name=name)
-
+    return gettext_for(language)(
+        "{name} from the Department's staff has joined this conversation. I will stay quiet while you talk."
+    ).format(name=name)
 
 
 async def send_file(live, name: str, content: bytes) -> list[str]:
     mark = last_id(live, STAFF_CHAT_ID)
     await live.emulator.send_media(STAFF_ID, "document", chat_id=STAFF_CHAT_ID, content=content, file_name=name)
     await live.settle()
-    return [m.get("text") or m.get("caption") or "" for m in live.emulator.messages(STAFF_CHAT_ID, from_bot=True)
-            if m["message_id"] > mark and "message_thread_id" not in m]  # the answer, not match notices in their topic
+    return [
+        m.get("text") or m.get("caption") or ""
+        for m in live.emulator.messages(STAFF_CHAT_ID, from_bot=True)
+        if m["message_id"] > mark and "message_thread_id" not in m
+    ]  # the answer, not match notices in their topic
 
 
 async def deliver_waiting(live, after: timedelta = timedelta(minutes=10)) -> None:
@@ -162,7 +178,7 @@ VI_NEED = {
     "title": "Cần hệ thống nuôi tôm tuần hoàn RAS tiết kiệm nước",
     "title_en": "Water-saving indoor recirculating shrimp farming system",
     "description": "Công ty nuôi tôm thẻ chân trắng 20 ha ở Cát Hải, Hải Phòng, cần công nghệ nuôi tuần hoàn RAS "
-                   "trong nhà để giảm thay nước và dịch bệnh, công suất 200 tấn mỗi năm.",
+    "trong nhà để giảm thay nước và dịch bệnh, công suất 200 tấn mỗi năm.",
     "contact": ["Nguyễn Thị Hoa", "Công ty Thủy sản Cát Hải", "Giám đốc", "0912 345 678"],
 }
 TW_OFFER = {
@@ -195,8 +211,18 @@ async def staff_press(live, code: str, topic: str = "review") -> None:
     await press(live, STAFF_ID, code, chat_id=STAFF_CHAT_ID, thread_id=row.topic_id)
 
 
-async def post(live, user_id: int, kind: str, entry: dict, language_code: str, *, sector: str = "aquaculture",
-               country: str = "c-VN", seeking: str = "technology", submit: bool = True) -> Submission:
+async def post(
+    live,
+    user_id: int,
+    kind: str,
+    entry: dict,
+    language_code: str,
+    *,
+    sector: str = "aquaculture",
+    country: str = "c-VN",
+    seeking: str = "technology",
+    submit: bool = True,
+) -> Submission:
     """Fill in the whole form (buttons where there are buttons) and consent."""
     live.emulator.user(user_id, "Poster", language_code)
     await say(live, user_id, "/start")

@@ -12,14 +12,42 @@ _AUTO_ENTITY = re.compile(
     r"|(?<![\w@])@[A-Za-z0-9_]{3,32}(?![\w@])"
 )
 _HTML_TAGS = frozenset(
-    {"a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-     "code", "pre", "blockquote", "tg-emoji"}
+    {
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "span",
+        "tg-spoiler",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-emoji",
+    }
 )
 _TAG_ENTITY = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "span": "spoiler", "tg-spoiler": "spoiler", "code": "code", "pre": "pre",
-    "blockquote": "blockquote", "a": "text_link", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "span": "spoiler",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "a": "text_link",
+    "tg-emoji": "custom_emoji",
 }
 _HTML_ENTITY = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]+));")
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -103,10 +131,7 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
             i += 1
             tag, argument, start = stack.pop()
             if end_name and end_name != tag:
-                raise fail(
-                    f'Unmatched end tag at byte offset {at(begin)}, expected "</{tag}>", '
-                    f'found "</{end_name}>"'
-                )
+                raise fail(f'Unmatched end tag at byte offset {at(begin)}, expected "</{tag}>", found "</{end_name}>"')
             if tag == "code" and stack and stack[-1][0] == "pre" and stack[-1][2] == start:
                 stack[-1][1] = argument  # <pre><code class="language-x"> is one pre entity
                 continue
@@ -146,8 +171,7 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
             value = next((v for v in attribute.groups()[1:] if v is not None), None)
             if value is None and not (tag == "blockquote" and name == "expandable"):
                 raise fail(
-                    f'Expected equal sign in declaration of an attribute of the tag "{tag}" '
-                    f"at byte offset {at(begin)}"
+                    f'Expected equal sign in declaration of an attribute of the tag "{tag}" at byte offset {at(begin)}'
                 )
             attributes[name] = _unescape_attribute(value or "")
             i = attribute.end()
@@ -182,5 +206,3 @@ def _auto_entities(text: str) -> list[JSON]:
         }
         for match in _AUTO_ENTITY.finditer(text)
     ]
-
-

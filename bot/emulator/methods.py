@@ -13,21 +13,42 @@ from .protocol import JSON, _bad
 from .world import _MEDIA_KINDS, World, _Chat, _public
 
 _CONTENT_KEYS = (
-    "text", "entities", "html", "link_preview_options", "location",
-    *_MEDIA_KINDS, "caption", "caption_entities",
+    "text",
+    "entities",
+    "html",
+    "link_preview_options",
+    "location",
+    *_MEDIA_KINDS,
+    "caption",
+    "caption_entities",
 )
 _EDITABLE_KEYS = ("text", "entities", "caption", "caption_entities", "reply_markup")
 _BUTTON_ACTIONS = frozenset(
     {
-        "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-        "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-        "callback_game", "pay",
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
     }
 )
 _CHAT_ACTIONS = frozenset(
     {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-        "upload_document", "choose_sticker", "find_location", "record_video_note",
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
         "upload_video_note",
     }
 )
@@ -68,7 +89,6 @@ def _check_markup(markup: Any) -> JSON | None:
     if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
         return None
     raise _bad("can't parse reply keyboard markup JSON object")
-
 
 
 class Methods(World):
@@ -322,11 +342,24 @@ class Methods(World):
             status = "member" if user_id in chat.members else "left"
         member: JSON = {"status": status, "user": user}
         if status == "administrator":
-            rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-                      "can_change_info", "can_invite_users", "can_pin_messages")
+            rights = (
+                "can_manage_chat",
+                "can_delete_messages",
+                "can_manage_video_chats",
+                "can_restrict_members",
+                "can_change_info",
+                "can_invite_users",
+                "can_pin_messages",
+            )
             member.update(dict.fromkeys(rights, True))
-            member.update(can_be_edited=False, is_anonymous=False, can_promote_members=False, can_post_stories=False,
-                          can_edit_stories=False, can_delete_stories=False)
+            member.update(
+                can_be_edited=False,
+                is_anonymous=False,
+                can_promote_members=False,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+            )
             if chat.is_forum:
                 member["can_manage_topics"] = True
         return member
@@ -335,5 +368,9 @@ class Methods(World):
         record = self._files.get(params.get("file_id", ""))
         if record is None:
             raise _bad("invalid file_id")
-        return {"file_id": record.media["file_id"], "file_unique_id": record.media["file_unique_id"],
-                "file_size": len(record.data), "file_path": record.path}
+        return {
+            "file_id": record.media["file_id"],
+            "file_unique_id": record.media["file_unique_id"],
+            "file_size": len(record.data),
+            "file_path": record.path,
+        }

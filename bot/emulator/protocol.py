@@ -15,22 +15,46 @@ JSON = dict[str, Any]
 # Like the real server, the emulator knows each field's type to decode it back.
 _INT_FIELDS = frozenset(
     {
-        "chat_id", "from_chat_id", "message_id", "message_thread_id", "offset", "limit",
-        "timeout", "user_id", "icon_color", "cache_time", "max_connections", "duration",
-        "width", "height",
+        "chat_id",
+        "from_chat_id",
+        "message_id",
+        "message_thread_id",
+        "offset",
+        "limit",
+        "timeout",
+        "user_id",
+        "icon_color",
+        "cache_time",
+        "max_connections",
+        "duration",
+        "width",
+        "height",
     }
 )
 _BOOL_FIELDS = frozenset(
     {
-        "disable_notification", "protect_content", "show_alert", "drop_pending_updates",
-        "allow_sending_without_reply", "has_spoiler", "show_caption_above_media",
-        "disable_content_type_detection", "allow_paid_broadcast",
+        "disable_notification",
+        "protect_content",
+        "show_alert",
+        "drop_pending_updates",
+        "allow_sending_without_reply",
+        "has_spoiler",
+        "show_caption_above_media",
+        "disable_content_type_detection",
+        "allow_paid_broadcast",
     }
 )
 _JSON_FIELDS = frozenset(
     {
-        "reply_markup", "reply_parameters", "link_preview_options", "entities",
-        "caption_entities", "allowed_updates", "commands", "scope", "menu_button",
+        "reply_markup",
+        "reply_parameters",
+        "link_preview_options",
+        "entities",
+        "caption_entities",
+        "allowed_updates",
+        "commands",
+        "scope",
+        "menu_button",
     }
 )
 

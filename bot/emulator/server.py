@@ -279,4 +279,3 @@ class BotApiEmulator(Methods, Updates):
         if rule[1] <= 0:
             del self._late[key]
         return rule[0]
-

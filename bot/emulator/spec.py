@@ -35,7 +35,9 @@ _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 # Character sets the descriptions state in words: (what the server accepts, how to say it).
 _CHARSETS = {
     "lowercase English letters, digits and underscores": (
-        re.compile(r"[a-z0-9_]*"), "lowercase English letters, digits and underscores"),
+        re.compile(r"[a-z0-9_]*"),
+        "lowercase English letters, digits and underscores",
+    ),
     "Only characters A-Z, a-z, 0-9, _ and - are allowed": (re.compile(r"[A-Za-z0-9_-]*"), "A-Z, a-z, 0-9, _ and -"),
 }
 _SCALARS: dict[str, Callable[[Any], bool]] = {
@@ -68,7 +70,7 @@ class Problem:
     reason: str | None = None
 
     def describe(self, method: str) -> str:
-        """"method: parameter: problem", as listed in ``BotApiEmulator.violations``."""
+        """ "method: parameter: problem", as listed in ``BotApiEmulator.violations``."""
         return f"{method}: {self.path}: {self.what}" if self.path else f"{method}: {self.what}"
 
 
@@ -165,14 +167,18 @@ class Conformance:
         return self._fields(fields, params, "", decode=True)
 
     def _fields(self, fields: dict[str, _Field], value: JSON, prefix: str, *, decode: bool) -> list[Problem]:
-        problems = [Problem(f"{prefix}{name}", "unknown parameter" if decode else "unknown field")
-                    for name in value if name not in fields]
+        problems = [
+            Problem(f"{prefix}{name}", "unknown parameter" if decode else "unknown field")
+            for name in value
+            if name not in fields
+        ]
         for name, field in fields.items():
             path = f"{prefix}{name}"
             if value.get(name) is None:
                 if field.required:
-                    problems.append(Problem(path, "required but missing",
-                                            field.reason(too_long=False) or f"{name} is empty"))
+                    problems.append(
+                        Problem(path, "required but missing", field.reason(too_long=False) or f"{name} is empty")
+                    )
                 continue
             wrong = self._union(field.types, value[name], path, decode=decode)
             if not wrong and isinstance(value[name], str) and "String" in field.types:
@@ -183,7 +189,7 @@ class Conformance:
         return problems
 
     def _union(self, types: Sequence[str], value: Any, path: str, *, decode: bool) -> list[Problem]:
-        """"X or Y": fine if any alternative fits, else the problems of the closest one."""
+        """ "X or Y": fine if any alternative fits, else the problems of the closest one."""
         best: list[Problem] | None = None
         for name in types:
             problems = self._typed(name, value, path, decode=decode)
@@ -220,7 +226,8 @@ class Conformance:
         if not isinstance(value, dict):
             return subtypes
         named = [
-            subtype for subtype in subtypes
+            subtype
+            for subtype in subtypes
             if all(value.get(f.name) == f.must_be for f in self._objects.get(subtype, {}).values() if f.must_be)
         ]
         return named or subtypes
@@ -246,8 +253,11 @@ class Conformance:
     def _text_limits(field: _Field, container: JSON, path: str) -> list[Problem]:
         """The "N-M characters/bytes" limit and character set the description states."""
         text = container[field.name]
-        problems = [Problem(path, f"may contain only {label}", field.reason(too_long=False))
-                    for allowed, label in field.charsets if not allowed.fullmatch(text)]
+        problems = [
+            Problem(path, f"may contain only {label}", field.reason(too_long=False))
+            for allowed, label in field.charsets
+            if not allowed.fullmatch(text)
+        ]
         if field.length is None:
             return problems
         low, high, unit = field.length
@@ -261,5 +271,7 @@ class Conformance:
             text = text.strip()
         size = len(text.encode()) if unit == "bytes" else len(text)
         if not low <= size <= high:
-            problems.append(Problem(path, f"must be {low}-{high} {unit}, not {size}", field.reason(too_long=size > high)))
+            problems.append(
+                Problem(path, f"must be {low}-{high} {unit}, not {size}", field.reason(too_long=size > high))
+            )
         return problems

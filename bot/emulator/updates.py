@@ -34,7 +34,6 @@ def _status_line(status: int) -> str:
         return str(status)
 
 
-
 @dataclass(slots=True)
 class _Webhook:
     url: str
@@ -43,7 +42,6 @@ class _Webhook:
     ip_address: str | None
     last_error_date: int | None = None
     last_error_message: str | None = None
-
 
 
 class Updates:
@@ -218,8 +216,11 @@ class Updates:
 
     def _get_webhook_info(self, params: JSON) -> JSON:
         hook = self._webhook
-        info: JSON = {"url": hook.url if hook else "", "has_custom_certificate": False,
-                      "pending_update_count": len(self._queue)}
+        info: JSON = {
+            "url": hook.url if hook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._queue),
+        }
         if hook is not None:
             info["max_connections"] = hook.max_connections
             if hook.ip_address:
@@ -275,4 +276,3 @@ class Updates:
                 hook.last_error_message = error
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _WEBHOOK_RETRY[1])
-

@@ -30,7 +30,6 @@ def _public(message: JSON) -> JSON:
     return {k: v for k, v in message.items() if k != "html"} if "html" in message else message
 
 
-
 @dataclass(slots=True)
 class _Chat:
     info: JSON
@@ -58,7 +57,6 @@ class _File:
     media: JSON  # the object as it appears in a Message (one PhotoSize for photos)
     data: bytes
     path: str
-
 
 
 class World:
@@ -273,7 +271,12 @@ class World:
 
     def _store(self, chat: _Chat, sender: JSON, thread: int | None, content: JSON) -> JSON:
         chat.last_message_id += 1
-        message: JSON = {"message_id": chat.last_message_id, "from": sender, "chat": chat.info, "date": int(time.time())}
+        message: JSON = {
+            "message_id": chat.last_message_id,
+            "from": sender,
+            "chat": chat.info,
+            "date": int(time.time()),
+        }
         if thread is not None:
             message["message_thread_id"] = thread
             message["is_topic_message"] = True
@@ -390,4 +393,3 @@ class World:
         if thread_id not in chat.topics:
             raise _bad("message thread not found")
         return chat, thread_id
-

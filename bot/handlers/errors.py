@@ -1,4 +1,5 @@
 """The central error handler: log with context, tell the user in their language, never a traceback."""
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@
 The bot, the command line and the tests bring the database to the newest revision before
 using it (:func:`upgrade`), so a new version of the code never meets an older schema.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

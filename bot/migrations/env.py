@@ -1,4 +1,5 @@
 """Alembic's entry point: migrate the connection :func:`bot.migrations.config` carries."""
+
 from alembic import context
 
 from bot.migrations import METADATA

@@ -3,6 +3,7 @@
 Its organizations are fictional. Many entries are written in several languages, which also
 makes them parallel text for measuring how each language shifts an embedding.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,11 +5,11 @@ Simplified Chinese (``zh-hans``) and English. UI words are looked up with ``gett
 rather than written out, so the tests follow the translations as they are written; what a
 test expects from the catalogue (titles, countries, sectors) comes from the sample data.
 """
+
 from __future__ import annotations
 
 import asyncio
 import unicodedata
-
 
 from bot.demo import buttons
 from bot.i18n import LANGUAGE_NAMES, gettext_for
@@ -150,8 +150,10 @@ async def test_start_welcomes_each_user_in_their_language_with_the_menu(live):
         assert len(events) == 1, events
         welcome = events[0]
         assert welcome["chat"]["id"] == user_id
-        greeting = _("Hello {name}! I am TechConnect, the technology supply–demand connection assistant of "
-                     "Hai Phong's Department of Science and Technology.").format(name=name)
+        greeting = _(
+            "Hello {name}! I am TechConnect, the technology supply–demand connection assistant of "
+            "Hai Phong's Department of Science and Technology."
+        ).format(name=name)
         assert greeting in text_of(welcome)
         labels = [b["text"] for b in buttons(welcome)]
         for label in (_("Find technology"), _("Find partners for my technology"), _("Language"), _("Help")):
@@ -213,7 +215,7 @@ async def test_next_and_previous_edit_the_same_message(live):
     (results,) = await say(live, EN, "wastewater treatment")
     ids = await hit_ids(live, results)
     assert len(ids) >= 3, ids
-    titles = [(await record(live, rid)).title["en"] if "en" in (await record(live, rid)).title else None for rid in ids[:3]]
+    titles = [(await record(live, rid)).title.get("en") for rid in ids[:3]]
     before = len(bot_messages(live, EN))
 
     events, answer = await tap(live, EN, results, button_with(results, _("Next"))["callback_data"])
@@ -282,7 +284,9 @@ async def _check_details(live, user_id: int, query: str) -> None:
         assert words in text_of(message) and number not in text_of(message)  # the result card: plain words
         assert f"{words} ({number})" in details  # the number too, in Details
         kinds = listing([_(PARTNERSHIP_LABELS[p]) for p in entry.partnership], language)
-        assert len(entry.partnership) > 1 and _("Partnership: {kinds}").format(kinds=kinds) in details  # "A、B和C", "A, B và C"
+        assert (
+            len(entry.partnership) > 1 and _("Partnership: {kinds}").format(kinds=kinds) in details
+        )  # "A、B和C", "A, B và C"
         assert entry.contact.get("email") and entry.contact["email"] not in details
         for value in entry.contact.values():
             assert value not in details
@@ -389,7 +393,9 @@ async def test_a_filter_that_leaves_nothing_says_so_and_can_be_undone(live):
     _ = T("en")
     (results,) = await say(live, EN, "grouper breeding")
     results = await choose(live, EN, results, f"fs:{search_id(results)}:semiconductors")
-    assert _("No good match. Try other or fewer words, or another language; filters may also be too narrow.") in text_of(results)
+    assert _(
+        "No good match. Try other or fewer words, or another language; filters may also be too narrow."
+    ) in text_of(results)
     assert not has_button(results, _("Details"))
     results = await choose(live, EN, results, f"fs:{search_id(results)}:*")
     assert "tw-aqua-001" in await hit_ids(live, results)
@@ -458,8 +464,9 @@ async def test_an_off_topic_query_gets_the_honest_no_match_text(live):
 async def test_non_text_input_gets_one_short_reply(live):
     meet(live, HANT)
     _ = T("zh-Hant")
-    expected = _("I can only read text. Describe the technology you need or offer in a few words, "
-                 "or use /start for the menu.")
+    expected = _(
+        "I can only read text. Describe the technology you need or offer in a few words, or use /start for the menu."
+    )
     for kind in ("photo", "sticker", "voice", "location", "document"):
         mark = live.emulator.mark()
         await live.emulator.send_media(HANT, kind, caption="石斑魚" if kind in ("photo", "document") else None)
@@ -473,7 +480,26 @@ async def test_non_text_input_gets_one_short_reply(live):
 async def test_an_over_long_message_is_answered_and_no_message_exceeds_telegram_limits(live):
     meet(live, VI)
     _ = T("vi")
-    words = "hệ thống xử lý nước thải nuôi tôm tuần hoàn tiết kiệm năng lượng cho hợp tác xã ".split()
+    words = [
+        "hệ",
+        "thống",
+        "xử",
+        "lý",
+        "nước",
+        "thải",
+        "nuôi",
+        "tôm",
+        "tuần",
+        "hoàn",
+        "tiết",
+        "kiệm",
+        "năng",
+        "lượng",
+        "cho",
+        "hợp",
+        "tác",
+        "xã",
+    ]
     long_text = ""
     while len(long_text) < 4000:
         long_text += words[len(long_text.split()) % len(words)] + " "
@@ -481,7 +507,9 @@ async def test_an_over_long_message_is_answered_and_no_message_exceeds_telegram_
     events = await say(live, VI, long_text)
     assert len(events) == 2, [text_of(e)[:80] for e in events]
     notice, results = events
-    assert _("Your message is long; I searched with its first {count} characters. Short queries work best.").format(count=500) == text_of(notice)
+    assert _("Your message is long; I searched with its first {count} characters. Short queries work best.").format(
+        count=500
+    ) == text_of(notice)
     assert has_button(results, _("Details"))
     assert len(text_of(results).split("\n", 1)[0]) < 200  # the header quotes the query shortened
 
@@ -656,7 +684,11 @@ async def test_single_language_entries_are_found_from_the_other_language_without
     pairs = [
         (HANT, "一萬二千盞路燈的智慧公共照明控制系統", "req-vn-hp-iot-002"),  # vi only
         (HANT, "觀光船定位、航程監控與安全警報設備", "req-vn-qn-iot-001"),  # vi only
-        (VI, "công nghệ nuôi cấy mô lan hồ điệp và sản xuất hàng loạt cây con trong bình", "tw-agri-003"),  # zh-Hant only
+        (
+            VI,
+            "công nghệ nuôi cấy mô lan hồ điệp và sản xuất hàng loạt cây con trong bình",
+            "tw-agri-003",
+        ),  # zh-Hant only
         (VI, "dây chuyền chiên chân không và sấy đông khô trái cây nhiệt đới", "tw-food-002"),  # zh-Hant only
     ]
     missed = []

@@ -2,44 +2,63 @@
 file is searchable across languages at once, files in ticket topics still reach the user, and
 /export_catalog gives back what the importer reads.
 """
+
 from __future__ import annotations
 
-import json
-
 import pytest
+from support import VI_USER, bot_texts, jsonl, last_id, open_ticket, say, send_file
 
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.i18n import gettext_for, plural_for
 from catalog.io import read_records
-from support import VI_USER, bot_texts, last_id, open_ticket, say, send_file
 
 pytestmark = pytest.mark.both_databases
 
 STAFF = gettext_for("vi")
 STAFF_N = plural_for("vi")
-SILK = {"id": "vn-hp-silk-001", "kind": "offer", "country": "VN", "sector": "equipment",
-        "organization": "Công ty Cơ khí Kiến An", "contact": {"email": "info@cokhikienan.vn"},
-        "title": {"vi": "Máy ươm tơ tằm tự động"},
-        "description": {"vi": "Máy ươm tơ tự động cho kén tằm, năng suất cao, sợi tơ đều, tiết kiệm nước."}}
-
-
-def jsonl(*rows: dict) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+SILK = {
+    "id": "vn-hp-silk-001",
+    "kind": "offer",
+    "country": "VN",
+    "sector": "equipment",
+    "organization": "Công ty Cơ khí Kiến An",
+    "contact": {"email": "info@cokhikienan.vn"},
+    "title": {"vi": "Máy ươm tơ tằm tự động"},
+    "description": {"vi": "Máy ươm tơ tự động cho kén tằm, năng suất cao, sợi tơ đều, tiết kiệm nước."},
+}
 
 
 async def test_a_bad_row_stops_the_whole_import_and_is_reported_by_line(live):
     count = await live.services.catalog.count()
     bad = {"id": "vn-hp-bad-001", "kind": "service", "title": "Dịch vụ tư vấn <b>"}
     (reply,) = await send_file(live, "catalogue.jsonl", jsonl(SILK, bad))
-    assert reply.startswith("❌ " + STAFF_N("{count} row could not be imported; nothing was saved.", "{count} rows could not be imported; nothing was saved.", 1).format(count=1))
+    assert reply.startswith(
+        "❌ "
+        + STAFF_N(
+            "{count} row could not be imported; nothing was saved.",
+            "{count} rows could not be imported; nothing was saved.",
+            1,
+        ).format(count=1)
+    )
     assert "2: kind: must be one of offer, request, not 'service'" in reply
     assert await live.services.catalog.count() == count and await live.services.catalog.get(SILK["id"]) is None
     assert live.emulator.calls_to("sendDocument") == []
 
     rows = "\n".join(f"vn-bad-{n:03d},offer,Máy {n},,,,,,{'x' * n if n % 2 else 12}" for n in range(25))
-    reply, document = await send_file(live, "catalogue.csv", ("id,kind,title,description,sector,country,organization,ip_status,trl\n" + rows).encode())
-    assert reply.startswith("❌ " + STAFF_N("{count} row could not be imported; nothing was saved.", "{count} rows could not be imported; nothing was saved.", 25).format(count=25))
-    assert reply.count(": trl: ") == 20 and STAFF("All {count} errors are in the attached file.").format(count=25) in reply
+    reply, document = await send_file(
+        live, "catalogue.csv", ("id,kind,title,description,sector,country,organization,ip_status,trl\n" + rows).encode()
+    )
+    assert reply.startswith(
+        "❌ "
+        + STAFF_N(
+            "{count} row could not be imported; nothing was saved.",
+            "{count} rows could not be imported; nothing was saved.",
+            25,
+        ).format(count=25)
+    )
+    assert (
+        reply.count(": trl: ") == 20 and STAFF("All {count} errors are in the attached file.").format(count=25) in reply
+    )
     (attached,) = live.emulator.calls_to("sendDocument")
     assert document == ""  # the attachment, without a caption
     assert attached["document"].filename == "errors.txt"
@@ -51,8 +70,11 @@ async def test_a_good_file_is_searchable_in_another_language_right_away(live):
     count = await live.services.catalog.count()
     updated = (await live.services.catalog.get("tw-aqua-001")).to_json() | {"trl": 8}
     (reply,) = await send_file(live, "new-entries.jsonl", jsonl(SILK, updated))
-    assert reply == "✅ " + STAFF_N("Imported {count} entry: {new} new, {updated} updated; search is up to date.", "Imported {count} entries: {new} new, {updated} updated; search is up to date.", 2).format(
-        count=2, new=1, updated=1)
+    assert reply == "✅ " + STAFF_N(
+        "Imported {count} entry: {new} new, {updated} updated; search is up to date.",
+        "Imported {count} entries: {new} new, {updated} updated; search is up to date.",
+        2,
+    ).format(count=2, new=1, updated=1)
     assert await live.services.catalog.count() == count + 1
     assert (await live.services.catalog.get("tw-aqua-001")).trl == 8
 
@@ -65,8 +87,14 @@ async def test_a_good_file_is_searchable_in_another_language_right_away(live):
 async def test_files_in_a_ticket_topic_go_to_the_user_and_are_not_imported(live):
     ticket = await open_ticket(live)
     count = await live.services.catalog.count()
-    await live.emulator.send_media(STAFF_ID, "document", chat_id=STAFF_CHAT_ID, message_thread_id=ticket.topic_id,
-                                   content=jsonl(SILK), file_name="brochure.jsonl")
+    await live.emulator.send_media(
+        STAFF_ID,
+        "document",
+        chat_id=STAFF_CHAT_ID,
+        message_thread_id=ticket.topic_id,
+        content=jsonl(SILK),
+        file_name="brochure.jsonl",
+    )
     await live.settle()
     assert len([c for c in live.emulator.calls_to("copyMessage") if c["chat_id"] == VI_USER]) == 1
     assert await live.services.catalog.count() == count
@@ -96,8 +124,8 @@ async def test_export_catalog_csv_reads_back_and_is_for_staff_only(live, tmp_pat
 
 async def test_entries_imported_outside_the_bot_become_searchable_without_a_restart(live):
     """``techconnect catalog import`` (or another worker) writes the database; the bot's job picks it up."""
-    from catalog.model import parse_record
     from bot.config import database_url
+    from catalog.model import parse_record
     from catalog.store import CatalogStore, make_engine
 
     outside = CatalogStore(make_engine(database_url()))

@@ -4,16 +4,32 @@ Users type faster than the bot answers, staff tap together, Telegram says 429, t
 deleted, and the staff group drops out; through all of it both sides see each message once,
 in the order it was written.
 """
+
 from __future__ import annotations
 
 import asyncio
 
+from support import (
+    STAFF,
+    VI,
+    VI_FORM,
+    VI_NEED,
+    VI_USER,
+    claim,
+    deliver_waiting,
+    lines_of,
+    newest_with,
+    open_ticket,
+    post,
+    press_form,
+    say,
+    staff_says,
+    start_form,
+    topic_messages,
+)
+
 from bot.db import Outgoing, StaffTopic, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
-from support import (
-    STAFF, VI, VI_FORM, VI_NEED, VI_USER, claim, deliver_waiting, newest_with, open_ticket, post, press_form, say,
-    lines_of, staff_says, start_form, topic_messages,
-)
 
 OTHER_STAFF = 900002
 
@@ -27,6 +43,7 @@ def user_texts(live, user_id: int) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- ordering and races
+
 
 async def test_back_to_back_messages_reach_staff_in_order_for_every_user(live):
     users = list(range(701, 711))
@@ -63,7 +80,7 @@ async def test_a_double_tap_on_consent_opens_one_ticket_with_one_topic(live):
     await start_form(live, VI_USER, "Hoa", "vi")
     for answer in VI_FORM:
         await say(live, VI_USER, answer)
-    message, button = newest_with(live, VI_USER, "hf:")
+    message, _button = newest_with(live, VI_USER, "hf:")
     agree = next(b for b in buttons(message) if b["callback_data"].endswith(":agree"))
     await asyncio.gather(*(live.emulator.press(VI_USER, message, agree["callback_data"]) for _ in range(2)))
     await live.settle()
@@ -76,8 +93,10 @@ async def test_two_staff_pressing_claim_together_get_one_holder(live):
     live.emulator.user(OTHER_STAFF, "Tuấn", "vi")
     await live.emulator.send_text(OTHER_STAFF, "Chào cả nhà", chat_id=STAFF_CHAT_ID)  # a member of the staff group
     card, claim_button = newest_with(live, STAFF_CHAT_ID, f"tk:{ticket.id}:claim", thread_id=ticket.topic_id)
-    await asyncio.gather(live.emulator.press(STAFF_ID, card, claim_button["callback_data"]),
-                         live.emulator.press(OTHER_STAFF, card, claim_button["callback_data"]))
+    await asyncio.gather(
+        live.emulator.press(STAFF_ID, card, claim_button["callback_data"]),
+        live.emulator.press(OTHER_STAFF, card, claim_button["callback_data"]),
+    )
     await live.settle()
     ticket = await live.services.store.ticket(ticket.id)
     answers = {a["callback_query_id"]: a.get("text", "") for a in live.emulator.callback_answers}
@@ -97,12 +116,15 @@ async def test_the_first_two_messages_of_a_new_user_are_both_answered(live, capl
 
 # ----------------------------------------------------------------------------- durability
 
+
 async def test_a_staff_reply_refused_with_429_waits_in_the_outbox_and_arrives_once(live):
     ticket = await claim(live, await open_ticket(live))
     live.emulator.flood("copyMessage", retry_after=1, times=5)  # more than the rate limiter's retries
     await staff_says(live, "Chị gửi giúp em hồ sơ năng lực nhé", ticket)
     assert "Chị gửi giúp em hồ sơ năng lực nhé" not in user_texts(live, VI_USER)
-    general = [m.get("text") for m in live.emulator.messages(STAFF_CHAT_ID, from_bot=True) if not m.get("message_thread_id")]
+    general = [
+        m.get("text") for m in live.emulator.messages(STAFF_CHAT_ID, from_bot=True) if not m.get("message_thread_id")
+    ]
     assert not any("Sorry" in (t or "") for t in general)
 
     await deliver_waiting(live)
@@ -143,7 +165,10 @@ async def test_a_message_written_before_the_user_ends_the_conversation_still_arr
     await say(live, VI_USER, "/end")
     live.emulator.set_unreachable(STAFF_CHAT_ID, False)
     await deliver_waiting(live)
-    assert lines_of(topic_messages(live, ticket))[-2:] == ["Cảm ơn anh, em sẽ gửi hồ sơ sau", "✅ " + STAFF("The user ended the conversation.")]
+    assert lines_of(topic_messages(live, ticket))[-2:] == [
+        "Cảm ơn anh, em sẽ gửi hồ sơ sau",
+        "✅ " + STAFF("The user ended the conversation."),
+    ]
 
 
 async def test_entries_waiting_for_review_get_a_new_topic_when_theirs_was_deleted(live):
@@ -153,7 +178,9 @@ async def test_entries_waiting_for_review_get_a_new_topic_when_theirs_was_delete
     second = await post(live, 612, "request", {**VI_NEED, "title": "Cần máy sấy vải thiều năng lượng mặt trời"}, "vi")
     fresh = await live.services.store.get(StaffTopic, "review")
     assert fresh.topic_id != topic.topic_id
-    assert second.review_message_id in [m["message_id"] for m in live.emulator.messages(STAFF_CHAT_ID, thread_id=fresh.topic_id)]
+    assert second.review_message_id in [
+        m["message_id"] for m in live.emulator.messages(STAFF_CHAT_ID, thread_id=fresh.topic_id)
+    ]
 
 
 async def test_staff_edits_reach_the_user_and_user_edits_reach_a_recreated_topic(live):

@@ -1,4 +1,5 @@
 """``techconnect demo --script``: the steps of DESIGN.md, the transcript format and the exit status."""
+
 from __future__ import annotations
 
 import io
@@ -64,15 +65,27 @@ async def test_script_prints_the_transcript_of_user_and_staff(sample_env, capsys
 
     header, welcome = parsed[0]
     assert header == "[user]"
-    assert welcome[0] == VI("Hello {name}! I am TechConnect, the technology supply–demand connection assistant of "
-                            "Hai Phong's Department of Science and Technology.").format(name="Minh")
-    assert welcome[-5:] == [row("🔎 " + VI("Find technology")), row("🤝 " + VI("Find partners for my technology")),
-                            row("📝 " + VI("Post a need"), "💡 " + VI("Offer a technology")),
-                            row("💬 " + VI("Talk to staff")), row("🌐 " + VI("Language"), "❓ " + VI("Help"))]
+    assert welcome[0] == VI(
+        "Hello {name}! I am TechConnect, the technology supply–demand connection assistant of "
+        "Hai Phong's Department of Science and Technology."
+    ).format(name="Minh")
+    assert welcome[-5:] == [
+        row("🔎 " + VI("Find technology")),
+        row("🤝 " + VI("Find partners for my technology")),
+        row("📝 " + VI("Post a need"), "💡 " + VI("Offer a technology")),
+        row("💬 " + VI("Talk to staff")),
+        row("🌐 " + VI("Language"), "❓ " + VI("Help")),
+    ]
 
-    results = [lines for header, lines in parsed if lines[0].startswith(VI("Results for “{query}”").format(query="nuôi cá mú giống"))]
+    results = [
+        lines
+        for header, lines in parsed
+        if lines[0].startswith(VI("Results for “{query}”").format(query="nuôi cá mú giống"))
+    ]
     assert results and row("ℹ️ " + VI("Details"), "🤝 " + VI("Request introduction")) in results[0]
-    details = [lines for _, lines in parsed if row("🤝 " + VI("Request introduction"), "🔎 " + VI("More like this")) in lines]
+    details = [
+        lines for _, lines in parsed if row("🤝 " + VI("Request introduction"), "🔎 " + VI("More like this")) in lines
+    ]
     assert len(details) == 1  # "* Details" opened the entry; "*#2" then asked for similar ones
 
     prompts = [text_of(lines) for header, lines in parsed if header == "[user]"]
@@ -82,8 +95,10 @@ async def test_script_prints_the_transcript_of_user_and_staff(sample_env, capsys
     assert VI("Phone or e-mail: {value}").format(value="minh@cathai.com.vn") in confirmation
     assert confirmation.endswith(row("✏️ " + VI("Edit details"), "✖️ " + VI("Cancel")))
     assert row("✅ " + VI("I agree, send to staff")) in confirmation.splitlines()
-    sent = VI("Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
-              "anything you write here reaches them.").format(number=1)
+    sent = VI(
+        "Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
+        "anything you write here reaches them."
+    ).format(number=1)
     assert any(p.startswith(sent) and p.endswith(row("🛑 " + VI("End conversation"))) for p in prompts)
 
     staff = [text_of(lines) for header, lines in parsed if header == "[staff]"]
@@ -96,13 +111,19 @@ async def test_script_prints_the_transcript_of_user_and_staff(sample_env, capsys
     to_user = [block for block in parsed if block[0] == "[user]"]
     assert to_user[-1] == ("[user]", ["hello"])
     assert to_user[-2][1][0].startswith(
-        VI("{name} from the Department's staff has joined this conversation. I will stay quiet while you talk.").format(name="Lan"))
+        VI("{name} from the Department's staff has joined this conversation. I will stay quiet while you talk.").format(
+            name="Lan"
+        )
+    )
 
 
-@pytest.mark.parametrize("step, reason", [
-    ("* Nút không có", "demo: no button labelled 'Nút không có'"),
-    ("*#9", "demo: no button #9 in the newest message with buttons"),
-])
+@pytest.mark.parametrize(
+    "step, reason",
+    [
+        ("* Nút không có", "demo: no button labelled 'Nút không có'"),
+        ("*#9", "demo: no button #9 in the newest message with buttons"),
+    ],
+)
 async def test_a_missing_button_stops_the_script_with_status_2(sample_env, capsys, step, reason):
     out = io.StringIO()
     status = await run_demo(["> /start", step, "> nuôi cá mú giống"], "vi", out=out)
@@ -123,8 +144,15 @@ async def test_staff_step_without_a_ticket_exits_2(sample_env, capsys):
 
 async def test_english_labels_work_in_every_language_and_each_run_starts_afresh(sample_env, capsys):
     script = [
-        "> hệ thống nuôi tôm tuần hoàn", "* Request introduction", "> Nguyễn Văn Minh", "> Thủy sản Cát Hải",
-        "> Giám đốc", "> 0912 345 678", "> Nuôi tôm trong nhà quanh năm", "* I agree", "staff* Claim",
+        "> hệ thống nuôi tôm tuần hoàn",
+        "* Request introduction",
+        "> Nguyễn Văn Minh",
+        "> Thủy sản Cát Hải",
+        "> Giám đốc",
+        "> 0912 345 678",
+        "> Nuôi tôm trong nhà quanh năm",
+        "* I agree",
+        "staff* Claim",
     ]
     for _run in range(2):
         out = io.StringIO()
@@ -138,10 +166,23 @@ async def test_english_labels_work_in_every_language_and_each_run_starts_afresh(
 async def test_entries_posted_and_approved_in_a_demo_stay_out_of_the_real_catalogue(sample_env, capsys):
     """Staff approve a need posted in the demo: the demo's own copy has it, the data directory does not."""
     script = [
-        "> /start", "* Post a need", "> Máy sấy vải thiều bằng năng lượng mặt trời", "* Skip",
+        "> /start",
+        "* Post a need",
+        "> Máy sấy vải thiều bằng năng lượng mặt trời",
+        "* Skip",
         "> Hợp tác xã trồng vải thiều ở Thanh Hà cần máy sấy dùng năng lượng mặt trời, công suất 2 tấn mỗi mẻ.",
-        "* A technology for my business", "* Nông nghiệp", "* Việt Nam", "* Pilot", "* Equipment purchase", "* Done", "* No deadline",
-        "> Nguyễn Văn Minh", "> HTX Vải thiều Thanh Hà", "> Giám đốc", "> 0912 345 678", "* I agree",
+        "* A technology for my business",
+        "* Nông nghiệp",
+        "* Việt Nam",
+        "* Pilot",
+        "* Equipment purchase",
+        "* Done",
+        "* No deadline",
+        "> Nguyễn Văn Minh",
+        "> HTX Vải thiều Thanh Hà",
+        "> Giám đốc",
+        "> 0912 345 678",
+        "* I agree",
         "staff* Approve",
     ]
     before = await _catalogue_ids()

@@ -2,19 +2,19 @@
 language and ask to meet participants (a registration and a handoff ticket), and the reminder
 job writes to each registered user once, the day before.
 """
+
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from support import TW_FORM, bot_texts, fill, jsonl, last_id, newest_with, press_form, say, send_file
 
+from bot.contact import PROMPTS
 from bot.db import Event, EventRegistration
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
-from bot.contact import PROMPTS
 from bot.i18n import gettext_for, plural_for
-from support import TW_FORM, newest_with, say, bot_texts, last_id, fill, press_form, send_file
 
 pytestmark = pytest.mark.both_databases
 
@@ -23,8 +23,11 @@ TW = gettext_for("zh-Hant")
 STAFF = gettext_for("vi")  # Settings.staff_language defaults to "vi"
 STAFF_N = plural_for("vi")
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
-TITLES = {"vi": "Phiên kết nối công nghệ Việt Nam – Đài Loan", "en": "Vietnam–Taiwan technology connection session",
-          "zh-Hant": "越南–臺灣技術媒合會"}
+TITLES = {
+    "vi": "Phiên kết nối công nghệ Việt Nam – Đài Loan",
+    "en": "Vietnam–Taiwan technology connection session",
+    "zh-Hant": "越南–臺灣技術媒合會",
+}
 GROUPER_HANT = "龍虎斑石斑魚人工繁殖與種苗量產技術"  # tw-aqua-001 in Traditional Chinese
 GROUPER_ORG = "澎海水產種苗股份有限公司"
 
@@ -42,8 +45,13 @@ async def staff_writes(live, text: str) -> list[str]:
 
 
 async def create_event(live, days: int = 3) -> Event:
-    lines = ["/newevent", f"date: {local_day(live, days)} 09:00", "place: Trung tâm Khoa học và Công nghệ Hải Phòng",
-             *(f"{lang}: {title}" for lang, title in TITLES.items()), "entries: tw-aqua-001, tw-aqua-002"]
+    lines = [
+        "/newevent",
+        f"date: {local_day(live, days)} 09:00",
+        "place: Trung tâm Khoa học và Công nghệ Hải Phòng",
+        *(f"{lang}: {title}" for lang, title in TITLES.items()),
+        "entries: tw-aqua-001, tw-aqua-002",
+    ]
     (reply,) = await staff_writes(live, "\n".join(lines))
     event = await live.services.store.newest(Event)
     assert reply.startswith("✅ " + STAFF("Event #{number} created.").format(number=event.id))
@@ -68,9 +76,11 @@ async def run_reminders(live) -> None:
 
 # ----------------------------------------------------------------------------- staff create, users meet
 
+
 async def test_staff_create_an_event_and_a_taiwanese_user_asks_to_meet_a_participant(live):
-    replies = await staff_writes(live, "/newevent\ndate: 15/12/2026 9h\nfr: Session franco-vietnamienne\n"
-                                       "entries: tw-aqua-001, no-such-entry")
+    replies = await staff_writes(
+        live, "/newevent\ndate: 15/12/2026 9h\nfr: Session franco-vietnamienne\nentries: tw-aqua-001, no-such-entry"
+    )
     assert len(replies) == 1 and replies[0].startswith("⚠️ " + STAFF("The event was not created:"))
     for field in ("• fr:", "• date:", "• title:", "• entries:"):
         assert field in replies[0], field
@@ -79,7 +89,7 @@ async def test_staff_create_an_event_and_a_taiwanese_user_asks_to_meet_a_partici
 
     event = await create_event(live)
     assert event.title == TITLES and event.entries == ["tw-aqua-001", "tw-aqua-002"] and event.status == "scheduled"
-    assert event.starts_at == datetime.fromisoformat(f"{local_day(live, 3)} 09:00").replace(tzinfo=ZONE).astimezone(timezone.utc)
+    assert event.starts_at == datetime.fromisoformat(f"{local_day(live, 3)} 09:00").replace(tzinfo=ZONE).astimezone(UTC)
     assert event.created_by == STAFF_ID
 
     live.emulator.user(TW_USER, "Mei", "zh-hant")
@@ -87,7 +97,9 @@ async def test_staff_create_an_event_and_a_taiwanese_user_asks_to_meet_a_partici
     listing = live.emulator.messages(TW_USER, from_bot=True)[-1]
     assert TW("Upcoming connection events") in listing["text"] and TITLES["zh-Hant"] in listing["text"]
     assert TITLES["en"] not in listing["text"] and TITLES["vi"] not in listing["text"]
-    assert "年" in listing["text"] and "星期" in listing["text"] and "上午9:00" in listing["text"]  # local time, Chinese format
+    assert (
+        "年" in listing["text"] and "星期" in listing["text"] and "上午9:00" in listing["text"]
+    )  # local time, Chinese format
     assert [b["callback_data"] for b in buttons(listing)] == [f"ev:{event.id}"]
 
     await tap(live, TW_USER, f"ev:{event.id}")
@@ -120,14 +132,18 @@ async def test_staff_create_an_event_and_a_taiwanese_user_asks_to_meet_a_partici
     await tap(live, TW_USER, f"evm:{event.id}:2")  # with an open ticket, the participant is added to it
     ticket = await live.services.store.ticket(ticket.id)
     assert ticket.entries == ["tw-aqua-001", "tw-aqua-002"]
-    assert bot_texts(live, TW_USER, since=mark)[-1] == TW("Added to your open request #{number}. Staff will see it there.").format(number=ticket.id)
+    assert bot_texts(live, TW_USER, since=mark)[-1] == TW(
+        "Added to your open request #{number}. Staff will see it there."
+    ).format(number=ticket.id)
     assert len(await registrations(live)) == 2
 
 
 async def test_no_events_and_cancelled_or_past_events_are_not_shown(live):
     live.emulator.user(VI_USER, "Hoa", "vi")
     await say(live, VI_USER, "/events")
-    nothing = gettext_for("vi")("No connection events are planned at the moment. Meanwhile, just write what technology you are looking for.")
+    nothing = gettext_for("vi")(
+        "No connection events are planned at the moment. Meanwhile, just write what technology you are looking for."
+    )
     assert bot_texts(live, VI_USER)[-1] == nothing
 
     event = await create_event(live, days=1)
@@ -142,7 +158,12 @@ async def test_no_events_and_cancelled_or_past_events_are_not_shown(live):
 
     live.services.clock.advance(timedelta(days=-2))
     assert await staff_writes(live, f"/cancelevent {event.id}") == [
-        STAFF_N("Event #{number} cancelled; {count} user was told.", "Event #{number} cancelled; {count} users were told.", 0).format(number=event.id, count=0)]
+        STAFF_N(
+            "Event #{number} cancelled; {count} user was told.",
+            "Event #{number} cancelled; {count} users were told.",
+            0,
+        ).format(number=event.id, count=0)
+    ]
     await say(live, VI_USER, "/events")
     assert bot_texts(live, VI_USER)[-1] == nothing
 
@@ -176,29 +197,53 @@ async def test_registered_users_are_reminded_once_the_day_before(live):
 
 # ----------------------------------------------------------------------------- events files
 
+
 async def test_events_file_import_is_all_or_nothing_and_reimport_updates(live):
     day = local_day(live, 10)
-    good = {"id": "vn-tw-2026", "title": {"zh-Hant": TITLES["zh-Hant"], "en": TITLES["en"]}, "date": f"{day} 14:30",
-            "place": "Hải Phòng", "entries": ["tw-aqua-001"]}
+    good = {
+        "id": "vn-tw-2026",
+        "title": {"zh-Hant": TITLES["zh-Hant"], "en": TITLES["en"]},
+        "date": f"{day} 14:30",
+        "place": "Hải Phòng",
+        "entries": ["tw-aqua-001"],
+    }
     bad = {"id": "vn-kr-2026", "title": "Vietnam–Korea session", "date": "next Tuesday", "entries": ["tw-nope"]}
-    jsonl = lambda *rows: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
 
     (reply,) = await send_file(live, "events.jsonl", jsonl(good, bad))
-    assert reply.startswith("❌ " + STAFF_N("{count} row could not be imported; nothing was saved.", "{count} rows could not be imported; nothing was saved.", 1).format(count=1))
+    assert reply.startswith(
+        "❌ "
+        + STAFF_N(
+            "{count} row could not be imported; nothing was saved.",
+            "{count} rows could not be imported; nothing was saved.",
+            1,
+        ).format(count=1)
+    )
     assert "2: date:" in reply and "2: entries:" in reply and "tw-nope" in reply
     assert await live.services.store.rows(Event) == []
 
     iso = {**bad, "date": f"{day}T20:00:00+08:00", "entries": ["tw-semi-001"]}  # Taipei time, with its offset
     (reply,) = await send_file(live, "events.jsonl", jsonl(good, iso))
-    assert reply == "✅ " + STAFF_N("Imported {count} event: {new} new, {updated} updated.", "Imported {count} events: {new} new, {updated} updated.", 2).format(count=2, new=2, updated=0)
+    assert reply == "✅ " + STAFF_N(
+        "Imported {count} event: {new} new, {updated} updated.",
+        "Imported {count} events: {new} new, {updated} updated.",
+        2,
+    ).format(count=2, new=2, updated=0)
     korea, taiwan = await live.services.store.rows(Event, order_by=Event.key)
-    assert taiwan.key == "vn-tw-2026" and taiwan.starts_at == datetime.fromisoformat(f"{day} 07:30").replace(tzinfo=timezone.utc)
-    assert korea.starts_at == datetime.fromisoformat(f"{day} 12:00").replace(tzinfo=timezone.utc) and korea.title == {"en": "Vietnam–Korea session"}
+    assert taiwan.key == "vn-tw-2026" and taiwan.starts_at == datetime.fromisoformat(f"{day} 07:30").replace(tzinfo=UTC)
+    assert korea.starts_at == datetime.fromisoformat(f"{day} 12:00").replace(tzinfo=UTC) and korea.title == {
+        "en": "Vietnam–Korea session"
+    }
 
-    csv = ("id,title,date,place,entries\n"
-           f'vn-tw-2026,"{{""vi"": ""{TITLES["vi"]}""}}",{day} 15:00,Hải Phòng,"tw-aqua-001, tw-aqua-002"\n').encode()
+    csv = (
+        "id,title,date,place,entries\n"
+        f'vn-tw-2026,"{{""vi"": ""{TITLES["vi"]}""}}",{day} 15:00,Hải Phòng,"tw-aqua-001, tw-aqua-002"\n'
+    ).encode()
     (reply,) = await send_file(live, "events-update.csv", csv)
-    assert reply == "✅ " + STAFF_N("Imported {count} event: {new} new, {updated} updated.", "Imported {count} events: {new} new, {updated} updated.", 1).format(count=1, new=0, updated=1)
+    assert reply == "✅ " + STAFF_N(
+        "Imported {count} event: {new} new, {updated} updated.",
+        "Imported {count} events: {new} new, {updated} updated.",
+        1,
+    ).format(count=1, new=0, updated=1)
     taiwan = await live.services.store.get(Event, taiwan.id)
     assert taiwan.title == {"vi": TITLES["vi"]} and taiwan.entries == ["tw-aqua-001", "tw-aqua-002"]
     assert taiwan.starts_at.hour == 8 and len(await live.services.store.rows(Event)) == 2

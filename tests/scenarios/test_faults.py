@@ -4,6 +4,7 @@ After every restart, what users and staff wrote must still arrive as the README 
 message at least once, in order, duplicates only for a call a kill interrupted, one topic per
 ticket, and tickets in a state that matches what happened.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -12,9 +13,10 @@ import random
 import signal
 import sys
 
+from support import VI_FORM, lines_of
+
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.emulator import BotApiEmulator
-from support import VI_FORM, lines_of
 
 TOKEN = "424242:FAULT-TEST-TOKEN-abcdefghijkl"
 USERS = [801, 802, 803, 804]
@@ -28,15 +30,28 @@ class BotProcess:
 
     def __init__(self, emulator: BotApiEmulator, data_dir) -> None:
         self.emulator = emulator
-        self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emulator.base_url[: -len("/bot")],
-                    "TECHCONNECT_STAFF_CHAT_ID": str(STAFF_CHAT_ID), "TECHCONNECT_DATA_DIR": str(data_dir),
-                    "TECHCONNECT_LOG_LEVEL": "WARNING", "OMP_NUM_THREADS": "1"}
+        self.env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": emulator.base_url[: -len("/bot")],
+            "TECHCONNECT_STAFF_CHAT_ID": str(STAFF_CHAT_ID),
+            "TECHCONNECT_DATA_DIR": str(data_dir),
+            "TECHCONNECT_LOG_LEVEL": "WARNING",
+            "OMP_NUM_THREADS": "1",
+        }
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         polls = len(self.emulator.calls_to("getUpdates"))
-        self.process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=self.env,
-                                                            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         for _ in range(1200):  # until it polls: it is ready for updates
             if len(self.emulator.calls_to("getUpdates")) > polls:
                 return
@@ -103,8 +118,10 @@ def script(emulator: BotApiEmulator) -> list:
         steps += [lambda u=user_id, a=answer: answer_form(emulator, u, a) for answer in VI_FORM]
         steps += [lambda u=user_id: press(emulator, u, ":agree")]
         for n in range(1, FOLLOW_UPS + 1):
-            steps += [lambda u=user_id, n=n: emulator.send_text(u, f"{u} hỏi {n}"),
-                      lambda u=user_id, n=n: staff_reply(emulator, u, f"trả lời {u} số {n}")]
+            steps += [
+                lambda u=user_id, n=n: emulator.send_text(u, f"{u} hỏi {n}"),
+                lambda u=user_id, n=n: staff_reply(emulator, u, f"trả lời {u} số {n}"),
+            ]
         per_user.append(steps)
     ordered = []
     while any(per_user):
@@ -116,7 +133,9 @@ def script(emulator: BotApiEmulator) -> list:
 
 async def press(emulator: BotApiEmulator, user_id: int, suffix: str) -> None:
     """Tap a button, waiting for it to appear (the bot may be restarting)."""
-    assert await until(lambda: newest_button(emulator, user_id, suffix) is not None), f"no {suffix} button for {user_id}"
+    assert await until(lambda: newest_button(emulator, user_id, suffix) is not None), (
+        f"no {suffix} button for {user_id}"
+    )
     message, data = newest_button(emulator, user_id, suffix)
     await emulator.press(user_id, message, data)
 
@@ -144,9 +163,14 @@ async def staff_reply(emulator: BotApiEmulator, user_id: int, text: str) -> None
 
 async def settle_all(emulator: BotApiEmulator) -> None:
     """Until every message has arrived (the outbox job retries every few seconds)."""
+
     def done() -> bool:
-        return all(len(set(delivered_to_user(emulator, u))) >= FOLLOW_UPS and len(set(delivered_to_staff(emulator, u))) >= FOLLOW_UPS
-                   for u in USERS)  # distinct: a duplicate must not count for a message still on its way
+        return all(
+            len(set(delivered_to_user(emulator, u))) >= FOLLOW_UPS
+            and len(set(delivered_to_staff(emulator, u))) >= FOLLOW_UPS
+            for u in USERS
+        )  # distinct: a duplicate must not count for a message still on its way
+
     await until(done, timeout=180)
 
 
@@ -158,7 +182,11 @@ def delivered_to_staff(emulator: BotApiEmulator, user_id: int) -> list[str]:
 
 
 def delivered_to_user(emulator: BotApiEmulator, user_id: int) -> list[str]:
-    return [m["text"] for m in emulator.messages(user_id, from_bot=True) if (m.get("text") or "").startswith(f"trả lời {user_id}")]
+    return [
+        m["text"]
+        for m in emulator.messages(user_id, from_bot=True)
+        if (m.get("text") or "").startswith(f"trả lời {user_id}")
+    ]
 
 
 def first_occurrences(items: list[str]) -> list[str]:

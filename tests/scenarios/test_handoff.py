@@ -4,6 +4,7 @@ Every scenario drives simulated Telegram users and a staff member through the em
 checks what each side sees (compared with the catalogue translations, which are still being
 written) and the rows the bot keeps in its database.
 """
+
 from __future__ import annotations
 
 import csv
@@ -11,23 +12,47 @@ import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from support import (
+    OTHER_USER,
+    STAFF,
+    TW,
+    TW_FORM,
+    TW_USER,
+    VI,
+    VI_FORM,
+    VI_USER,
+    bot_texts,
+    claim,
+    copies_to_staff,
+    deliver_waiting,
+    fill,
+    is_card,
+    joined,
+    last_id,
+    newest_with,
+    open_ticket,
+    press_form,
+    restart,
+    say,
+    search_count,
+    sent,
+    staff_says,
+    start_form,
+    topic_messages,
+)
 
 from bot.contact import HINTS, PROMPTS
 from bot.db import STAGES, Relay
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.handlers.staff.tickets import CANNED
+from bot.i18n import LANGUAGE_NAMES
 from bot.render import when
 from bot.reporting import STAGE_LABELS
-from bot.i18n import LANGUAGE_NAMES
-from support import (
-    OTHER_USER, STAFF, TW, TW_FORM, TW_USER, VI, VI_FORM, VI_USER, bot_texts, claim, copies_to_staff, deliver_waiting, fill,
-    is_card, joined, last_id, newest_with, open_ticket, press_form, restart, say, search_count, sent, staff_says, start_form,
-    topic_messages,
-)
 
 pytestmark = pytest.mark.both_databases
 
 # ----------------------------------------------------------------------------- opening tickets
+
 
 async def test_two_users_in_two_languages_each_get_their_own_topic(live):
     vi_ticket = await open_ticket(live, VI_USER, language_code="vi")
@@ -53,11 +78,18 @@ async def test_two_users_in_two_languages_each_get_their_own_topic(live):
     vi_card, tw_card = topic_messages(live, vi_ticket)[0], topic_messages(live, tw_ticket)[0]
     assert is_card(vi_card, vi_ticket) and is_card(tw_card, tw_ticket)
     assert STAFF("Ticket #{number}").format(number=vi_ticket.id) in vi_card["text"]
-    assert LANGUAGE_NAMES["vi"] in vi_card["text"] and "0912 345 678" in vi_card["text"] and first_hit in vi_card["text"]
+    assert (
+        LANGUAGE_NAMES["vi"] in vi_card["text"] and "0912 345 678" in vi_card["text"] and first_hit in vi_card["text"]
+    )
     assert LANGUAGE_NAMES["zh-Hant"] in tw_card["text"] and "mei.lin@example.com.tw" in tw_card["text"]
     assert "林美華" in tw_card["text"] and "林美華" not in vi_card["text"]
-    consent = when(vi_ticket.consent_at, "vi", ZoneInfo(live.services.settings.office_hours.zone))  # Vietnam time, in words
-    assert STAFF("Consent to share these details given {when}").format(when=consent) in vi_card["text"] and "UTC" not in vi_card["text"]
+    consent = when(
+        vi_ticket.consent_at, "vi", ZoneInfo(live.services.settings.office_hours.zone)
+    )  # Vietnam time, in words
+    assert (
+        STAFF("Consent to share these details given {when}").format(when=consent) in vi_card["text"]
+        and "UTC" not in vi_card["text"]
+    )
 
     # while both are open, each user's messages go to their own topic only
     await say(live, VI_USER, "Cho tôi hỏi giá chuyển giao")
@@ -91,7 +123,10 @@ async def test_back_returns_to_the_previous_question_and_cancel_sends_nothing(li
     await fill(live, VI_USER, VI_FORM[:2])
     assert bot_texts(live, VI_USER)[-1] == VI(PROMPTS["role"])
     await press_form(live, VI_USER, "back")
-    assert bot_texts(live, VI_USER)[-1].startswith(VI(PROMPTS["organisation"])) and VI_FORM[1] in bot_texts(live, VI_USER)[-1]
+    assert (
+        bot_texts(live, VI_USER)[-1].startswith(VI(PROMPTS["organisation"]))
+        and VI_FORM[1] in bot_texts(live, VI_USER)[-1]
+    )
     ticket = await live.services.store.newest_ticket(VI_USER)
     assert ticket.step == "organisation"
 
@@ -137,12 +172,18 @@ async def test_nothing_reaches_staff_before_i_agree(live):
 
 # ----------------------------------------------------------------------------- claim and relay
 
+
 async def test_claim_tells_the_user_in_their_language(live):
     ticket = await open_ticket(live, TW_USER, language_code="zh-tw", via_menu=True, answers=TW_FORM)
     mark = last_id(live, TW_USER)
     ticket = await claim(live, ticket)
 
-    assert (ticket.status, ticket.claimed_by, ticket.claimed_name, ticket.bot_answers) == ("claimed", STAFF_ID, "Lan", False)
+    assert (ticket.status, ticket.claimed_by, ticket.claimed_name, ticket.bot_answers) == (
+        "claimed",
+        STAFF_ID,
+        "Lan",
+        False,
+    )
     assert bot_texts(live, TW_USER, since=mark) == [joined("zh-Hant")]
     assert joined("zh-Hant") != joined("en")  # really translated, not the English msgid
     card = topic_messages(live, ticket)[0]
@@ -153,7 +194,9 @@ async def test_claim_tells_the_user_in_their_language(live):
 async def test_user_text_and_photo_reach_the_topic_and_staff_text_reaches_the_user(live):
     ticket = await open_ticket(live)
     await say(live, VI_USER, "Hệ thống này nuôi được bao nhiêu tấn?")
-    photo = await live.emulator.send_media(VI_USER, "photo", caption="Ảnh ao nuôi của chúng tôi", content=b"\xff\xd8 pond")
+    photo = await live.emulator.send_media(
+        VI_USER, "photo", caption="Ảnh ao nuôi của chúng tôi", content=b"\xff\xd8 pond"
+    )
     await live.settle()
 
     copies = copies_to_staff(live)
@@ -164,8 +207,9 @@ async def test_user_text_and_photo_reach_the_topic_and_staff_text_reaches_the_us
     assert relayed[0]["text"] == "Hệ thống này nuôi được bao nhiêu tấn?"
     assert "photo" in relayed[1] and relayed[1]["caption"] == "Ảnh ao nuôi của chúng tôi"
     # the photo is for staff: no "I can only read text" answer
-    assert VI("I can only read text. Describe the technology you need or offer in a few words, "
-              "or use /start for the menu.") not in bot_texts(live, VI_USER)
+    assert VI(
+        "I can only read text. Describe the technology you need or offer in a few words, or use /start for the menu."
+    ) not in bot_texts(live, VI_USER)
     rows = await live.services.store.relays(Relay.direction == "to_staff")
     assert [(r.text, r.target_message_id) for r in rows] == [
         ("Hệ thống này nuôi được bao nhiêu tấn?", relayed[0]["message_id"]),
@@ -197,7 +241,9 @@ async def test_internal_note_is_not_relayed_to_the_user(live):
     copies = len(live.emulator.calls_to("copyMessage"))
     await staff_says(live, "/note khách hàng tiềm năng, ưu tiên", ticket)
 
-    assert bot_texts(live, STAFF_CHAT_ID, thread_id=ticket.topic_id)[-1] == "📝 " + STAFF("Internal note saved; the user does not see it.")
+    assert bot_texts(live, STAFF_CHAT_ID, thread_id=ticket.topic_id)[-1] == "📝 " + STAFF(
+        "Internal note saved; the user does not see it."
+    )
     assert bot_texts(live, VI_USER, since=mark) == []
     assert len(live.emulator.calls_to("copyMessage")) == copies
     notes = await live.services.store.relays(Relay.direction == "note")
@@ -227,9 +273,12 @@ async def test_bot_command_hands_the_user_back_to_search(live):
     ticket = await claim(live, await open_ticket(live))
     mark = last_id(live, VI_USER)
     await staff_says(live, "/bot", ticket)
-    assert bot_texts(live, VI_USER, since=mark) == [VI("You are back with the assistant: write what you are looking for. "
-                                                       "Staff still see this conversation.")]
-    assert bot_texts(live, STAFF_CHAT_ID, thread_id=ticket.topic_id)[-1] == "🤖 " + STAFF("The assistant answers the user again.")
+    assert bot_texts(live, VI_USER, since=mark) == [
+        VI("You are back with the assistant: write what you are looking for. Staff still see this conversation.")
+    ]
+    assert bot_texts(live, STAFF_CHAT_ID, thread_id=ticket.topic_id)[-1] == "🤖 " + STAFF(
+        "The assistant answers the user again."
+    )
     ticket = await live.services.store.ticket(ticket.id)
     assert (ticket.status, ticket.claimed_by, ticket.bot_answers) == ("open", None, True)
 
@@ -238,7 +287,9 @@ async def test_bot_command_hands_the_user_back_to_search(live):
     await say(live, VI_USER, "máy sấy nông sản")
     assert await search_count(live, VI_USER) == searches + 1
     answer = [m for m in live.emulator.messages(VI_USER, from_bot=True) if m["message_id"] > mark]
-    assert len(answer) == 1 and answer[0]["text"].startswith(VI("Results for “{query}”").format(query="máy sấy nông sản"))
+    assert len(answer) == 1 and answer[0]["text"].startswith(
+        VI("Results for “{query}”").format(query="máy sấy nông sản")
+    )
     assert topic_messages(live, ticket)[-1]["text"] == "máy sấy nông sản"  # staff still see it
 
 
@@ -248,9 +299,12 @@ async def test_close_then_the_user_writes_again_reopens_the_ticket(live):
     await staff_says(live, "/close", ticket)
     closed = await live.services.store.ticket(ticket.id)
     assert closed.status == "resolved" and closed.closed_at is not None
-    assert bot_texts(live, VI_USER, since=mark) == [VI(
-        "This conversation with staff is closed. Write again within {days} days to reopen it; "
-        "otherwise I am back to searching for you.").format(days=7)]
+    assert bot_texts(live, VI_USER, since=mark) == [
+        VI(
+            "This conversation with staff is closed. Write again within {days} days to reopen it; "
+            "otherwise I am back to searching for you."
+        ).format(days=7)
+    ]
     assert [c["message_thread_id"] for c in live.emulator.calls_to("closeForumTopic")] == [ticket.topic_id]
     assert buttons(topic_messages(live, ticket)[0]) == []  # the card lost Claim / Close
 
@@ -281,6 +335,7 @@ async def test_after_reopening_a_staff_reply_silences_the_bot_again(live):
 
 # ----------------------------------------------------------------------------- failures
 
+
 async def test_deleted_topic_is_replaced_and_nothing_is_lost(live):
     ticket = await open_ticket(live)
     await say(live, VI_USER, "Tin nhắn đầu tiên")
@@ -297,8 +352,9 @@ async def test_deleted_topic_is_replaced_and_nothing_is_lost(live):
     assert messages[-1]["text"] == "Tin nhắn sau khi xoá chủ đề"
     relay = (await live.services.store.relays(Relay.direction == "to_staff"))[-1]
     assert relay.target_message_id == messages[-1]["message_id"]
-    assert VI("Our staff cannot be reached right now. Your message is kept and will reach them as soon as possible.") \
-        not in bot_texts(live, VI_USER, since=mark)
+    assert VI(
+        "Our staff cannot be reached right now. Your message is kept and will reach them as soon as possible."
+    ) not in bot_texts(live, VI_USER, since=mark)
 
     # staff go on in the new topic
     mark = last_id(live, VI_USER)
@@ -326,7 +382,8 @@ async def test_closing_the_ticket_of_a_user_who_blocked_the_bot(live):
     assert (await live.services.store.ticket(ticket.id)).status == "resolved"
     assert buttons(topic_messages(live, ticket)[0]) == []
     assert "⚠️ " + STAFF("The user has blocked the bot; this was not delivered.") in bot_texts(
-        live, STAFF_CHAT_ID, thread_id=ticket.topic_id)
+        live, STAFF_CHAT_ID, thread_id=ticket.topic_id
+    )
 
 
 async def test_unreachable_staff_group_keeps_the_message_until_it_can_be_delivered(live):
@@ -360,8 +417,10 @@ async def test_unreachable_staff_group_at_consent_saves_the_ticket_and_sends_it_
     ticket = await live.services.store.newest_ticket(VI_USER)
     texts = bot_texts(live, VI_USER)
     assert ticket.status == "open" and ticket.topic_id is None
-    assert texts[-1] == VI("Your request #{number} is saved, but our staff cannot be reached right now. "
-                           "It will reach them as soon as possible, and I will tell you.").format(number=ticket.id)
+    assert texts[-1] == VI(
+        "Your request #{number} is saved, but our staff cannot be reached right now. "
+        "It will reach them as soon as possible, and I will tell you."
+    ).format(number=ticket.id)
     assert not any(t.startswith(sent("vi", ticket.id)) for t in texts)
 
     live.emulator.set_unreachable(STAFF_CHAT_ID, False)
@@ -392,10 +451,16 @@ async def test_restart_between_two_messages_continues_the_ticket_without_duplica
     after = await live.services.store.ticket(ticket.id)
     assert (after.status, after.topic_id, after.claimed_by) == ("claimed", ticket.topic_id, STAFF_ID)
     user_texts = [m.get("text") for m in topic_messages(live, ticket) if m["from"]["id"] != STAFF_ID]
-    assert user_texts[1:] == ["Tin nhắn trước khi khởi động lại", "Tin nhắn lúc bot đang tắt", "Tin nhắn sau khi khởi động lại"]
+    assert user_texts[1:] == [
+        "Tin nhắn trước khi khởi động lại",
+        "Tin nhắn lúc bot đang tắt",
+        "Tin nhắn sau khi khởi động lại",
+    ]
     assert len(copies_to_staff(live)) == 3
     assert len([c for c in live.emulator.calls_to("copyMessage") if c["chat_id"] == VI_USER]) == 2
-    assert bot_texts(live, VI_USER, since=mark) == ["Cán bộ trả lời sau khi khởi động lại"]  # no search results, no repeats
+    assert bot_texts(live, VI_USER, since=mark) == [
+        "Cán bộ trả lời sau khi khởi động lại"
+    ]  # no search results, no repeats
     assert len(await live.services.store.relays()) == 5
     assert len(live.emulator.calls_to("createForumTopic")) == 1
 
@@ -436,10 +501,14 @@ async def test_staff_export(live):
         tables.append(list(csv.DictReader(io.StringIO(bytes(data).decode("utf-8-sig")))))
     tickets, intros = tables
     assert [(r["ticket"], r["status"], r["language"], r["claimed_by"]) for r in tickets] == [
-        (str(vi_ticket.id), "open", "vi", ""), (str(tw_ticket.id), "claimed", "zh-Hant", "Lan")]
+        (str(vi_ticket.id), "open", "vi", ""),
+        (str(tw_ticket.id), "claimed", "zh-Hant", "Lan"),
+    ]
     assert tickets[0]["reach"] == "0912 345 678" and tickets[1]["name"] == "林美華"
     assert tickets[0]["entries"] == vi_ticket.entries[0] and tickets[1]["entries"] == ""
-    assert [(r["ticket"], r["entry"], r["stage"]) for r in intros] == [(str(vi_ticket.id), vi_ticket.entries[0], "introduced")]
+    assert [(r["ticket"], r["entry"], r["stage"]) for r in intros] == [
+        (str(vi_ticket.id), vi_ticket.entries[0], "introduced")
+    ]
 
 
 async def test_introduce_and_stage_record_the_outcome(live):
@@ -447,26 +516,35 @@ async def test_introduce_and_stage_record_the_outcome(live):
     mark = last_id(live, VI_USER)
     await staff_says(live, "/introduce", ticket)
     intros = await live.services.store.introductions()
-    assert [(i.ticket_id, i.record_id, i.stage, i.staff_id) for i in intros] == [(ticket.id, ticket.entries[0], "introduced", STAFF_ID)]
+    assert [(i.ticket_id, i.record_id, i.stage, i.staff_id) for i in intros] == [
+        (ticket.id, ticket.entries[0], "introduced", STAFF_ID)
+    ]
     intro = intros[0]
     record = await live.services.catalog.get(ticket.entries[0])
     title = record.title.get("vi") or record.title[record.language]
     assert bot_texts(live, STAFF_CHAT_ID, thread_id=ticket.topic_id)[-1] == "🤝 " + STAFF(
         "Introduction #{number} recorded: {title}. Update it with /stage {number} meeting|negotiation|agreement|declined REASON"
     ).format(number=intro.id, title=title)
-    assert bot_texts(live, VI_USER, since=mark) == [VI(
-        "Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=title)]
+    assert bot_texts(live, VI_USER, since=mark) == [
+        VI("Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=title)
+    ]
 
     await staff_says(live, f"/stage {intro.id} meeting", ticket)
     assert (await live.services.store.introduction(intro.id)).stage == "meeting"
-    assert bot_texts(live, STAFF_CHAT_ID)[-1] == "📈 " + STAFF("Introduction #{number}: {stage}").format(number=intro.id, stage=STAFF("Meeting"))
+    assert bot_texts(live, STAFF_CHAT_ID)[-1] == "📈 " + STAFF("Introduction #{number}: {stage}").format(
+        number=intro.id, stage=STAFF("Meeting")
+    )
 
     await staff_says(live, f"/stage {intro.id} declined", ticket)
-    refused = (await live.services.store.introduction(intro.id))
+    refused = await live.services.store.introduction(intro.id)
     assert (refused.stage, refused.reason) == ("meeting", None)
     usage = bot_texts(live, STAFF_CHAT_ID)[-1]
-    assert usage.startswith(STAFF("Use /stage ID STAGE [reason], STAGE one of: {stages}; declined needs a reason.").split("{")[0])
-    assert all(STAFF(STAGE_LABELS[key]).lower() in usage and key in usage for key in STAGES)  # the staff's words, and the keywords
+    assert usage.startswith(
+        STAFF("Use /stage ID STAGE [reason], STAGE one of: {stages}; declined needs a reason.").split("{")[0]
+    )
+    assert all(
+        STAFF(STAGE_LABELS[key]).lower() in usage and key in usage for key in STAGES
+    )  # the staff's words, and the keywords
 
     await staff_says(live, f"/stage {intro.id} đàm phán", ticket)  # the stage in the staff language
     assert (await live.services.store.introduction(intro.id)).stage == "negotiation"
@@ -481,7 +559,11 @@ async def test_blocked_user_is_reported_to_staff_in_the_topic(live):
     message = await staff_says(live, "Chị Hoa ơi, lịch họp thế nào?", ticket)
 
     warning = "⚠️ " + STAFF("The user has blocked the bot; this was not delivered.")
-    replies = [m for m in topic_messages(live, ticket) if m["from"]["id"] != STAFF_ID and m["message_id"] > message["message_id"]]
+    replies = [
+        m
+        for m in topic_messages(live, ticket)
+        if m["from"]["id"] != STAFF_ID and m["message_id"] > message["message_id"]
+    ]
     assert [m["text"] for m in replies] == [warning]
     assert replies[0]["reply_to_message"]["message_id"] == message["message_id"]
     rows = await live.services.store.relays(Relay.direction == "to_user")

@@ -2,6 +2,7 @@
 cannot run as formulas, logs hold no secrets or user text, webhooks behind a path, forged
 buttons, double approvals, long ticket lists, edited mentions and apologies after a failure.
 """
+
 from __future__ import annotations
 
 import csv
@@ -10,13 +11,14 @@ import io
 import logging
 import socket
 
+from support import OTHER_USER, STAFF, VI, VI_USER, bot_texts, errors_logged, forge, last_id, open_ticket, say
+
 from bot.app import build_application, build_services, redact_logs, webhook_arguments
 from bot.config import Settings
 from bot.db import Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
 from bot.emulator import BotApiEmulator
 from catalog.model import PARTNERSHIPS
-from support import (OTHER_USER, STAFF, VI, VI_USER, bot_texts, errors_logged, forge, last_id, open_ticket, say)
 
 GROUP = -1002000000077
 PHONE = "0912 345 678"
@@ -27,9 +29,19 @@ NOT_HERE = "This command works only in the staff group or in a private chat with
 async def add_ticket(live, user_id: int, **contact: str) -> Ticket:
     """An open ticket row as the contact form leaves it (no conversation needed to list it)."""
     await live.services.store.user(user_id, "User")
-    ticket = Ticket(user_id=user_id, status="open", language="vi",
-                    contact={"name": "Hoa", "organisation": "Công ty Cát Hải", "role": "Giám đốc", "reach": PHONE,
-                             "purpose": "vắc-xin", **contact})
+    ticket = Ticket(
+        user_id=user_id,
+        status="open",
+        language="vi",
+        contact={
+            "name": "Hoa",
+            "organisation": "Công ty Cát Hải",
+            "role": "Giám đốc",
+            "reach": PHONE,
+            "purpose": "vắc-xin",
+            **contact,
+        },
+    )
     await live.services.store.save(ticket)
     return ticket
 
@@ -47,6 +59,7 @@ async def document_text(live, message: dict) -> str:
 
 
 # ----------------------------------------------------------------------------- 23: where staff data may go
+
 
 async def test_staff_data_commands_answer_only_in_the_staff_group_or_privately(live):
     await add_ticket(live, VI_USER)
@@ -67,16 +80,20 @@ async def test_staff_data_commands_answer_only_in_the_staff_group_or_privately(l
 
 # ----------------------------------------------------------------------------- 24: CSV formula injection
 
+
 async def test_tickets_csv_cells_cannot_start_a_formula(live):
-    await add_ticket(live, VI_USER, name='=HYPERLINK("http://evil.example","x")', organisation="@SUM(A1)", reach="+84 912 345 678")
+    await add_ticket(
+        live, VI_USER, name='=HYPERLINK("http://evil.example","x")', organisation="@SUM(A1)", reach="+84 912 345 678"
+    )
     tickets, _intros = await staff_command(live, "/export", STAFF_CHAT_ID)
     (row,) = csv.DictReader(io.StringIO(await document_text(live, tickets)))
-    assert row["name"] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert row["name"] == '\'=HYPERLINK("http://evil.example","x")'
     assert row["organisation"] == "'@SUM(A1)" and row["reach"] == "'+84 912 345 678"
     assert all(not value.startswith(("=", "+", "-", "@", "\t", "\r")) for value in row.values())
 
 
 # ----------------------------------------------------------------------------- 25 + 26: webhook behind a path, clean logs
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -89,9 +106,17 @@ async def test_webhook_with_a_path_gets_updates_and_logs_hold_no_token_secret_or
     secret = "hook-Secret_4242"
     async with BotApiEmulator() as emulator:
         port = free_port()
-        settings = Settings(token=emulator.token, staff_chat_id=STAFF_CHAT_ID, base_url=emulator.base_url,
-                            base_file_url=emulator.base_file_url, webhook_url=f"http://127.0.0.1:{port}/tg/hook",
-                            webhook_secret=secret, webhook_listen="127.0.0.1", webhook_port=port, log_level="DEBUG")
+        settings = Settings(
+            token=emulator.token,
+            staff_chat_id=STAFF_CHAT_ID,
+            base_url=emulator.base_url,
+            base_file_url=emulator.base_file_url,
+            webhook_url=f"http://127.0.0.1:{port}/tg/hook",
+            webhook_secret=secret,
+            webhook_listen="127.0.0.1",
+            webhook_port=port,
+            log_level="DEBUG",
+        )
         redact_logs(settings)
         services = await build_services(settings)
         emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID])
@@ -126,15 +151,21 @@ async def test_webhook_with_a_path_gets_updates_and_logs_hold_no_token_secret_or
 
 
 def test_webhook_arguments_listen_on_the_path_of_the_url():
-    settings = Settings(token="1:x", webhook_url="https://bot.example.org/tg/hook", webhook_secret="s", webhook_port=8443)
+    settings = Settings(
+        token="1:x", webhook_url="https://bot.example.org/tg/hook", webhook_secret="s", webhook_port=8443
+    )
     arguments = webhook_arguments(settings)
     assert arguments["url_path"] == "tg/hook"
     assert arguments["webhook_url"] == "https://bot.example.org/tg/hook"
     assert arguments["secret_token"] == "s" and arguments["port"] == 8443
-    assert webhook_arguments(Settings(token="1:x", webhook_url="https://bot.example.org", webhook_secret="s"))["url_path"] == ""
+    assert (
+        webhook_arguments(Settings(token="1:x", webhook_url="https://bot.example.org", webhook_secret="s"))["url_path"]
+        == ""
+    )
 
 
 # ----------------------------------------------------------------------------- 27a: forged callback data
+
 
 async def test_forged_buttons_of_every_kind_are_answered_politely(live, caplog):
     ticket = await open_ticket(live, VI_USER)
@@ -143,24 +174,89 @@ async def test_forged_buttons_of_every_kind_are_answered_politely(live, caplog):
     await say(live, OTHER_USER, "/start")
     (menu,) = live.emulator.messages(OTHER_USER, from_bot=True)[-1:]
     huge = "9" * 20
-    not_theirs = [f"hf:{ticket.id}:agree", f"hf:{ticket.id}:cancel", f"end:{ticket.id}", f"intr:{search.id}:1",
-                  f"tk:{ticket.id}:claim", f"tk:{ticket.id}:close", f"cr:{ticket.id}:hello"]
+    not_theirs = [
+        f"hf:{ticket.id}:agree",
+        f"hf:{ticket.id}:cancel",
+        f"end:{ticket.id}",
+        f"intr:{search.id}:1",
+        f"tk:{ticket.id}:claim",
+        f"tk:{ticket.id}:close",
+        f"cr:{ticket.id}:hello",
+    ]
     forged = [
         # rows that do not exist, keys too big, malformed or missing arguments
-        "hf:1:", f"hf:{huge}:back", "end:", f"end:{huge}", "intr:", "intr:x", f"intr:{search.id}", f"intr:{search.id}:0",
-        f"intr:{search.id}:{huge}", "intr:1:!", "tk:1:", f"tk:{huge}:claim", "cr:1:", f"cr:{huge}:hello",
-        "pst:1:", "pst:1:zz", f"pst:{huge}:submit", "pst:1:ok!", "pst:x:y",
-        "my:1:edit", f"my:{huge}:renew", "my:1:", "rv:1:", "rv:1:ok", f"rv:{huge}:ok", "rv:1:ok!",
-        "mt:1:det", f"mt:{huge}:ask", "pi:1", f"pi:{huge}",
-        "sub:t:nosuch", "sub:t:", "sub:t:a-b", "dgd:1", f"dgi:{huge}",
-        "ev:1", f"ev:{huge}", "evd:1:1", f"evd:1:{huge}", "evm:1:1", f"evm:{huge}:1",
-        "menu:", "menu:need!", "lang:", "lang:x!x", "page:1:x!", "det:",
+        "hf:1:",
+        f"hf:{huge}:back",
+        "end:",
+        f"end:{huge}",
+        "intr:",
+        "intr:x",
+        f"intr:{search.id}",
+        f"intr:{search.id}:0",
+        f"intr:{search.id}:{huge}",
+        "intr:1:!",
+        "tk:1:",
+        f"tk:{huge}:claim",
+        "cr:1:",
+        f"cr:{huge}:hello",
+        "pst:1:",
+        "pst:1:zz",
+        f"pst:{huge}:submit",
+        "pst:1:ok!",
+        "pst:x:y",
+        "my:1:edit",
+        f"my:{huge}:renew",
+        "my:1:",
+        "rv:1:",
+        "rv:1:ok",
+        f"rv:{huge}:ok",
+        "rv:1:ok!",
+        "mt:1:det",
+        f"mt:{huge}:ask",
+        "pi:1",
+        f"pi:{huge}",
+        "sub:t:nosuch",
+        "sub:t:",
+        "sub:t:a-b",
+        "dgd:1",
+        f"dgi:{huge}",
+        "ev:1",
+        f"ev:{huge}",
+        "evd:1:1",
+        f"evd:1:{huge}",
+        "evm:1:1",
+        f"evm:{huge}:1",
+        "menu:",
+        "menu:need!",
+        "lang:",
+        "lang:x!x",
+        "page:1:x!",
+        "det:",
         # keys too long to be any row
-        *(f"{prefix}:{huge * 2}{tail}" for prefix, tail in (("hf", ":agree"), ("end", ""), ("intr", ":1"), ("tk", ":claim"),
-          ("cr", ":hello"), ("pst", ":submit"), ("my", ":open"), ("rv", ":ok"), ("mt", ":det"), ("pi", ""), ("dgd", ""),
-          ("ev", ""), ("evd", ":1"), ("evm", ":1"), ("page", ":1"))),
+        *(
+            f"{prefix}:{huge * 2}{tail}"
+            for prefix, tail in (
+                ("hf", ":agree"),
+                ("end", ""),
+                ("intr", ":1"),
+                ("tk", ":claim"),
+                ("cr", ":hello"),
+                ("pst", ":submit"),
+                ("my", ":open"),
+                ("rv", ":ok"),
+                ("mt", ":det"),
+                ("pi", ""),
+                ("dgd", ""),
+                ("ev", ""),
+                ("evd", ":1"),
+                ("evm", ":1"),
+                ("page", ":1"),
+            )
+        ),
     ]
-    presses = [(OTHER_USER, data) for data in not_theirs] + [(who, data) for data in forged for who in (OTHER_USER, STAFF_ID)]
+    presses = [(OTHER_USER, data) for data in not_theirs] + [
+        (who, data) for data in forged for who in (OTHER_USER, STAFF_ID)
+    ]
     for who, data in presses:
         mark = last_id(live, OTHER_USER)
         answer = await forge(live, who, menu, data)
@@ -171,6 +267,7 @@ async def test_forged_buttons_of_every_kind_are_answered_politely(live, caplog):
 
 
 # ----------------------------------------------------------------------------- 27b: two approvals at once
+
 
 async def press_code(live, user_id: int, code: str, *, chat_id: int | None = None) -> None:
     for message in reversed(live.emulator.messages(user_id if chat_id is None else chat_id, from_bot=True)):
@@ -189,8 +286,20 @@ async def post_need(live, user_id: int) -> Submission:
     await say(live, user_id, "Máy sấy vải thiều bằng năng lượng mặt trời")
     if (await live.services.store.newest(Submission, Submission.user_id == user_id)).step == "title_en":
         await press_code(live, user_id, "n-none")
-    await say(live, user_id, "Hợp tác xã trồng vải thiều ở Thanh Hà cần máy sấy dùng năng lượng mặt trời, công suất 2 tấn mỗi mẻ.")
-    for code in ("k-technology", "s-agriculture", "c-VN", "t-6", f"p-{PARTNERSHIPS.index('technical_cooperation')}", "p-done", "d-6"):
+    await say(
+        live,
+        user_id,
+        "Hợp tác xã trồng vải thiều ở Thanh Hà cần máy sấy dùng năng lượng mặt trời, công suất 2 tấn mỗi mẻ.",
+    )
+    for code in (
+        "k-technology",
+        "s-agriculture",
+        "c-VN",
+        "t-6",
+        f"p-{PARTNERSHIPS.index('technical_cooperation')}",
+        "p-done",
+        "d-6",
+    ):
         await press_code(live, user_id, code)
     for answer in ("Nguyễn Văn Minh", "HTX Vải thiều Thanh Hà", "Giám đốc", PHONE):
         await say(live, user_id, answer)
@@ -211,16 +320,21 @@ async def test_two_staff_approving_at_once_publish_once(live, caplog):
     await live.settle()
     assert errors_logged(caplog) == []
     answers = [next(a for a in live.emulator.callback_answers if a["callback_query_id"] == q["id"]) for q in queries]
-    assert sorted(a.get("text") for a in answers) == sorted([STAFF("Approved."), STAFF("This entry is no longer waiting for review.")])
+    assert sorted(a.get("text") for a in answers) == sorted(
+        [STAFF("Approved."), STAFF("This entry is no longer waiting for review.")]
+    )
     submission = await live.services.store.get(Submission, submission.id)
     assert submission.status == "approved" and await live.services.catalog.get(submission.record_id) is not None
-    good_news = VI("Good news: your entry “{title}” is published. Others can find it now, in every language. It stays online "
-                   "until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it.").split("“")[0]
+    good_news = VI(
+        "Good news: your entry “{title}” is published. Others can find it now, in every language. It stays online "
+        "until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it."
+    ).split("“")[0]
     published = [t for t in bot_texts(live, 611) if t.startswith(good_news)]
     assert len(published) == 1
 
 
 # ----------------------------------------------------------------------------- 27c: long ticket lists
+
 
 async def test_open_lists_many_tickets_in_messages_telegram_accepts(live, caplog):
     long_name = "Công ty Trách nhiệm hữu hạn Thương mại và Dịch vụ Kỹ thuật Nuôi trồng Thủy sản Cát Hải Hải Phòng " * 2
@@ -233,6 +347,7 @@ async def test_open_lists_many_tickets_in_messages_telegram_accepts(live, caplog
 
 
 # ----------------------------------------------------------------------------- 6: edited mentions in groups
+
 
 async def test_editing_a_group_message_into_a_mention_searches_nothing(live):
     live.emulator.user(OTHER_USER, "Khách", "vi")
@@ -249,6 +364,7 @@ async def test_editing_a_group_message_into_a_mention_searches_nothing(live):
 
 
 # ----------------------------------------------------------------------------- 18: the apology after a failed button
+
 
 async def test_a_button_that_fails_after_answering_still_gets_the_apology(live, caplog):
     live.emulator.user(OTHER_USER, "Khách", "vi")

@@ -1,5 +1,6 @@
 """Health and metrics as an operator meets them: the real bot polling the emulator, /healthz and
 /metrics read over HTTP on the health port, and the JSON log lines a collector would ship."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from aiohttp import ClientSession
 from prometheus_client.parser import text_string_to_metric_families
+from support import VI, VI_QUERY, VI_USER, say, tap
 from telegram import WebhookInfo
 
 from bot.app import JsonLines
@@ -22,7 +24,6 @@ from bot.demo import LiveBot
 from bot.health import OUTBOX_STUCK, TELEGRAM_SILENCE, Health
 from catalog.store import make_engine
 from index.store import VectorStore
-from support import VI, VI_QUERY, VI_USER, say, tap
 
 PHONE = "0912 345 678"
 WRONG = "Sorry, something went wrong on our side. Please try again in a moment."
@@ -37,9 +38,11 @@ async def monitored(sample_env):
 
 
 async def get(live, path: str) -> tuple[int, str]:
-    async with ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{live.app.bot_data['health'].port}{path}") as response:
-            return response.status, await response.text()
+    async with (
+        ClientSession() as session,
+        session.get(f"http://127.0.0.1:{live.app.bot_data['health'].port}{path}") as response,
+    ):
+        return response.status, await response.text()
 
 
 async def healthz(live) -> tuple[int, dict]:
@@ -51,8 +54,11 @@ async def samples(live) -> dict[tuple[str, tuple], float]:
     """/metrics as {(sample name, sorted labels): value}."""
     status, body = await get(live, "/metrics")
     assert status == 200
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(body) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
 
 
 async def test_a_search_shows_in_healthz_and_metrics(monitored):
@@ -108,7 +114,10 @@ async def test_healthz_answers_503_while_a_part_is_missing(monitored, tmp_path):
     services = live.services
     assert (await healthz(live))[0] == 200
 
-    store, unreachable = services.store, BotStore(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'tc.db'}"))  # no such folder
+    store, unreachable = (
+        services.store,
+        BotStore(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'tc.db'}")),
+    )  # no such folder
     services.store = unreachable
     status, health = await healthz(live)
     services.store = store
@@ -118,21 +127,33 @@ async def test_healthz_answers_503_while_a_part_is_missing(monitored, tmp_path):
     assert health["outbox"] == {"ok": False, "error": "OperationalError"} and health["index"]["ok"]
 
     index = services.engine.store
-    services.engine.store = VectorStore(tmp_path / "empty", index.model_id, index.dim)  # no vectors: nothing can be found
+    services.engine.store = VectorStore(
+        tmp_path / "empty", index.model_id, index.dim
+    )  # no vectors: nothing can be found
     status, health = await healthz(live)
     services.engine.store = index
     assert status == 503 and health["index"] == {"ok": False, "records": 0, "vectors": 0}
     assert health["database"]["ok"] and health["outbox"]["ok"]
 
-    stuck = Outgoing(lane="user:1", chat_id=1, action="send", text="x", status="pending", error="429",
-                     created_at=now() - OUTBOX_STUCK - timedelta(minutes=1), not_before=now() + timedelta(days=1))
+    stuck = Outgoing(
+        lane="user:1",
+        chat_id=1,
+        action="send",
+        text="x",
+        status="pending",
+        error="429",
+        created_at=now() - OUTBOX_STUCK - timedelta(minutes=1),
+        not_before=now() + timedelta(days=1),
+    )
     await services.store.save(stuck)
     status, health = await healthz(live)
     assert status == 503 and health["outbox"]["ok"] is False and health["outbox"]["depth"] == 1
     await services.store.update(Outgoing, stuck.id, status="failed")
 
     assert (await healthz(live))[0] == 200
-    live.app.bot_data["health"].telegram.at -= TELEGRAM_SILENCE + timedelta(seconds=1)  # the last getMe answered too long ago
+    live.app.bot_data["health"].telegram.at -= TELEGRAM_SILENCE + timedelta(
+        seconds=1
+    )  # the last getMe answered too long ago
     status, health = await healthz(live)
     assert status == 503 and health["telegram"]["ok"] is False
     await live.app.job_queue.get_jobs_by_name("check_telegram")[0].run(live.app)  # Telegram answers again
@@ -182,8 +203,14 @@ def test_a_webhook_set_elsewhere_or_failing_is_unhealthy():
     assert state(url=settings.webhook_url, pending_update_count=0)["ok"]
     assert not state(url="https://other.example.org/hook", pending_update_count=0)["ok"]  # another instance took it
     assert not state(url="", pending_update_count=0)["ok"]
-    failing = state(url=settings.webhook_url, pending_update_count=12, last_error_date=moment - timedelta(minutes=1),
-                    last_error_message="Connection refused")
+    failing = state(
+        url=settings.webhook_url,
+        pending_update_count=12,
+        last_error_date=moment - timedelta(minutes=1),
+        last_error_message="Connection refused",
+    )
     assert not failing["ok"] and failing["webhook"]["pending_updates"] == 12
-    assert state(url=settings.webhook_url, pending_update_count=12, last_error_date=moment - timedelta(hours=2))["ok"]  # long recovered
+    assert state(url=settings.webhook_url, pending_update_count=12, last_error_date=moment - timedelta(hours=2))[
+        "ok"
+    ]  # long recovered
     assert state(url=settings.webhook_url, pending_update_count=0, last_error_date=moment - timedelta(minutes=1))["ok"]

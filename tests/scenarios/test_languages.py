@@ -4,11 +4,12 @@ Users as they come: a Vietnamese on a phone set to English, a Japanese supplier,
 Simplified Chinese meeting a Traditional entry, a farmer typing without diacritics, a
 Taiwanese supplier looking for local buyers, and people who greet rather than search.
 """
+
 from __future__ import annotations
 
 import re
 
-from support import VI, TW, bot_texts, last_id, newest_with, post, say, staff_press
+from support import TW, VI, bot_texts, last_id, newest_with, post, say, staff_press
 
 from bot.db import Match, Search, Submission
 from bot.demo import buttons
@@ -52,7 +53,9 @@ async def test_a_vietnamese_on_an_english_phone_is_answered_in_vietnamese_from_t
     # searching in English afterwards is a choice of words, not of language
     mark = last_id(live, VI_ON_EN_PHONE)
     await say(live, VI_ON_EN_PHONE, "solar dryer for fruit and spices")
-    assert bot_texts(live, VI_ON_EN_PHONE, since=mark)[0].startswith(VI("Results for “{query}”").format(query="solar dryer for fruit and spices"))
+    assert bot_texts(live, VI_ON_EN_PHONE, since=mark)[0].startswith(
+        VI("Results for “{query}”").format(query="solar dryer for fruit and spices")
+    )
     # the choice is shown and can be changed back
     await say(live, VI_ON_EN_PHONE, "/language")
     keyboard = labels(live.emulator.messages(VI_ON_EN_PHONE, from_bot=True)[-1])
@@ -62,7 +65,9 @@ async def test_a_vietnamese_on_an_english_phone_is_answered_in_vietnamese_from_t
     await live.settle()
     mark = last_id(live, VI_ON_EN_PHONE)
     await say(live, VI_ON_EN_PHONE, "máy sấy nông sản")  # a language chosen is never overridden
-    assert bot_texts(live, VI_ON_EN_PHONE, since=mark)[0].startswith(EN("Results for “{query}”").format(query="máy sấy nông sản"))
+    assert bot_texts(live, VI_ON_EN_PHONE, since=mark)[0].startswith(
+        EN("Results for “{query}”").format(query="máy sấy nông sản")
+    )
     assert chat_menu(live, VI_ON_EN_PHONE) == []  # Telegram's English menu fits again
 
 
@@ -74,7 +79,9 @@ async def test_a_japanese_supplier_is_greeted_and_served_in_japanese(live):
     assert [c["description"] for c in live.emulator.my_commands(language_code="ja")] == [JA(d) for _n, d in COMMANDS]
     mark = last_id(live, JA_SUPPLIER)
     await say(live, JA_SUPPLIER, "養殖池の水質センサー")
-    assert bot_texts(live, JA_SUPPLIER, since=mark)[0].startswith(JA("Results for “{query}”").format(query="養殖池の水質センサー"))
+    assert bot_texts(live, JA_SUPPLIER, since=mark)[0].startswith(
+        JA("Results for “{query}”").format(query="養殖池の水質センサー")
+    )
     assert SENSOR_NEED in await hit_ids(live, JA_SUPPLIER)
 
 
@@ -96,7 +103,9 @@ async def test_a_simplified_chinese_reader_reads_a_traditional_entry_converted_a
     await live.emulator.press(HANS_READER, message, version["callback_data"])
     await live.settle()
     as_written = live.emulator.messages(HANS_READER, from_bot=True)[-1]["text"]
-    assert original in as_written and HANS("Organisation: {name}").replace("{name}", "") in as_written  # labels stay Simplified
+    assert (
+        original in as_written and HANS("Organisation: {name}").replace("{name}", "") in as_written
+    )  # labels stay Simplified
 
 
 async def test_vietnamese_only_needs_are_found_without_diacritics_and_from_english_and_chinese(live):
@@ -116,7 +125,7 @@ async def test_a_freshly_approved_vietnamese_need_is_found_in_english_and_chines
     need = {
         "title": "Cần máy sấy vải thiều bằng bơm nhiệt cho hợp tác xã",
         "description": "Hợp tác xã trồng vải thiều ở Lục Ngạn cần dây chuyền sấy vải thiều bằng bơm nhiệt, "
-                       "hai tấn quả tươi mỗi mẻ, giữ màu và độ ngọt, thay cho lò sấy đốt củi.",
+        "hai tấn quả tươi mỗi mẻ, giữ màu và độ ngọt, thay cho lò sấy đốt củi.",
         "contact": ["Trần Văn Nam", "HTX Vải thiều Lục Ngạn", "Chủ nhiệm", "0987 654 321"],
     }
     await post(live, FARMER, "request", need, "vi", sector="agriculture")
@@ -149,13 +158,14 @@ async def test_greetings_and_thanks_get_the_menu_and_a_broad_word_gets_a_choice_
         await say(live, VISITOR, text)
         reply = live.emulator.messages(VISITOR, from_bot=True)[-1]
         assert reply["message_id"] > mark and reply["text"] == VI(
-            "Hello! Tell me in a few words what technology you need or offer, or choose below."), text
+            "Hello! Tell me in a few words what technology you need or offer, or choose below."
+        ), text
         assert VI("Find technology") in " ".join(labels(reply))
     assert await hit_ids(live, VISITOR) == []  # nothing was searched
     await say(live, VISITOR, "máy")
     prompt = live.emulator.messages(VISITOR, from_bot=True)[-1]
     assert prompt["text"] == VI("“{query}” is broad: which sector?").format(query="máy")
-    message, sector = newest_with(live, VISITOR, "fs:")
+    message, _sector = newest_with(live, VISITOR, "fs:")
     machinery = next(b for b in buttons(message) if b["callback_data"].endswith(":agri_machinery"))
     await live.emulator.press(VISITOR, message, machinery["callback_data"])
     await live.settle()
@@ -166,8 +176,10 @@ async def test_greetings_and_thanks_get_the_menu_and_a_broad_word_gets_a_choice_
 async def test_a_visitor_whose_language_the_bot_lacks_is_told_once_in_english(live):
     live.emulator.user(FR_VISITOR, "Claire", "fr")
     await say(live, FR_VISITOR, "/start")
-    hint = EN("I do not speak {language} yet, so I answer in English. Tap /language to choose Vietnamese, Chinese, "
-              "Japanese or Korean.").format(language="French")
+    hint = EN(
+        "I do not speak {language} yet, so I answer in English. Tap /language to choose Vietnamese, Chinese, "
+        "Japanese or Korean."
+    ).format(language="French")
     assert hint in live.emulator.messages(FR_VISITOR, from_bot=True)[-1]["text"]
     mark = last_id(live, FR_VISITOR)
     await say(live, FR_VISITOR, "Je cherche un séchoir solaire pour les fruits")
@@ -182,7 +194,7 @@ async def test_the_posting_forms_own_example_need_meets_the_taiwanese_ras_offer(
     need = {
         "title": example,
         "description": "Trại sản xuất tôm giống ở Hải Phòng cần hệ thống lọc tuần hoàn nước cho bể ương tôm post, "
-                       "giảm thay nước và kiểm soát dịch bệnh.",
+        "giảm thay nước và kiểm soát dịch bệnh.",
         "contact": ["Nguyễn Thị Hoa", "Trại giống Đồ Sơn", "Giám đốc", "0912 345 678"],
     }
     await post(live, FARMER, "request", need, "vi")

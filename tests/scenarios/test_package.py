@@ -1,5 +1,6 @@
 """The built wheel on its own: installed in a fresh virtual environment without torch, it serves
 the offline demo in Vietnamese (its gettext catalogs, sample catalogue and migrations inside)."""
+
 from __future__ import annotations
 
 import os
@@ -32,14 +33,26 @@ def test_the_wheel_without_torch_answers_a_vietnamese_user_in_vietnamese(tmp_pat
             shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(ROOT / name, source / name)
-    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", source)
+    built = run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", source
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("techconnect-*.whl")
     venv = tmp_path / "venv"
     assert run(sys.executable, "-m", "venv", "--without-pip", venv).returncode == 0
     # our pip (and its cache) installs into it the versions CI tested, from the lock; nothing asks for torch
-    installed = run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "-q",
-                    "-c", ROOT / "requirements.lock", wheel)
+    installed = run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        venv / "bin" / "python",
+        "install",
+        "-q",
+        "-c",
+        ROOT / "requirements.lock",
+        wheel,
+    )
     assert installed.returncode == 0, installed.stderr
     assert run(venv / "bin" / "python", "-c", "import torch").returncode != 0
     assert run(venv / "bin" / "python", "-c", "import sentence_transformers").returncode != 0

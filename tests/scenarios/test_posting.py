@@ -1,27 +1,41 @@
 """Posting offers and needs, staff review, /mine, expiry and proactive matching, end to end:
 the real bot polling the Bot API emulator, a real SQLite file, the real model and index.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from support import (
+    TW_OFFER,
+    VI_NEED,
+    bot_texts,
+    english_title,
+    last_id,
+    newest_with,
+    post,
+    press,
+    publish,
+    restart,
+    review_topic,
+    say,
+    staff_press,
+)
 
 from bot.db import Match, StaffTopic, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, LiveBot, buttons
 from bot.entry_form import HINTS, PROMPTS
-from bot.review_card import REASONS
 from bot.i18n import gettext_for
 from bot.render import long_date
+from bot.review_card import REASONS
 from catalog.model import PARTNERSHIPS
-from support import (
-    TW_OFFER, VI_NEED, bot_texts, english_title, last_id, newest_with, post, press, publish, restart, review_topic, say, staff_press,
-)
 
 pytestmark = pytest.mark.both_databases
 
 VI_USER, TW_USER, EN_USER, HANS_USER = 601, 602, 603, 604
 STAFF = gettext_for("vi")
+
 
 async def found(live, user_id: int, query: str, record_id: str, language_code: str = "en") -> bool:
     """Whether a supplier looking for enterprises that need their technology finds the entry."""
@@ -36,6 +50,7 @@ async def found(live, user_id: int, query: str, record_id: str, language_code: s
 
 
 # ----------------------------------------------------------------------------- posting
+
 
 async def test_need_posted_in_vietnamese_with_a_correction_is_reviewed_and_found_in_english(live):
     _ = gettext_for("vi")
@@ -93,22 +108,41 @@ async def test_need_posted_in_vietnamese_with_a_correction_is_reviewed_and_found
     assert record.title["en"] == VI_NEED["title_en"]
     assert record.expires_at == live.services.clock.today() + timedelta(days=live.services.settings.entry_days)
     told = bot_texts(live, VI_USER, since=since)
-    published = _("Good news: your entry “{title}” is published. Others can find it now, in every language. "
-                  "It stays online until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it.")
+    published = _(
+        "Good news: your entry “{title}” is published. Others can find it now, in every language. "
+        "It stays online until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it."
+    )
     assert published.format(title=submission.draft["title"], date=long_date(record.expires_at, "vi")) in told
     assert await found(live, EN_USER, "indoor recirculating shrimp farming system wanted", record.id)
     card = live.emulator.messages(STAFF_CHAT_ID, thread_id=await review_topic(live), from_bot=True)[0]
     assert not buttons(card) and STAFF("Approved by {name}").format(name="") in card["text"]  # decided: no more buttons
 
 
-@pytest.mark.parametrize("language_code, language, entry", [
-    ("zh-hant", "zh-Hant", TW_OFFER),
-    ("en", "en", {"title": "Solar dryer for fruit and spices", "description": "Greenhouse-type solar dryers with "
-                  "backup biomass heating for mango, pepper and cinnamon; 40% faster drying than open sun.",
-                  "contact": ["John Smith", "Sunny Dry Ltd", "Sales director", "john@sunnydry.example.com"]}),
-    ("zh-hans", "zh-Hans", {"title": "海水养殖网箱自动投饵系统", "description": "为近海网箱养殖提供自动投饵机与远程监控，节省饲料百分之十五，已在福建应用。",
-                            "contact": ["王伟", "厦门海洋装备公司", "总经理", "+86 592 555 0123"]}),
-])
+@pytest.mark.parametrize(
+    "language_code, language, entry",
+    [
+        ("zh-hant", "zh-Hant", TW_OFFER),
+        (
+            "en",
+            "en",
+            {
+                "title": "Solar dryer for fruit and spices",
+                "description": "Greenhouse-type solar dryers with "
+                "backup biomass heating for mango, pepper and cinnamon; 40% faster drying than open sun.",
+                "contact": ["John Smith", "Sunny Dry Ltd", "Sales director", "john@sunnydry.example.com"],
+            },
+        ),
+        (
+            "zh-hans",
+            "zh-Hans",
+            {
+                "title": "海水养殖网箱自动投饵系统",
+                "description": "为近海网箱养殖提供自动投饵机与远程监控，节省饲料百分之十五，已在福建应用。",
+                "contact": ["王伟", "厦门海洋装备公司", "总经理", "+86 592 555 0123"],
+            },
+        ),
+    ],
+)
 async def test_offer_in_each_language_with_a_correction_a_cancel_and_a_resume(live, language_code, language, entry):
     _ = gettext_for(language)
     live.emulator.user(TW_USER, "Mei", language_code)
@@ -165,6 +199,7 @@ async def test_a_restart_in_the_middle_of_a_posting_loses_nothing(sample_env):
 
 # ----------------------------------------------------------------------------- review
 
+
 async def test_rejection_with_a_listed_reason_and_with_a_typed_one(live):
     tw = gettext_for("zh-Hant")
     await post(live, TW_USER, "offer", TW_OFFER, "zh-hant")
@@ -194,7 +229,9 @@ async def test_rejection_with_a_listed_reason_and_with_a_typed_one(live):
     await staff_press(live, "no")
     await staff_press(live, "r-type")
     since = last_id(live, TW_USER)
-    await live.emulator.send_text(STAFF_ID, "Please add the <price> range.", chat_id=STAFF_CHAT_ID, message_thread_id=await review_topic(live))
+    await live.emulator.send_text(
+        STAFF_ID, "Please add the <price> range.", chat_id=STAFF_CHAT_ID, message_thread_id=await review_topic(live)
+    )
     await live.settle()
     submission = await live.services.store.get(Submission, submission.id)
     assert submission.status == "rejected" and submission.reason == "Please add the <price> range."
@@ -206,10 +243,14 @@ async def test_staff_edit_a_field_before_approving(live):
     await staff_press(live, "edit")
     await staff_press(live, "e-title")
     topic = await review_topic(live)
-    await live.emulator.send_text(STAFF_ID, "Tôm", chat_id=STAFF_CHAT_ID, message_thread_id=topic)  # too short: asked again
+    await live.emulator.send_text(
+        STAFF_ID, "Tôm", chat_id=STAFF_CHAT_ID, message_thread_id=topic
+    )  # too short: asked again
     await live.settle()
     assert bot_texts(live, STAFF_CHAT_ID, thread_id=topic)[-1] == STAFF(HINTS["title"])
-    await live.emulator.send_text(STAFF_ID, "Hệ thống RAS nuôi tôm thẻ chân trắng", chat_id=STAFF_CHAT_ID, message_thread_id=topic)
+    await live.emulator.send_text(
+        STAFF_ID, "Hệ thống RAS nuôi tôm thẻ chân trắng", chat_id=STAFF_CHAT_ID, message_thread_id=topic
+    )
     await live.settle()
     await staff_press(live, "edit")
     await staff_press(live, "e-sector")
@@ -232,6 +273,7 @@ async def test_only_staff_can_review(live):
 
 # ----------------------------------------------------------------------------- matching
 
+
 async def test_a_vietnamese_need_matching_a_traditional_chinese_offer_tells_both_sides_and_staff(live):
     vi, tw = gettext_for("vi"), gettext_for("zh-Hant")
     offer = await publish(live, TW_USER, "offer", TW_OFFER, "zh-hant", country="c-TW")
@@ -241,12 +283,16 @@ async def test_a_vietnamese_need_matching_a_traditional_chinese_offer_tells_both
     pairs = await live.services.store.rows(Match, Match.record_id == need.record_id)
     assert offer.record_id in [m.counterpart_id for m in pairs]
     to_vi = bot_texts(live, VI_USER, since=vi_since)
-    notice = next(t for t in to_vi if t.startswith(vi("Good news: these technology offers may answer your need “{title}”:")[:20]))
+    notice = next(
+        t for t in to_vi if t.startswith(vi("Good news: these technology offers may answer your need “{title}”:")[:20])
+    )
     assert TW_OFFER["title"] in notice
     to_tw = bot_texts(live, TW_USER, since=tw_since)
-    assert any(tw("A new need may match your offer “{title}”:").format(title=TW_OFFER["title"]) in t
-               and VI_NEED["title_en"] in t  # a reader of Chinese gets the English title before the Vietnamese original
-               for t in to_tw)
+    assert any(
+        tw("A new need may match your offer “{title}”:").format(title=TW_OFFER["title"]) in t
+        and VI_NEED["title_en"] in t  # a reader of Chinese gets the English title before the Vietnamese original
+        for t in to_tw
+    )
 
     # staff propose the introduction from the matches digest: one ticket holding both entries
     match = next(m for m in pairs if m.counterpart_id == offer.record_id)
@@ -269,14 +315,17 @@ async def test_a_vietnamese_need_matching_a_traditional_chinese_offer_tells_both
 
 
 async def test_an_unrelated_need_gets_no_match_notice(live):
-    entry = {"title": "Phần mềm kế toán cho doanh nghiệp nhỏ",
-             "description": "Cần phần mềm kế toán và hóa đơn điện tử cho công ty thương mại 15 nhân viên.",
-             "contact": VI_NEED["contact"]}
+    entry = {
+        "title": "Phần mềm kế toán cho doanh nghiệp nhỏ",
+        "description": "Cần phần mềm kế toán và hóa đơn điện tử cho công ty thương mại 15 nhân viên.",
+        "contact": VI_NEED["contact"],
+    }
     submission = await publish(live, VI_USER, "request", entry, "vi", sector="none")
     assert await live.services.store.rows(Match, Match.record_id == submission.record_id) == []
 
 
 # ----------------------------------------------------------------------------- /mine, expiry
+
 
 async def test_expiry_reminder_renewal_and_withdrawal(live):
     _ = gettext_for("vi")

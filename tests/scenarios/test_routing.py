@@ -2,17 +2,36 @@
 
 Each test replays a way users and staff really mixed them up, through the emulator over HTTP.
 """
+
 from __future__ import annotations
+
+from support import (
+    VI,
+    VI_FORM,
+    VI_NEED,
+    VI_USER,
+    bot_texts,
+    claim,
+    fill,
+    last_id,
+    open_ticket,
+    post,
+    press,
+    press_form,
+    say,
+    search_count,
+    staff_press,
+    staff_says,
+    start_form,
+    tap,
+    topic_messages,
+)
 
 from bot.contact import PROMPTS
 from bot.db import Search, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.entry_form import PROMPTS as POST_PROMPTS
 from bot.render import SEEKING_LABELS
-from support import (
-    VI, VI_FORM, VI_NEED, VI_USER, bot_texts, claim, fill, last_id, open_ticket, post, press, press_form,
-    say, search_count, staff_press, staff_says, start_form, tap, topic_messages,
-)
 
 NO_MATCH_PREFIX = VI("No good match")[:10]
 
@@ -30,7 +49,9 @@ async def test_an_unfinished_draft_does_not_capture_the_conversation_with_staff(
     assert draft.status == "drafting" and "title_en" not in draft.draft  # kept, untouched, resumable
     await say(live, VI_USER, "/post")
     await press(live, VI_USER, "need")
-    assert "resume" in [b["callback_data"].rsplit(":", 1)[1] for b in buttons(live.emulator.messages(VI_USER, from_bot=True)[-1])]
+    assert "resume" in [
+        b["callback_data"].rsplit(":", 1)[1] for b in buttons(live.emulator.messages(VI_USER, from_bot=True)[-1])
+    ]
 
 
 async def test_a_pending_reason_does_not_swallow_a_ticket_reply(live):
@@ -115,10 +136,12 @@ async def test_a_staff_edit_to_a_mention_posts_no_search_in_the_staff_group(live
     assert len(live.emulator.messages(STAFF_CHAT_ID, from_bot=True)) == before
     async with live.services.store.session() as session:
         assert (await session.get(Search, 1)) is None or all(
-            s.user_id != STAFF_ID for s in await live.services.store.rows(Search))
+            s.user_id != STAFF_ID for s in await live.services.store.rows(Search)
+        )
 
 
 # ----------------------------------------------------------------------------- forms
+
 
 async def test_edit_details_lets_the_user_fix_any_one_field(live):
     await start_form(live, VI_USER, "Hoa", "vi")
@@ -182,8 +205,13 @@ async def test_a_staff_message_parks_the_form_the_user_had_open(live):
     await press(live, VI_USER, "need")
     await say(live, VI_USER, VI_NEED["title"])  # the draft now waits for the English title
     await staff_says(live, "Chị cần sấy bao nhiêu kg mỗi mẻ?", ticket)
-    assert bot_texts(live, VI_USER)[-1].startswith("✏️ " + VI("Your unfinished form is kept: what you write now goes to staff. "
-                                                                "Send /post or tap Talk to staff to continue it."))
+    assert bot_texts(live, VI_USER)[-1].startswith(
+        "✏️ "
+        + VI(
+            "Your unfinished form is kept: what you write now goes to staff. "
+            "Send /post or tap Talk to staff to continue it."
+        )
+    )
     await say(live, VI_USER, "Dạ khoảng 500 kg mỗi mẻ")
     assert [m.get("text") for m in topic_messages(live, ticket)][-1] == "Dạ khoảng 500 kg mỗi mẻ"
     draft = await live.services.store.newest(Submission, Submission.user_id == VI_USER)

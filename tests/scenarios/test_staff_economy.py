@@ -2,21 +2,38 @@
 for it, and a staff member can follow the tickets they hold in their private chat (/mirror),
 where Telegram allows a message a second.
 """
+
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from support import (
+    OTHER_USER,
+    STAFF,
+    TW_FORM,
+    TW_USER,
+    VI,
+    VI_USER,
+    bot_texts,
+    claim,
+    fill,
+    is_card,
+    last_id,
+    lines_of,
+    open_ticket,
+    press_form,
+    say,
+    sent,
+    start_form,
+    topic_messages,
+)
 
 from bot.db import Outgoing, Ticket
 from bot.delivery import to_staff
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.mirror import FOLLOWING
 from bot.router import UNCLEAR
-from support import (
-    OTHER_USER, STAFF, TW_FORM, TW_USER, VI, VI_USER, bot_texts, claim, fill, is_card, last_id, lines_of, open_ticket, press_form, say,
-    sent, start_form, topic_messages,
-)
 
 pytestmark = pytest.mark.both_databases
 
@@ -29,12 +46,20 @@ async def staff_dm(live, text: str, *, reply_to: int | None = None) -> dict:
 
 def headed(live, ticket: Ticket) -> list[dict]:
     """The bot's messages in the staff member's private chat that carry a user's message of the ticket."""
-    return [m for m in live.emulator.messages(STAFF_ID, from_bot=True) if (m.get("text") or "").startswith(f"💬 #{ticket.id} ·")]
+    return [
+        m
+        for m in live.emulator.messages(STAFF_ID, from_bot=True)
+        if (m.get("text") or "").startswith(f"💬 #{ticket.id} ·")
+    ]
 
 
 async def test_a_user_is_told_at_once_that_the_request_went_to_staff_while_the_group_is_at_its_budget(live):
     await start_form(live, VI_USER, "Hoa", "vi")
-    await fill(live, VI_USER, ["Nguyễn Thị Hoa", "Công ty Thủy sản Cát Hải", "Giám đốc", "0912 345 678", "Tìm công nghệ vắc-xin cho cá mú"])
+    await fill(
+        live,
+        VI_USER,
+        ["Nguyễn Thị Hoa", "Công ty Thủy sản Cát Hải", "Giám đốc", "0912 345 678", "Tìm công nghệ vắc-xin cho cá mú"],
+    )
     svc = live.services
     # the staff group's minute is used up: the ticket's topic and card must wait for the next one
     await svc.outbox.post(live.app.bot, svc, *[to_staff(svc, f"tin nhắn {n}") for n in range(20)])
@@ -48,13 +73,17 @@ async def test_a_user_is_told_at_once_that_the_request_went_to_staff_while_the_g
     told = next(i for i, text in enumerate(texts) if text.startswith(sent("vi", ticket.id)))
     card = next(i for i, text in enumerate(texts) if text.startswith("🎫"))
     assert told < card, "the user waited for the staff group's next minute"
-    assert [t for t in bot_texts(live, STAFF_CHAT_ID) if t.startswith("tin nhắn")] == [f"tin nhắn {n}" for n in range(20)]
+    assert [t for t in bot_texts(live, STAFF_CHAT_ID) if t.startswith("tin nhắn")] == [
+        f"tin nhắn {n}" for n in range(20)
+    ]
 
 
 async def test_three_users_writing_past_the_groups_budget_share_messages_in_order_and_a_photo_keeps_its_own(live):
-    tickets = [await open_ticket(live, VI_USER, language_code="vi"),
-               await open_ticket(live, TW_USER, language_code="zh-tw", via_menu=True, answers=TW_FORM),
-               await open_ticket(live, OTHER_USER, language_code="vi", via_menu=True)]
+    tickets = [
+        await open_ticket(live, VI_USER, language_code="vi"),
+        await open_ticket(live, TW_USER, language_code="zh-tw", via_menu=True, answers=TW_FORM),
+        await open_ticket(live, OTHER_USER, language_code="vi", via_menu=True),
+    ]
 
     async def write(user_id: int) -> None:
         for n in range(1, 9):
@@ -86,7 +115,8 @@ async def test_a_holder_follows_two_tickets_in_their_private_chat_and_answers_ea
     await staff_dm(live, "/mirror")
     assert bot_texts(live, STAFF_ID)[-1] == STAFF(
         "The conversations of the tickets you hold now come to this chat. Reply to a user's message to answer it; "
-        "the ticket's topic shows the latest messages on its card. /mirror again stops this.")
+        "the ticket's topic shows the latest messages on its card. /mirror again stops this."
+    )
     await claim(live, vi_ticket)
     await claim(live, tw_ticket)
     cards = [t for t in bot_texts(live, STAFF_ID) if STAFF(FOLLOWING) in t]
@@ -96,7 +126,9 @@ async def test_a_holder_follows_two_tickets_in_their_private_chat_and_answers_ea
     await say(live, VI_USER, "Cho tôi hỏi giá chuyển giao <b>công nghệ</b>")
     await say(live, TW_USER, "請問技術轉移的費用")
     vi_copy, tw_copy = headed(live, vi_ticket)[-1], headed(live, tw_ticket)[-1]
-    assert vi_copy["text"] == "💬 #%d · Nguyễn Thị Hoa\nCho tôi hỏi giá chuyển giao <b>công nghệ</b>" % vi_ticket.id  # as written
+    assert (
+        vi_copy["text"] == f"💬 #{vi_ticket.id} · Nguyễn Thị Hoa\nCho tôi hỏi giá chuyển giao <b>công nghệ</b>"
+    )  # as written
     assert tw_copy["text"] == f"💬 #{tw_ticket.id} · 林美華\n請問技術轉移的費用"
     assert len(topic_messages(live, vi_ticket)) == in_topic  # nothing of it spent the group's budget
 
@@ -114,7 +146,7 @@ async def test_a_holder_follows_two_tickets_in_their_private_chat_and_answers_ea
     assert bot_texts(live, TW_USER)[-1] == "大約新台幣兩百萬元。"
 
     # the user's correction reaches the holder under the copy it corrects
-    question = [m for m in live.emulator.messages(VI_USER) if (m.get("text") or "").startswith("Cho tôi hỏi giá")][0]
+    question = next(m for m in live.emulator.messages(VI_USER) if (m.get("text") or "").startswith("Cho tôi hỏi giá"))
     await live.emulator.edit_text(VI_USER, question, "Cho tôi hỏi giá chuyển giao và bảo hành")
     await live.settle()
     edited = live.emulator.messages(STAFF_ID, from_bot=True)[-1]
@@ -125,7 +157,10 @@ async def test_a_holder_follows_two_tickets_in_their_private_chat_and_answers_ea
     await live.settle()
     card = next(m for m in topic_messages(live, vi_ticket) if is_card(m, vi_ticket))
     assert "👤 Cho tôi hỏi giá chuyển giao" in card["text"] and "🙋 Khoảng 2 tỷ đồng" in card["text"]
-    assert STAFF("The conversation goes on in their private chat with the bot; the last messages show here.") in card["text"]
+    assert (
+        STAFF("The conversation goes on in their private chat with the bot; the last messages show here.")
+        in card["text"]
+    )
 
 
 async def test_one_followed_ticket_takes_every_message_until_mirror_is_turned_off(live):

@@ -3,23 +3,25 @@ their own words, new entries are queued for them when published, and the digest 
 each of them at most once a day, in their language, through the emulator; blocked users, failed
 sends, a restart after a crash and 40 subscribers at once.
 """
+
 from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
 
 import pytest
+from support import bot_texts, newest_with, say, tap
 
 from bot.db import Digest, DigestItem, Submission, Subscription, User
 from bot.demo import LiveBot, buttons
 from bot.emulator import parse_html
 from bot.i18n import gettext_for
-from bot.publishing import publish as publish_records, queue_for_subscribers
+from bot.publishing import publish as publish_records
+from bot.publishing import queue_for_subscribers
 from bot.render import details
 from catalog.language import LANGUAGES
 from catalog.model import parse_record
 from catalog.taxonomy import country_name, sector_label
-from support import newest_with, tap, say, bot_texts
 
 pytestmark = pytest.mark.both_databases
 
@@ -30,24 +32,49 @@ PORT_INTEREST = "集装箱码头调度软件"  # "container terminal scheduling 
 
 
 def water(n: int, language: str = "vi") -> dict:
-    titles = {"vi": f"Tìm công nghệ xử lý nước thải cho nhà máy chế biến thủy sản số {n} ở Hải Phòng",
-              "en": f"Wastewater treatment for seafood processing plant no. {n} in Hai Phong"}
-    return {"id": f"test-water-{n:03d}", "kind": "request", "language": language, "sector": "water_treatment",
-            "country": "VN", "title": {language: titles[language]},
-            "description": {"en": "A frozen fish and squid plant with 2,000 m3 of wastewater a day needs treatment "
-                                  "meeting QCVN 11-MT, preferably energy-saving."}}
+    titles = {
+        "vi": f"Tìm công nghệ xử lý nước thải cho nhà máy chế biến thủy sản số {n} ở Hải Phòng",
+        "en": f"Wastewater treatment for seafood processing plant no. {n} in Hai Phong",
+    }
+    return {
+        "id": f"test-water-{n:03d}",
+        "kind": "request",
+        "language": language,
+        "sector": "water_treatment",
+        "country": "VN",
+        "title": {language: titles[language]},
+        "description": {
+            "en": "A frozen fish and squid plant with 2,000 m3 of wastewater a day needs treatment "
+            "meeting QCVN 11-MT, preferably energy-saving."
+        },
+    }
 
 
-PORT = {"id": "test-kr-port-001", "kind": "offer", "language": "en", "sector": "port_logistics", "country": "KR",
-        "title": {"en": "Container terminal yard scheduling software"},
-        "description": {"en": "Scheduling software for container terminals: plans yard stacking, quay crane and truck "
-                              "assignments in real time and cuts vessel turnaround by 12%."}}
-SHRIMP = {"id": "test-tw-shrimp-001", "kind": "offer", "language": "zh-Hant", "sector": "aquaculture", "country": "TW",
-          "title": {"zh-Hant": "白蝦室內循環水高密度養殖技術"},
-          "description": {"zh-Hant": "以室內循環水系統進行白蝦高密度養殖，結合自動投餵與水質即時監測。"}}
+PORT = {
+    "id": "test-kr-port-001",
+    "kind": "offer",
+    "language": "en",
+    "sector": "port_logistics",
+    "country": "KR",
+    "title": {"en": "Container terminal yard scheduling software"},
+    "description": {
+        "en": "Scheduling software for container terminals: plans yard stacking, quay crane and truck "
+        "assignments in real time and cuts vessel turnaround by 12%."
+    },
+}
+SHRIMP = {
+    "id": "test-tw-shrimp-001",
+    "kind": "offer",
+    "language": "zh-Hant",
+    "sector": "aquaculture",
+    "country": "TW",
+    "title": {"zh-Hant": "白蝦室內循環水高密度養殖技術"},
+    "description": {"zh-Hant": "以室內循環水系統進行白蝦高密度養殖，結合自動投餵與水質即時監測。"},
+}
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 @pytest.fixture
 async def bot(live):
@@ -76,7 +103,11 @@ async def publish(live, *raws: dict) -> list:
 
 def digests_to(live, user_id: int) -> list[dict]:
     """The bot's digest messages in a user's chat (those with the Unsubscribe button)."""
-    return [m for m in live.emulator.messages(user_id, from_bot=True) if any(b.get("callback_data") == "sub:stop" for b in buttons(m))]
+    return [
+        m
+        for m in live.emulator.messages(user_id, from_bot=True)
+        if any(b.get("callback_data") == "sub:stop" for b in buttons(m))
+    ]
 
 
 async def items_of(live, user_id: int) -> dict[str, DigestItem]:
@@ -94,6 +125,7 @@ def button_labels(message: dict) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- the whole story
+
 
 async def test_subscribers_get_one_digest_a_day_in_their_language(bot):
     live = bot
@@ -120,8 +152,10 @@ async def test_subscribers_get_one_digest_a_day_in_their_language(bot):
     # A user writing Simplified Chinese follows an interest in their own words.
     live.emulator.user(ZH_USER, "Wei", "zh-hans")
     await say(live, ZH_USER, "/subscribe 港")
-    assert bot_texts(live, ZH_USER)[-1] == ZH("Describe your interest in {low} to {high} characters after the command, e.g. "
-                                              "/subscribe shrimp farming water treatment").format(low=3, high=200)
+    assert bot_texts(live, ZH_USER)[-1] == ZH(
+        "Describe your interest in {low} to {high} characters after the command, e.g. "
+        "/subscribe shrimp farming water treatment"
+    ).format(low=3, high=200)
     assert await live.services.store.get(Subscription, ZH_USER) is None  # nothing saved
     await say(live, ZH_USER, f"/subscribe {PORT_INTEREST}")
     reply = bot_texts(live, ZH_USER)[-1]
@@ -131,7 +165,9 @@ async def test_subscribers_get_one_digest_a_day_in_their_language(bot):
     # New entries: a Vietnamese need in the followed sector, an English offer the Chinese words find,
     # and one that interests neither.
     await publish(live, water(1), PORT, SHRIMP)
-    assert {rid: item.reason for rid, item in (await items_of(live, VI_USER)).items()} == {"test-water-001": "water_treatment"}
+    assert {rid: item.reason for rid, item in (await items_of(live, VI_USER)).items()} == {
+        "test-water-001": "water_treatment"
+    }
     assert {rid: item.reason for rid, item in (await items_of(live, ZH_USER)).items()} == {PORT["id"]: "interest"}
 
     await run_digests(live)
@@ -141,7 +177,9 @@ async def test_subscribers_get_one_digest_a_day_in_their_language(bot):
     assert f"{sector_label('water_treatment', 'vi')} · 🇻🇳 {country_name('VN', 'vi')}" in vi_digest["text"]
     (zh_digest,) = digests_to(live, ZH_USER)
     assert zh_digest["text"].startswith("📬 " + ZH("New on TechConnect for you"))
-    assert PORT["title"]["en"] in zh_digest["text"] and "💡" in zh_digest["text"]  # the original, as nothing else exists
+    assert (
+        PORT["title"]["en"] in zh_digest["text"] and "💡" in zh_digest["text"]
+    )  # the original, as nothing else exists
     assert f"{sector_label('port_logistics', 'zh-Hans')} · 🇰🇷 {country_name('KR', 'zh-Hans')}" in zh_digest["text"]
     assert SHRIMP["title"]["zh-Hant"] not in vi_digest["text"] + zh_digest["text"]
     digests = await live.services.store.rows(Digest)
@@ -175,11 +213,15 @@ async def test_subscribers_get_one_digest_a_day_in_their_language(bot):
 
     # Unsubscribed: nothing more, by command or by the button under a digest.
     await say(live, VI_USER, "/unsubscribe")
-    assert bot_texts(live, VI_USER)[-1] == VI("You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again.")
+    assert bot_texts(live, VI_USER)[-1] == VI(
+        "You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again."
+    )
     message, _b = newest_with(live, ZH_USER, "sub:stop")
     await live.emulator.press(ZH_USER, message, "sub:stop")
     await live.settle()
-    assert bot_texts(live, ZH_USER)[-1] == ZH("You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again.")
+    assert bot_texts(live, ZH_USER)[-1] == ZH(
+        "You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again."
+    )
     for user_id in (VI_USER, ZH_USER):
         sub = await live.services.store.get(Subscription, user_id)
         assert not sub.active and sub.sectors == [] and sub.interest is None
@@ -196,8 +238,16 @@ async def test_entries_are_queued_once_never_for_their_owner_and_long_digests_ar
     for user_id in (owner, reader):
         await follow_sector(live, user_id, "water_treatment")
     records = [parse_record(water(n)) for n in range(1, 13)]
-    await live.services.store.save(Submission(user_id=owner, kind="request", language="vi", status="approved",
-                                              draft={"title": records[0].title["vi"]}, record_id=records[0].id))
+    await live.services.store.save(
+        Submission(
+            user_id=owner,
+            kind="request",
+            language="vi",
+            status="approved",
+            draft={"title": records[0].title["vi"]},
+            record_id=records[0].id,
+        )
+    )
     await live.services.catalog.upsert(records)
     await live.services.engine.refresh(live.services.catalog)
     assert await queue_for_subscribers(live.services, records) == 12 + 11
@@ -274,7 +324,9 @@ async def test_forty_subscribers_get_their_digests_once_within_telegrams_rate(bo
     languages = {user_id: LANGUAGES[n % len(LANGUAGES)] for n, user_id in enumerate(users)}
     for user_id, language in languages.items():
         live.emulator.user(user_id, f"User {user_id}", language)
-    await live.services.store.save(*(User(id=user_id, language=language, first_name=f"User {user_id}") for user_id, language in languages.items()))
+    await live.services.store.save(
+        *(User(id=user_id, language=language, first_name=f"User {user_id}") for user_id, language in languages.items())
+    )
     await live.services.store.save(*(Subscription(user_id=user_id, sectors=["port_logistics"]) for user_id in users))
     await publish(live, PORT)
 

@@ -1,11 +1,12 @@
 """``techconnect backup`` and ``restore``, on SQLite and PostgreSQL: every row of every table comes
 back, the index is restored and brought in line with the restored catalogue, an older backup is
 migrated without keeping rows newer than it, and what cannot be restored is refused in one line."""
+
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -24,13 +25,27 @@ from catalog.store import CatalogStore, make_engine
 pytestmark = pytest.mark.both_databases
 
 HEAD = ScriptDirectory.from_config(migrations.config()).get_current_head()
-SEAWEED = parse_record({
-    "id": "test-seaweed-001", "kind": "offer", "sector": "aquaculture", "country": "NL",
-    "title": {"en": "Seaweed biostimulant extraction by cold enzymatic hydrolysis"},
-    "description": {"en": "Brown seaweed (Ascophyllum) is hydrolysed with enzymes at 35 °C into a liquid biostimulant."}})
-LYCHEE = parse_record({
-    "id": "test-req-vi-001", "kind": "request", "sector": "food_processing", "country": "VN",
-    "title": "Cần dây chuyền đóng hộp vải thiều Thanh Hà công suất 2 tấn/giờ"})
+SEAWEED = parse_record(
+    {
+        "id": "test-seaweed-001",
+        "kind": "offer",
+        "sector": "aquaculture",
+        "country": "NL",
+        "title": {"en": "Seaweed biostimulant extraction by cold enzymatic hydrolysis"},
+        "description": {
+            "en": "Brown seaweed (Ascophyllum) is hydrolysed with enzymes at 35 °C into a liquid biostimulant."
+        },
+    }
+)
+LYCHEE = parse_record(
+    {
+        "id": "test-req-vi-001",
+        "kind": "request",
+        "sector": "food_processing",
+        "country": "VN",
+        "title": "Cần dây chuyền đóng hộp vải thiều Thanh Hà công suất 2 tấn/giờ",
+    }
+)
 
 
 async def every_row() -> dict[str, list[tuple]]:
@@ -38,8 +53,11 @@ async def every_row() -> dict[str, list[tuple]]:
     engine = make_engine(database_url())
     try:
         async with engine.connect() as conn:
-            return {table.name: [tuple(row) for row in await conn.execute(select(table).order_by(*table.primary_key))]
-                    for metadata in migrations.METADATA for table in metadata.sorted_tables}
+            return {
+                table.name: [tuple(row) for row in await conn.execute(select(table).order_by(*table.primary_key))]
+                for metadata in migrations.METADATA
+                for table in metadata.sorted_tables
+            }
     finally:
         await engine.dispose()
 
@@ -51,9 +69,12 @@ async def populate() -> None:
     store = BotStore(catalog.engine)
     await store.user(42, "Lan")
     await store.save(
-        Ticket(user_id=42, status="open", language="vi", entries=[SEAWEED.id], contact={"name": "Lan", "reach": "+84 912"}),
+        Ticket(
+            user_id=42, status="open", language="vi", entries=[SEAWEED.id], contact={"name": "Lan", "reach": "+84 912"}
+        ),
         Outgoing(lane="user:42", chat_id=42, action="send", text="<b>Đã chuyển</b> cho cán bộ"),
-        Attachment(key="report:2026-04", name="report-2026-04.xlsx", data=bytes(range(256))))
+        Attachment(key="report:2026-04", name="report-2026-04.xlsx", data=bytes(range(256))),
+    )
     await catalog.engine.dispose()
 
 
@@ -119,7 +140,9 @@ def test_restore_brings_back_every_row_and_a_working_index(sample_env, tmp_path,
     assert main(["restore", str(backup)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"restored {sum(map(len, before.values()))} row(s) in {len(before)} table(s)")
-    assert out[1] == "index: 1 record(s) embedded and 0 removed to match the restored catalogue"  # the backup's index, plus LYCHEE
+    assert (
+        out[1] == "index: 1 record(s) embedded and 0 removed to match the restored catalogue"
+    )  # the backup's index, plus LYCHEE
     assert asyncio.run(every_row()) == before
 
     index = json.loads((sample_env / "index" / "manifest.json").read_text())
@@ -133,6 +156,7 @@ def test_restore_brings_back_every_row_and_a_working_index(sample_env, tmp_path,
         await store.save(ticket)
         await store.engine.dispose()
         return ticket.id
+
     assert asyncio.run(next_ticket()) > max(row[0] for row in before["bot_tickets"])
 
 
@@ -141,8 +165,10 @@ def test_an_older_backup_is_migrated_and_nothing_newer_survives(data_dir, tmp_pa
         engine = make_engine(database_url())
         await migrations.upgrade(engine, "0001")
         async with engine.begin() as conn:
-            await conn.execute(text("INSERT INTO bot_users (id, first_name, created_at) VALUES (7, 'Lan', :at)"),
-                               {"at": datetime(2026, 4, 1, tzinfo=timezone.utc)})
+            await conn.execute(
+                text("INSERT INTO bot_users (id, first_name, created_at) VALUES (7, 'Lan', :at)"),
+                {"at": datetime(2026, 4, 1, tzinfo=UTC)},
+            )
         await engine.dispose()
 
     asyncio.run(at_first_revision())
@@ -166,7 +192,9 @@ def test_an_older_backup_is_migrated_and_nothing_newer_survives(data_dir, tmp_pa
     assert rows["bot_attachments"] == []
 
 
-def test_restore_refuses_what_is_not_a_backup_of_the_configured_database(data_dir, database, tmp_path, capsys, monkeypatch):
+def test_restore_refuses_what_is_not_a_backup_of_the_configured_database(
+    data_dir, database, tmp_path, capsys, monkeypatch
+):
     assert main(["db", "upgrade"]) == 0
     backup = tmp_path / "backup"
     assert main(["backup", str(backup)]) == 0
@@ -188,15 +216,31 @@ def test_restore_refuses_what_is_not_a_backup_of_the_configured_database(data_di
     else:
         monkeypatch.delenv("TECHCONNECT_DATABASE_URL")
     other = "postgresql" if database == "sqlite" else "sqlite"
-    assert refusal(backup) == f"techconnect restore: {backup} is a {database} backup, but the configured database is {other}\n"
+    assert (
+        refusal(backup)
+        == f"techconnect restore: {backup} is a {database} backup, but the configured database is {other}\n"
+    )
 
 
-@pytest.mark.parametrize("url, environment", [
-    ("postgresql+asyncpg://postgres:@/test_3?host=/tmp/pg-socket",
-     {"PGHOST": "/tmp/pg-socket", "PGUSER": "postgres", "PGDATABASE": "test_3"}),
-    ("postgresql://tc:s3cret@db.example:6543/techconnect?ssl=require",
-     {"PGHOST": "db.example", "PGPORT": "6543", "PGUSER": "tc", "PGPASSWORD": "s3cret", "PGDATABASE": "techconnect",
-      "PGSSLMODE": "require"}),
-])
+@pytest.mark.parametrize(
+    "url, environment",
+    [
+        (
+            "postgresql+asyncpg://postgres:@/test_3?host=/tmp/pg-socket",
+            {"PGHOST": "/tmp/pg-socket", "PGUSER": "postgres", "PGDATABASE": "test_3"},
+        ),
+        (
+            "postgresql://tc:s3cret@db.example:6543/techconnect?ssl=require",
+            {
+                "PGHOST": "db.example",
+                "PGPORT": "6543",
+                "PGUSER": "tc",
+                "PGPASSWORD": "s3cret",
+                "PGDATABASE": "techconnect",
+                "PGSSLMODE": "require",
+            },
+        ),
+    ],
+)
 def test_libpq_tools_reach_the_database_the_url_names(url, environment):
     assert libpq_environment(url) == environment

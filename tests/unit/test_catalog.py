@@ -4,40 +4,51 @@ import pytest
 
 from bot.bootstrap import open_catalog
 from catalog.io import ImportFailed, read_records, write_records
-from catalog.language import detect_language, normalize_language_code
+from catalog.language import LANGUAGES, detect_language, normalize_language_code
 from catalog.model import RecordError, parse_record
 from catalog.sample import sample_records
 from catalog.taxonomy import SECTORS, country_name, sector_label
-from catalog.language import LANGUAGES
 
-GOOD = {"id": "tw-aqua-001", "kind": "offer", "title": {"zh-Hant": "循環水養殖系統", "en": "Recirculating aquaculture system"},
-        "sector": "aquaculture", "country": "TW", "trl": 7, "contact": {"email": "a@example.com"}}
+GOOD = {
+    "id": "tw-aqua-001",
+    "kind": "offer",
+    "title": {"zh-Hant": "循環水養殖系統", "en": "Recirculating aquaculture system"},
+    "sector": "aquaculture",
+    "country": "TW",
+    "trl": 7,
+    "contact": {"email": "a@example.com"},
+}
 
 
 def write_jsonl(path, rows):
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8"
+    )
     return path
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"id": None}, "id"),
-    ({"id": "line\nbreak"}, "id"),
-    ({"id": "x" * 101}, "id"),
-    ({"kind": "sale"}, "kind"),
-    ({"kind": None}, "kind"),
-    ({"title": None}, "title"),
-    ({"title": {"fr": "Système"}}, "title"),
-    ({"title": 42}, "title"),
-    ({"country": "Atlantis"}, "country"),
-    ({"sector": "x" * 61}, "sector"),
-    ({"trl": 12}, "trl"),
-    ({"trl": "seven"}, "trl"),
-    ({"ip_status": "secret"}, "ip_status"),
-    ({"partnership": ["marriage"]}, "partnership"),
-    ({"contact": {"email": "not-an-email"}}, "contact.email"),
-    ({"expires_at": "next year"}, "expires_at"),
-    ({"language": "vi"}, "title"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"id": None}, "id"),
+        ({"id": "line\nbreak"}, "id"),
+        ({"id": "x" * 101}, "id"),
+        ({"kind": "sale"}, "kind"),
+        ({"kind": None}, "kind"),
+        ({"title": None}, "title"),
+        ({"title": {"fr": "Système"}}, "title"),
+        ({"title": 42}, "title"),
+        ({"country": "Atlantis"}, "country"),
+        ({"sector": "x" * 61}, "sector"),
+        ({"trl": 12}, "trl"),
+        ({"trl": "seven"}, "trl"),
+        ({"ip_status": "secret"}, "ip_status"),
+        ({"partnership": ["marriage"]}, "partnership"),
+        ({"contact": {"email": "not-an-email"}}, "contact.email"),
+        ({"expires_at": "next year"}, "expires_at"),
+        ({"language": "vi"}, "title"),
+    ],
+)
 def test_each_kind_of_bad_row_is_reported_by_field(change, field):
     with pytest.raises(RecordError) as info:
         parse_record({**GOOD, **change})
@@ -49,7 +60,17 @@ def test_ids_from_real_catalogues_and_country_names_in_common_forms_are_accepted
         assert parse_record({**GOOD, "id": rid}).id == rid
     countries = ["viet nam", "Việt Nam", "dai loan", "Korea", "韓國", "한국", "Holland", "日本", "kr", "Đài Loan"]
     assert [parse_record({**GOOD, "country": c}).country for c in countries] == [
-        "VN", "VN", "TW", "KR", "KR", "KR", "NL", "JP", "KR", "TW"]
+        "VN",
+        "VN",
+        "TW",
+        "KR",
+        "KR",
+        "KR",
+        "NL",
+        "JP",
+        "KR",
+        "TW",
+    ]
     with pytest.raises(RecordError) as info:
         parse_record({**GOOD, "id": "tab\there"})
     assert "printable" in info.value.reason
@@ -66,7 +87,9 @@ def test_unknown_sector_is_kept():
 
 
 def test_import_reports_every_bad_row_and_writes_nothing(tmp_path):
-    path = write_jsonl(tmp_path / "c.jsonl", [GOOD, {**GOOD, "id": "b", "trl": 0}, "{not json", {**GOOD, "id": "tw-aqua-001"}])
+    path = write_jsonl(
+        tmp_path / "c.jsonl", [GOOD, {**GOOD, "id": "b", "trl": 0}, "{not json", {**GOOD, "id": "tw-aqua-001"}]
+    )
     with pytest.raises(ImportFailed) as info:
         read_records(path)
     assert [str(e) for e in info.value.errors] == [
@@ -127,7 +150,14 @@ def test_languages_and_labels():
     assert detect_language("nuoi ca song bien") == "vi"
     assert detect_language("半導體封裝設備") == "zh-Hant" and detect_language("半导体封装设备") == "zh-Hans"
     assert [normalize_language_code(c) for c in ("zh-tw", "zh-hk", "zh", "zh-cn", "zh-hans", "vi-VN", "fr")] == [
-        "zh-Hant", "zh-Hant", "zh-Hans", "zh-Hans", "zh-Hans", "vi", None]
+        "zh-Hant",
+        "zh-Hant",
+        "zh-Hans",
+        "zh-Hans",
+        "zh-Hans",
+        "vi",
+        None,
+    ]
     assert normalize_language_code("ja-JP") == "ja" and normalize_language_code("ko") == "ko"
     assert all(set(labels) == set(LANGUAGES) for labels in SECTORS.values())
     assert country_name("TW", "vi") == "Đài Loan" and country_name("KR", "zh-Hant") == "南韓"

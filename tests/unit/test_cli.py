@@ -1,4 +1,5 @@
 """The ``techconnect`` command line, called in-process on a copy of the sample data (contract in DESIGN.md)."""
+
 from __future__ import annotations
 
 import json
@@ -11,18 +12,31 @@ from catalog.io import read_records
 from catalog.sample import sample_records
 
 NEW = [
-    {"id": "test-seaweed-001", "kind": "offer", "sector": "aquaculture", "country": "NL",
-     "title": {"en": "Seaweed biostimulant extraction by cold enzymatic hydrolysis"},
-     "description": {"en": "Brown seaweed (Ascophyllum) is hydrolysed with enzymes at 35 °C into a liquid biostimulant for rice and vegetables."},
-     "contact": {"email": "seaweed@example.com"}},
-    {"id": "test-req-vi-001", "kind": "request", "sector": "food_processing", "country": "VN",
-     "title": "Cần dây chuyền đóng hộp vải thiều Thanh Hà công suất 2 tấn/giờ"},
+    {
+        "id": "test-seaweed-001",
+        "kind": "offer",
+        "sector": "aquaculture",
+        "country": "NL",
+        "title": {"en": "Seaweed biostimulant extraction by cold enzymatic hydrolysis"},
+        "description": {
+            "en": "Brown seaweed (Ascophyllum) is hydrolysed with enzymes at 35 °C into a liquid biostimulant for rice and vegetables."
+        },
+        "contact": {"email": "seaweed@example.com"},
+    },
+    {
+        "id": "test-req-vi-001",
+        "kind": "request",
+        "sector": "food_processing",
+        "country": "VN",
+        "title": "Cần dây chuyền đóng hộp vải thiều Thanh Hà công suất 2 tấn/giờ",
+    },
 ]
 
 
 def write_jsonl(path, rows) -> None:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8"
+    )
 
 
 def export(tmp_path, capsys, name: str = "export.jsonl") -> list[dict]:
@@ -34,15 +48,18 @@ def export(tmp_path, capsys, name: str = "export.jsonl") -> list[dict]:
 
 def test_a_bad_import_reports_every_bad_row_and_writes_nothing(sample_env, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
-    write_jsonl(bad, [
-        NEW[0],  # fine on its own: still not imported
-        {"id": "x-1", "title": "Máy sấy"},  # no kind
-        "{not json",
-        {"id": "x-2", "kind": "sale", "title": "A dryer"},
-        {"id": "test-seaweed-001", "kind": "offer", "title": "Duplicate id"},
-        {"id": "x-3", "kind": "offer", "title": "A dryer", "contact": {"email": "not an address"}},
-        {"id": "x-4", "kind": "request", "title": "A dryer", "country": "Narnia"},
-    ])
+    write_jsonl(
+        bad,
+        [
+            NEW[0],  # fine on its own: still not imported
+            {"id": "x-1", "title": "Máy sấy"},  # no kind
+            "{not json",
+            {"id": "x-2", "kind": "sale", "title": "A dryer"},
+            {"id": "test-seaweed-001", "kind": "offer", "title": "Duplicate id"},
+            {"id": "x-3", "kind": "offer", "title": "A dryer", "contact": {"email": "not an address"}},
+            {"id": "x-4", "kind": "request", "title": "A dryer", "country": "Narnia"},
+        ],
+    )
     assert main(["catalog", "import", str(bad)]) == 1
     out, err = capsys.readouterr()
     rows = [line for line in err.splitlines() if line.startswith(str(bad))]

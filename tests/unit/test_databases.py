@@ -1,6 +1,7 @@
 """The schema and the storage behave the same on SQLite and PostgreSQL: the migrations build exactly
 what the models declare, a database made before migrations keeps every row, and timestamps,
 JSON, inserts that may meet an existing row and compare-and-set agree."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,11 @@ from bot import migrations
 from bot.bootstrap import open_catalog
 from bot.cli import main
 from bot.config import database_url
-from bot.db import Base as BotBase, BotStore, Event, Ticket
+from bot.db import Base as BotBase
+from bot.db import BotStore, Event, Ticket
 from catalog.sample import sample_records
-from catalog.store import Base as CatalogBase, CatalogStore, make_engine
+from catalog.store import Base as CatalogBase
+from catalog.store import CatalogStore, make_engine
 
 pytestmark = pytest.mark.both_databases
 
@@ -68,7 +71,10 @@ async def test_a_database_made_before_migrations_is_adopted_with_every_row(data_
         assert (ticket.user_id, ticket.status, ticket.contact) == (42, "open", {"name": "Lan", "note": "Hải Phòng"})
     async with engine.connect() as conn:
         assert set(await conn.run_sync(lambda sync: inspect(sync).get_table_names())) == {
-            "alembic_version", *CatalogBase.metadata.tables, *BotBase.metadata.tables}
+            "alembic_version",
+            *CatalogBase.metadata.tables,
+            *BotBase.metadata.tables,
+        }
     await engine.dispose()
 
 
@@ -83,7 +89,9 @@ async def test_timestamps_keep_their_instant_and_come_back_in_utc(store):
     local = datetime(2026, 12, 15, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
     event = Event(title={"vi": "Phiên kết nối", "zh-Hant": "媒合會"}, starts_at=local, entries=["tw-aqua-001"])
     await store.save(event)
-    (back,) = await store.rows(Event, Event.starts_at > local - timedelta(minutes=1), Event.starts_at < local + timedelta(minutes=1))
+    (back,) = await store.rows(
+        Event, Event.starts_at > local - timedelta(minutes=1), Event.starts_at < local + timedelta(minutes=1)
+    )
     assert back.starts_at == local and back.starts_at.utcoffset() == timedelta(0)
     assert (back.title, back.entries) == ({"vi": "Phiên kết nối", "zh-Hant": "媒合會"}, ["tw-aqua-001"])
     with pytest.raises(Exception, match="naive"):

@@ -1,4 +1,5 @@
 """The Bot API emulator, driven by the real python-telegram-bot over real local HTTP."""
+
 from __future__ import annotations
 
 import asyncio
@@ -412,7 +413,9 @@ async def test_thirty_messages_per_second_over_all_chats(monkeypatch: pytest.Mon
         assert emu.rate_limited == [("sendMessage", -3)]
 
 
-async def test_ptb_rate_limiter_with_scaled_periods_delivers_everything_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_ptb_rate_limiter_with_scaled_periods_delivers_everything_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
     scale = 0.015
     async with BotApiEmulator(TOKEN, limits=Limits(time_scale=scale)) as emu:
@@ -449,7 +452,9 @@ async def test_calls_against_the_reference_are_refused_and_listed(emu: BotApiEmu
     with pytest.raises(BadRequest, match="Message text is empty"):
         await bot.do_api_request("sendMessage", api_kwargs={"chat_id": ALICE})
     with pytest.raises(BadRequest, match="(?i)disable_notification: must be Boolean"):
-        await bot.do_api_request("sendMessage", api_kwargs={"chat_id": ALICE, "text": "x", "disable_notification": "maybe"})
+        await bot.do_api_request(
+            "sendMessage", api_kwargs={"chat_id": ALICE, "text": "x", "disable_notification": "maybe"}
+        )
     with pytest.raises(BadRequest, match="(?i)reply_parameters.message_id: must be Integer"):
         await bot.send_message(ALICE, "x", api_kwargs={"reply_parameters": {"message_id": "first"}})
     with pytest.raises(BadRequest, match="Message is too long"):

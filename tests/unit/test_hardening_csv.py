@@ -1,4 +1,5 @@
 """CSV cells that a spreadsheet would run as formulas, and the catalogue CSV round trip."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,16 @@ def test_other_cells_are_left_alone(value):
 
 def test_catalogue_csv_is_neutralised_and_reads_back_unchanged(tmp_path):
     records = [
-        parse_record({"id": f"x-{n}", "kind": "offer", "title": {"en": f"Dryer {n}"}, "organization": value,
-                      "contact": {"phone": value}, "tags": [value]})
+        parse_record(
+            {
+                "id": f"x-{n}",
+                "kind": "offer",
+                "title": {"en": f"Dryer {n}"},
+                "organization": value,
+                "contact": {"phone": value},
+                "tags": [value],
+            }
+        )
         for n, value in enumerate(TRICKY)
     ]
     path = tmp_path / "catalogue.csv"

@@ -1,5 +1,7 @@
 """Every UI string is translated in every locale, with the same placeholders."""
+
 import re
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -53,39 +55,48 @@ def test_translations_are_used():
     assert gettext_for("xx")("Details") == "Details"
 
 
-@pytest.mark.parametrize("language, typed, expected", [
-    ("vi", "Đàm phán", ("negotiation", "")),
-    ("vi", "khong thanh gia qua cao", ("declined", "gia qua cao")),
-    ("zh-Hant", "已婉拒 價格太高", ("declined", "價格太高")),
-    ("ja", "面談", ("meeting", "")),
-    ("ja", "agreement", ("agreement", "")),
-    ("ko", "모름", (None, "")),
-])
+@pytest.mark.parametrize(
+    "language, typed, expected",
+    [
+        ("vi", "Đàm phán", ("negotiation", "")),
+        ("vi", "khong thanh gia qua cao", ("declined", "gia qua cao")),
+        ("zh-Hant", "已婉拒 價格太高", ("declined", "價格太高")),
+        ("ja", "面談", ("meeting", "")),
+        ("ja", "agreement", ("agreement", "")),
+        ("ko", "모름", (None, "")),
+    ],
+)
 def test_introduction_stages_are_typed_in_the_staff_language_or_as_keywords(language, typed, expected):
     from bot.handlers.staff.tickets import parse_stage
 
     assert parse_stage(typed.split(), gettext_for(language)) == expected
 
 
-@pytest.mark.parametrize("language, expected", [
-    ("zh-Hant", "2026年11月30日 星期一 上午8:00"),  # never "星期一, 30 11月"
-    ("vi", "08:00 Thứ Hai, 30 tháng 11, 2026"),
-    ("ja", "2026年11月30日月曜日 8:00"),
-])
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("zh-Hant", "2026年11月30日 星期一 上午8:00"),  # never "星期一, 30 11月"
+        ("vi", "08:00 Thứ Hai, 30 tháng 11, 2026"),
+        ("ja", "2026年11月30日月曜日 8:00"),
+    ],
+)
 def test_times_are_worded_and_ordered_as_the_readers_locale_does_it(language, expected):
-    from datetime import datetime, timezone
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from bot.render import when
 
-    assert when(datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc), language, ZoneInfo("Asia/Ho_Chi_Minh")) == expected
+    assert when(datetime(2026, 11, 30, 1, 0, tzinfo=UTC), language, ZoneInfo("Asia/Ho_Chi_Minh")) == expected
 
 
-@pytest.mark.parametrize("language, one, five", [
-    ("en", "1 entry", "5 entries"),
-    ("vi", "1 bản ghi", "5 bản ghi"),
-    ("zh-Hant", "共 1 筆項目", "共 5 筆項目"),
-])
+@pytest.mark.parametrize(
+    "language, one, five",
+    [
+        ("en", "1 entry", "5 entries"),
+        ("vi", "1 bản ghi", "5 bản ghi"),
+        ("zh-Hant", "共 1 筆項目", "共 5 筆項目"),
+    ],
+)
 def test_counts_take_the_languages_plural_forms(language, one, five):
     from bot.i18n import plural_for
 

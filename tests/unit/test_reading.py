@@ -1,5 +1,6 @@
 """What a message is (a search, small talk, a broad word), which language it plainly is, how a
 query is put into other languages, and which version of an entry a reader gets."""
+
 import pytest
 
 from bot.render import pick
@@ -7,32 +8,76 @@ from bot.small_talk import Meaning, meaning
 from catalog.language import clear_language
 from index.glossary import Glossary
 
-DRIP = {"en": ["drip irrigation"], "vi": ["tưới nhỏ giọt"], "zh-Hant": ["滴灌"], "zh-Hans": ["滴灌"],
-        "ja": ["点滴灌漑"], "ko": ["점적관개"]}
-SENSOR = {"en": ["sensor"], "vi": ["cảm biến"], "zh-Hant": ["感測器"], "zh-Hans": ["传感器"], "ja": ["センサー"], "ko": ["센서"]}
+DRIP = {
+    "en": ["drip irrigation"],
+    "vi": ["tưới nhỏ giọt"],
+    "zh-Hant": ["滴灌"],
+    "zh-Hans": ["滴灌"],
+    "ja": ["点滴灌漑"],
+    "ko": ["점적관개"],
+}
+SENSOR = {
+    "en": ["sensor"],
+    "vi": ["cảm biến"],
+    "zh-Hant": ["感測器"],
+    "zh-Hans": ["传感器"],
+    "ja": ["センサー"],
+    "ko": ["센서"],
+}
 
 
-@pytest.mark.parametrize("text", ["xin chào", "Xin chao!", "cảm ơn bạn nhiều", "thanks!", "hi there", "👍", "?",
-                                  "谢谢", "謝謝你", "ありがとうございます", "감사합니다", "ok"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "xin chào",
+        "Xin chao!",
+        "cảm ơn bạn nhiều",
+        "thanks!",
+        "hi there",
+        "👍",
+        "?",
+        "谢谢",
+        "謝謝你",
+        "ありがとうございます",
+        "감사합니다",
+        "ok",
+    ],
+)
 def test_small_talk_is_not_a_search(text):
     assert meaning(text) is Meaning.CHAT
 
 
-@pytest.mark.parametrize("text", ["máy", "công nghệ", "Cần tìm công nghệ", "technology", "we need new equipment", "我需要技术"])
+@pytest.mark.parametrize(
+    "text", ["máy", "công nghệ", "Cần tìm công nghệ", "technology", "we need new equipment", "我需要技术"]
+)
 def test_words_naming_no_technology_are_broad(text):
     assert meaning(text) is Meaning.BROAD
 
 
-@pytest.mark.parametrize("text", ["cảm biến", "camera", "he thong tuoi nho giot", "máy sấy nông sản", "RAS", "养殖技术", "123"])
+@pytest.mark.parametrize(
+    "text", ["cảm biến", "camera", "he thong tuoi nho giot", "máy sấy nông sản", "RAS", "养殖技术", "123"]
+)
 def test_queries_are_searches(text):
     assert meaning(text) is None
 
 
-@pytest.mark.parametrize("text, language", [
-    ("xin chao", "vi"), ("cảm ơn", "vi"), ("養殖技術", "zh-Hant"), ("养殖技术", "zh-Hans"), ("エビの養殖", "ja"),
-    ("새우 양식 기술", "ko"), ("solar dryer for fruit", "en"), ("hola necesito un secador solar", "es"),
-    ("RAS", None), ("IoT sensor", None), ("tôm", None), ("👍", None),
-])
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("xin chao", "vi"),
+        ("cảm ơn", "vi"),
+        ("養殖技術", "zh-Hant"),
+        ("养殖技术", "zh-Hans"),
+        ("エビの養殖", "ja"),
+        ("새우 양식 기술", "ko"),
+        ("solar dryer for fruit", "en"),
+        ("hola necesito un secador solar", "es"),
+        ("RAS", None),
+        ("IoT sensor", None),
+        ("tôm", None),
+        ("👍", None),
+    ],
+)
 def test_only_plain_writing_tells_a_readers_language(text, language):
     assert clear_language(text) == language
 
@@ -41,7 +86,12 @@ def test_a_query_is_put_into_every_other_language_term_by_term():
     glossary = Glossary([DRIP, SENSOR])
     assert glossary.translations("he thong tuoi nho giot", "vi")["en"] == "drip irrigation"
     assert glossary.translations("IoT sensor 4G", "en") == {
-        "vi": "4g cảm biến iot", "zh-Hant": "iot 感測器 4g", "zh-Hans": "iot 传感器 4g", "ja": "iot センサー 4g", "ko": "iot 센서 4g"}
+        "vi": "4g cảm biến iot",
+        "zh-Hant": "iot 感測器 4g",
+        "zh-Hans": "iot 传感器 4g",
+        "ja": "iot センサー 4g",
+        "ko": "iot 센서 4g",
+    }
     assert glossary.translations("滴灌", "zh-Hant")["vi"] == "tưới nhỏ giọt"
     assert glossary.translations("solar dryer", "en") == {}  # nothing known
     assert glossary.translations("sensor for measuring oxygen in deep fish cages", "en") == {}  # too little known

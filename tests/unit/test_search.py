@@ -1,4 +1,5 @@
 """The search engine on the sample catalogue: cross-lingual, accents, filters, confidence, index life."""
+
 import asyncio
 import time
 import unicodedata
@@ -7,8 +8,8 @@ import zlib
 import numpy as np
 import pytest
 
-from catalog.model import parse_record
 from bot.config import database_url
+from catalog.model import parse_record
 from catalog.store import CatalogStore, make_engine
 from index.build import sync
 from index.embedder import load_embedder
@@ -30,29 +31,35 @@ def top_ids(engine, query, k=3, **filters):
     return [h.id for h in engine.search(query, top_k=k, filters=Filters(**filters)).hits]
 
 
-@pytest.mark.parametrize("query, expected, language", [
-    # a Chinese query finds Vietnamese-only requests...
-    ("尋找無激素的單性雄羅非魚苗生產技術", "req-vn-hp-aqua-006", "vi"),
-    ("HDI多層電路板技術移轉", "req-vn-hd-semi-001", "vi"),
-    ("智慧路燈控制系統", "req-vn-hp-iot-002", "vi"),
-    # ...and a Vietnamese query finds Chinese-only offers
-    ("nhân giống lan hồ điệp bằng nuôi cấy mô", "tw-agri-003", "zh-Hant"),
-    ("xử lý nước thải khu công nghiệp bằng màng MBR", "tw-water-001", "zh-Hant"),
-    ("cảm biến rung bảo trì dự đoán", "tw-iot-002", "zh-Hant"),
-    # Simplified finds Traditional-only
-    ("蝴蝶兰组织培养", "tw-agri-003", "zh-Hant"),
-])
+@pytest.mark.parametrize(
+    "query, expected, language",
+    [
+        # a Chinese query finds Vietnamese-only requests...
+        ("尋找無激素的單性雄羅非魚苗生產技術", "req-vn-hp-aqua-006", "vi"),
+        ("HDI多層電路板技術移轉", "req-vn-hd-semi-001", "vi"),
+        ("智慧路燈控制系統", "req-vn-hp-iot-002", "vi"),
+        # ...and a Vietnamese query finds Chinese-only offers
+        ("nhân giống lan hồ điệp bằng nuôi cấy mô", "tw-agri-003", "zh-Hant"),
+        ("xử lý nước thải khu công nghiệp bằng màng MBR", "tw-water-001", "zh-Hant"),
+        ("cảm biến rung bảo trì dự đoán", "tw-iot-002", "zh-Hant"),
+        # Simplified finds Traditional-only
+        ("蝴蝶兰组织培养", "tw-agri-003", "zh-Hant"),
+    ],
+)
 def test_cross_lingual(engine, query, expected, language):
     hits = engine.search(query, top_k=5).hits
     assert expected in [h.id for h in hits]
     assert next(h for h in hits if h.id == expected).language == language
 
 
-@pytest.mark.parametrize("plain, expected", [
-    ("may say banh da do bang bom nhiet", "req-vn-hp-food-003"),
-    ("cong nghe san xuat giong hau tam boi", "vn-aqua-002"),
-    ("ham biogas cho trang trai lon", "req-vn-hp-re-002"),
-])
+@pytest.mark.parametrize(
+    "plain, expected",
+    [
+        ("may say banh da do bang bom nhiet", "req-vn-hp-food-003"),
+        ("cong nghe san xuat giong hau tam boi", "vn-aqua-002"),
+        ("ham biogas cho trang trai lon", "req-vn-hp-re-002"),
+    ],
+)
 def test_vietnamese_without_diacritics(engine, plain, expected):
     assert expected in top_ids(engine, plain)
 
@@ -66,8 +73,10 @@ def test_nfd_and_full_width_input_match_like_nfc(engine):
 def test_filters(engine):
     for hit in engine.search("nuôi tôm", top_k=10, filters=Filters(kind="request")).hits:
         assert hit.id.startswith("req-")
-    assert all(engine.store.records[i]["sector"] == "semiconductors"
-               for i in top_ids(engine, "thiết bị", k=10, sector="semiconductors"))
+    assert all(
+        engine.store.records[i]["sector"] == "semiconductors"
+        for i in top_ids(engine, "thiết bị", k=10, sector="semiconductors")
+    )
     assert all(engine.store.records[i]["country"] == "TW" for i in top_ids(engine, "fish", k=10, country="TW"))
     assert top_ids(engine, "fish", sector="no-such-sector") == []
 
@@ -103,14 +112,33 @@ async def test_async_search_leaves_the_event_loop_free(engine):
 async def test_incremental_add_update_remove(sample_env, embedder):
     catalog = CatalogStore(make_engine(database_url()))
     folder = sample_env / "index"
-    record = parse_record({"id": "test-new-001", "kind": "offer", "title": {"en": "Seaweed-based biodegradable packaging film"},
-                           "sector": "biotech", "country": "NL"})
+    record = parse_record(
+        {
+            "id": "test-new-001",
+            "kind": "offer",
+            "title": {"en": "Seaweed-based biodegradable packaging film"},
+            "sector": "biotech",
+            "country": "NL",
+        }
+    )
     await catalog.upsert([record])
     store, added, removed = await sync(catalog, folder, embedder)
     assert (added, removed) == (1, 0)
     engine = SearchEngine(store, embedder)
     assert top_ids(engine, "seaweed biodegradable packaging film", k=1) == ["test-new-001"]
-    await catalog.upsert([parse_record({**record.to_json(), "title": {"en": "Seaweed-based biodegradable packaging film", "vi": "Màng bao bì phân hủy sinh học từ rong biển"}})])
+    await catalog.upsert(
+        [
+            parse_record(
+                {
+                    **record.to_json(),
+                    "title": {
+                        "en": "Seaweed-based biodegradable packaging film",
+                        "vi": "Màng bao bì phân hủy sinh học từ rong biển",
+                    },
+                }
+            )
+        ]
+    )
     store, added, removed = await sync(catalog, folder, embedder)
     assert (added, removed) == (1, 0)
     assert {lang for _, lang, _ in store.records["test-new-001"]["units"]} == {"en", "vi"}
@@ -118,7 +146,9 @@ async def test_incremental_add_update_remove(sample_env, embedder):
     await catalog.delete("test-new-001")
     store, added, removed = await sync(catalog, folder, embedder)
     assert (added, removed) == (0, 1)
-    assert "test-new-001" not in top_ids(SearchEngine(VectorStore.load(folder, embedder.model_id), embedder), "seaweed packaging", k=10)
+    assert "test-new-001" not in top_ids(
+        SearchEngine(VectorStore.load(folder, embedder.model_id), embedder), "seaweed packaging", k=10
+    )
     await catalog.engine.dispose()
 
 
@@ -128,6 +158,7 @@ async def test_index_of_another_model_is_detected_and_rebuilt(sample_env, embedd
     class Renamed:
         """Another model as far as the manifest can tell; what its vectors mean does not matter here,
         so they are cheap ones (embedding the whole sample again took most of this test's time)."""
+
         model_id = "another/model"
         dim = embedder.dim
 
@@ -168,14 +199,26 @@ def test_no_description_is_left_out_of_the_index():
     from index.store import units_of
 
     # a plain title and description are detected together, so they share one language...
-    record = parse_record({"id": "t-es-001", "kind": "offer", "title": "Secador solar",
-                           "description": "Secador de frutas que funciona con energía solar para pequeños agricultores de la sierra"})
+    record = parse_record(
+        {
+            "id": "t-es-001",
+            "kind": "offer",
+            "title": "Secador solar",
+            "description": "Secador de frutas que funciona con energía solar para pequeños agricultores de la sierra",
+        }
+    )
     assert set(record.title) == set(record.description)
     units = units_of(record)
     assert any("pequeños agricultores" in u.text for u in units) and {u.written for u in units} == {"es"}
     # ...and a description in a language no title is in goes with the record's own title
-    keyed = parse_record({"id": "t-mix-001", "kind": "offer", "title": {"en": "Solar dryer"},
-                          "description": {"vi": "Máy sấy nông sản bằng năng lượng mặt trời"}})
+    keyed = parse_record(
+        {
+            "id": "t-mix-001",
+            "kind": "offer",
+            "title": {"en": "Solar dryer"},
+            "description": {"vi": "Máy sấy nông sản bằng năng lượng mặt trời"},
+        }
+    )
     assert [u.text for u in units_of(keyed)] == ["Solar dryer", "Solar dryer Máy sấy nông sản bằng năng lượng mặt trời"]
 
 

@@ -1,4 +1,5 @@
 """Technology discovery: free text is a search; results page, filter and open in place."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,14 @@ from bot.callbacks import Callback, parse
 from bot.db import Search, User
 from bot.i18n import gettext_for, translate
 from bot.render import (
-    button, card, details, filters_keyboard, menu_keyboard, results_keyboard, sector_buttons, shorten,
+    button,
+    card,
+    details,
+    filters_keyboard,
+    menu_keyboard,
+    results_keyboard,
+    sector_buttons,
+    shorten,
     version_rows,
 )
 from bot.services import current_user, services
@@ -48,20 +56,26 @@ async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE, user: 
         return
     if len(text) > MAX_QUERY:
         await message.reply_text(
-            _("Your message is long; I searched with its first {count} characters. Short queries work best.").format(count=MAX_QUERY)
+            _("Your message is long; I searched with its first {count} characters. Short queries work best.").format(
+                count=MAX_QUERY
+            )
         )
         text = shorten(text, MAX_QUERY)
     kind = meaning(text)
     if kind is Meaning.CHAT:
         await message.reply_text(
-            _("Hello! Tell me in a few words what technology you need or offer, or choose below."), reply_markup=menu_keyboard(language))
+            _("Hello! Tell me in a few words what technology you need or offer, or choose below."),
+            reply_markup=menu_keyboard(language),
+        )
         return
     if user.mode:
         await services(context).store.update_user(user.id, mode=None)
     if kind is Meaning.BROAD:  # the sector the user picks makes it a search (``on_result_button``, "fs")
         search = await services(context).store.save_search(Search(user_id=user.id, query=text, kind=user.mode, hits=[]))
-        await message.reply_text(_("“{query}” is broad: which sector?").format(query=shorten(text, 80)),
-                                 reply_markup=InlineKeyboardMarkup(sector_buttons(language, search.id)))
+        await message.reply_text(
+            _("“{query}” is broad: which sector?").format(query=shorten(text, 80)),
+            reply_markup=InlineKeyboardMarkup(sector_buttons(language, search.id)),
+        )
         return
     await context.bot.send_chat_action(message.chat_id, "typing")
     search = await new_search(context, user, text, searched_kind(user.mode))
@@ -91,7 +105,9 @@ async def new_search(
     kept = result.hits if like or browsing else result.good
     hits = [[h.id, round(h.score, 4), h.language] for h in kept if h.id != like][:MAX_HITS]
     return await services(context).store.save_search(
-        Search(user_id=user.id, query=query, kind=filters.kind, sector=filters.sector, country=filters.country, hits=hits)
+        Search(
+            user_id=user.id, query=query, kind=filters.kind, sector=filters.sector, country=filters.country, hits=hits
+        )
     )
 
 
@@ -116,12 +132,14 @@ async def show(message: Message, context, search: Search, language: str, positio
     if active:
         header += f" <i>({escape(active)})</i>"
     if not hits:
-        text = "\n".join([
-            header,
-            "",
-            _("No good match. Try other or fewer words, or another language; filters may also be too narrow."),
-            _("Department staff can look for you: tap “Talk to staff”."),
-        ])
+        text = "\n".join(
+            [
+                header,
+                "",
+                _("No good match. Try other or fewer words, or another language; filters may also be too narrow."),
+                _("Department staff can look for you: tap “Talk to staff”."),
+            ]
+        )
         rows = [[button("⚙️ " + _("Filters"), "filt", search.id)]]
         if handoff_enabled(context):
             rows.insert(0, [button("💬 " + _("Talk to staff"), "menu", "staff")])
@@ -165,8 +183,11 @@ async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         rows = [[button("🔎 " + _("More like this"), "like", search.id, arg)]]
         if handoff_enabled(context):
             rows[0].insert(0, button("🤝 " + _("Request introduction"), "intr", search.id, arg))
-        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
-                                       reply_markup=InlineKeyboardMarkup(rows + version_rows(record, language)))
+        await query.message.reply_text(
+            details(record, language),
+            parse_mode=ParseMode.HTML,
+            reply_markup=InlineKeyboardMarkup(rows + version_rows(record, language)),
+        )
     elif action == "like":
         record = await services(context).catalog.get(search.hits[int(arg) - 1][0])
         if record is None:
@@ -174,8 +195,12 @@ async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             return
         title, description = record.text(record.language)
         similar = await new_search(
-            context, user, title, Filters(search.kind, search.sector, search.country),
-            like=record.id, text=f"{title}\n{description}",
+            context,
+            user,
+            title,
+            Filters(search.kind, search.sector, search.country),
+            like=record.id,
+            text=f"{title}\n{description}",
         )
         await show(query.message, context, similar, language, 1)
     elif action == "filt":
@@ -205,15 +230,22 @@ async def on_version(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     await query.answer()
     others = version_rows(record, language, version)
-    await query.message.reply_text(details(record, language, version), parse_mode=ParseMode.HTML,
-                                   reply_markup=InlineKeyboardMarkup(others) if others else None)
+    await query.message.reply_text(
+        details(record, language, version),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup(others) if others else None,
+    )
 
 
 def _valid_arg(callback: Callback, search: Search) -> bool:
     arg = callback.arg
     if callback.action in ("page", "det", "like"):
-        return bool(arg and arg.isdigit() and 1 <= int(arg) <= max(len(search.hits), 1)
-                    and (search.hits or callback.action == "page"))
+        return bool(
+            arg
+            and arg.isdigit()
+            and 1 <= int(arg) <= max(len(search.hits), 1)
+            and (search.hits or callback.action == "page")
+        )
     if callback.action == "filt":
         return arg is None
     return {
@@ -248,7 +280,10 @@ class _MentionFilter(filters.MessageFilter):
 
 HANDLERS = [
     # new messages only: editing a group message into a mention (a staff topic too) is no search
-    MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & _MentionFilter(), on_mention),
+    MessageHandler(
+        filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & _MentionFilter(),
+        on_mention,
+    ),
     CallbackQueryHandler(on_result_button, pattern=r"^(page|det|like|filt|fk|fs|fc):"),
     CallbackQueryHandler(on_version, pattern=r"^ver:[0-9a-f]{12}:[A-Za-z_]{2,8}$"),
 ]

@@ -1,6 +1,7 @@
 """A user's own entries (/mine): where each stands, and edit, renew, withdraw; plus the job that
 reminds owners a week before an entry expires (expired entries simply leave search results).
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -13,12 +14,12 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 from bot import entry_form as form
 from bot.callbacks import parse
 from bot.db import Submission
-from bot.review_card import reason_text, refresh_card
 from bot.delivery import notify
-from bot.publishing import publish
 from bot.entry_form import ask, post_keyboard
 from bot.i18n import gettext_for
+from bot.publishing import publish
 from bot.render import KIND_ICONS, button, long_date, shorten
+from bot.review_card import reason_text, refresh_card
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import Record
 
@@ -39,9 +40,14 @@ def state(submission: Submission, record: Record | None, today: date, language: 
     elif record.expires_at and record.expires_at < today:
         live = _("expired on {date}").format(date=long_date(record.expires_at, language))
     else:
-        live = _("published until {date}").format(date=long_date(record.expires_at, language)) if record.expires_at else _("published")
+        live = (
+            _("published until {date}").format(date=long_date(record.expires_at, language))
+            if record.expires_at
+            else _("published")
+        )
     change = {
-        "drafting": _("changes not sent yet"), "pending": _("changes waiting for review"),
+        "drafting": _("changes not sent yet"),
+        "pending": _("changes waiting for review"),
         "rejected": _("changes not accepted: {reason}").format(reason=reason_text(submission, language)),
     }.get(submission.status)
     return f"{live} · {change}" if change else live
@@ -51,13 +57,15 @@ def actions(submission: Submission, record: Record | None, language: str) -> Inl
     _ = gettext_for(language)
     key = submission.id
     if submission.status == "drafting":
-        return InlineKeyboardMarkup([[button("▶️ " + _("Continue"), "pst", key, "resume"), button("✖️ " + _("Cancel"), "pst", key, "cancel")]])
+        return InlineKeyboardMarkup(
+            [[button("▶️ " + _("Continue"), "pst", key, "resume"), button("✖️ " + _("Cancel"), "pst", key, "cancel")]]
+        )
     row = []
     if submission.status != "pending":
         row.append(button("✏️ " + _("Edit"), "my", key, "edit"))
     if record is not None and record.status == "published":
         row.append(button("🔄 " + _("Renew"), "my", key, "renew"))
-    if submission.status == "pending" or record is not None and record.status == "published":
+    if submission.status == "pending" or (record is not None and record.status == "published"):
         row.append(button("🗑 " + _("Withdraw"), "my", key, "withdraw"))
     return InlineKeyboardMarkup([row])
 
@@ -67,10 +75,17 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     user, language = await current_user(update, context)
     _ = gettext_for(language)
-    submissions = await svc.store.rows(Submission, Submission.user_id == user.id, Submission.status != "cancelled",
-                                       order_by=Submission.id.desc(), limit=LISTED)
+    submissions = await svc.store.rows(
+        Submission,
+        Submission.user_id == user.id,
+        Submission.status != "cancelled",
+        order_by=Submission.id.desc(),
+        limit=LISTED,
+    )
     if not submissions:
-        await update.effective_message.reply_text(_("You have not posted anything yet."), reply_markup=post_keyboard(language))
+        await update.effective_message.reply_text(
+            _("You have not posted anything yet."), reply_markup=post_keyboard(language)
+        )
         return
     records = await svc.catalog.get_many(s.record_id for s in submissions if s.record_id)
     today = svc.clock.today()
@@ -78,9 +93,13 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rows = []
     for number, submission in enumerate(submissions, 1):
         title = submission.draft.get("title") or "…"
-        lines.append(f"{number}. {KIND_ICONS[submission.kind]} {escape(shorten(title, 80))}\n    {escape(state(submission, records.get(submission.record_id), today, language))}")
+        lines.append(
+            f"{number}. {KIND_ICONS[submission.kind]} {escape(shorten(title, 80))}\n    {escape(state(submission, records.get(submission.record_id), today, language))}"
+        )
         rows.append([button(f"{number}. {shorten(title, 40)}", "my", submission.id, "open")])
-    await update.effective_message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows))
+    await update.effective_message.reply_text(
+        "\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows)
+    )
 
 
 async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -95,15 +114,27 @@ async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     record = await svc.catalog.get(submission.record_id) if submission.record_id else None
     code = callback.arg
     live = record is not None and record.status == "published"
-    allowed = {"open": True, "edit": submission.status not in ("pending", "drafting"), "renew": live,
-               "withdraw": live or submission.status == "pending", "gone": live or submission.status == "pending"}
+    allowed = {
+        "open": True,
+        "edit": submission.status not in ("pending", "drafting"),
+        "renew": live,
+        "withdraw": live or submission.status == "pending",
+        "gone": live or submission.status == "pending",
+    }
     if not allowed.get(code, False):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     await query.answer()
     if code == "open":
-        text = form.preview(submission, language) + "\n\n<i>" + escape(state(submission, record, svc.clock.today(), language)) + "</i>"
-        await query.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=actions(submission, record, language))
+        text = (
+            form.preview(submission, language)
+            + "\n\n<i>"
+            + escape(state(submission, record, svc.clock.today(), language))
+            + "</i>"
+        )
+        await query.message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=actions(submission, record, language)
+        )
     elif code == "edit":
         submission.status, submission.step, submission.to_preview = "drafting", "confirm", False
         await svc.store.save(submission)
@@ -112,16 +143,28 @@ async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     elif code == "renew":
         until = await renew(context.bot, svc, record)
         await query.edit_message_reply_markup(None)
-        await query.message.reply_text(_("Renewed: “{title}” stays online until {date}.").format(
-            title=submission.draft.get("title", ""), date=long_date(until, language)))
+        await query.message.reply_text(
+            _("Renewed: “{title}” stays online until {date}.").format(
+                title=submission.draft.get("title", ""), date=long_date(until, language)
+            )
+        )
     elif code == "withdraw":
-        await query.edit_message_reply_markup(InlineKeyboardMarkup([[
-            button("🗑 " + _("Yes, withdraw it"), "my", submission.id, "gone"), button(_("Keep it"), "my", submission.id, "open"),
-        ]]))
+        await query.edit_message_reply_markup(
+            InlineKeyboardMarkup(
+                [
+                    [
+                        button("🗑 " + _("Yes, withdraw it"), "my", submission.id, "gone"),
+                        button(_("Keep it"), "my", submission.id, "open"),
+                    ]
+                ]
+            )
+        )
     else:
         await withdraw(context, svc, submission, record)
         await query.edit_message_reply_markup(None)
-        await query.message.reply_text(_("Withdrawn: “{title}” no longer appears in searches.").format(title=submission.draft.get("title", "")))
+        await query.message.reply_text(
+            _("Withdrawn: “{title}” no longer appears in searches.").format(title=submission.draft.get("title", ""))
+        )
 
 
 async def renew(bot: Bot, svc: Services, record: Record) -> date:
@@ -131,7 +174,9 @@ async def renew(bot: Bot, svc: Services, record: Record) -> date:
     return record.expires_at
 
 
-async def withdraw(context: ContextTypes.DEFAULT_TYPE, svc: Services, submission: Submission, record: Record | None) -> None:
+async def withdraw(
+    context: ContextTypes.DEFAULT_TYPE, svc: Services, submission: Submission, record: Record | None
+) -> None:
     """Off the search results at once; a review still waiting is called off on its card."""
     if record is not None:
         record.status = "withdrawn"
@@ -152,16 +197,31 @@ async def remind_expiring(context: ContextTypes.DEFAULT_TYPE) -> None:
     records = await svc.catalog.get_many(s.record_id for s in owned)
     for submission in owned:
         record = records.get(submission.record_id)
-        if (record is None or record.status != "published" or record.expires_at is None
-                or not today <= record.expires_at <= horizon or submission.expiry_notice_for == record.expires_at):
+        if (
+            record is None
+            or record.status != "published"
+            or record.expires_at is None
+            or not today <= record.expires_at <= horizon
+            or submission.expiry_notice_for == record.expires_at
+        ):
             continue
         submission.expiry_notice_for = record.expires_at  # saved first: a restart never reminds twice
         await svc.store.save(submission)
         _ = gettext_for(submission.language)
-        text = _("Your entry “{title}” expires on {date} and will then leave search results. Renew it to keep it online.")
-        await notify(context.bot, svc, submission.user_id,
-                     escape(text.format(title=submission.draft.get("title", ""), date=long_date(record.expires_at, submission.language))),
-                     InlineKeyboardMarkup([[button("🔄 " + _("Renew"), "my", submission.id, "renew")]]))
+        text = _(
+            "Your entry “{title}” expires on {date} and will then leave search results. Renew it to keep it online."
+        )
+        await notify(
+            context.bot,
+            svc,
+            submission.user_id,
+            escape(
+                text.format(
+                    title=submission.draft.get("title", ""), date=long_date(record.expires_at, submission.language)
+                )
+            ),
+            InlineKeyboardMarkup([[button("🔄 " + _("Renew"), "my", submission.id, "renew")]]),
+        )
 
 
 HANDLERS = [

@@ -3,9 +3,11 @@ Vietnam–Taiwan session with a delegation of suppliers); "Meet" on a participan
 and opens (or extends) a handoff ticket, because staff arrange the meetings; registered users are
 reminded the day before. Times are shown in the department's time zone; every decision reads
 ``svc.clock``."""
+
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from datetime import timedelta
 from html import escape
 
@@ -15,12 +17,12 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.callbacks import parse
-from bot.db import Event, EventRegistration
 from bot.contact import request_handoff
-from bot.i18n import gettext_for, translate
+from bot.db import Event, EventRegistration
 from bot.delivery import notify
-from bot.render import button, details, fit, pick, shorten, version_rows
 from bot.events import event_title, event_view, heading, participant, participants, user_language, zone
+from bot.i18n import gettext_for, translate
+from bot.render import button, details, fit, pick, shorten, version_rows
 from bot.services import current_user, services
 from catalog.model import Record
 
@@ -42,22 +44,28 @@ REMIND_BEFORE = timedelta(hours=24)
 
 # ----------------------------------------------------------------------------- users: /events, Details, Meet
 
+
 async def list_events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/events: the upcoming scheduled events, each with a button to open it."""
     svc = services(context)
     _user, language = await current_user(update, context)
     _ = gettext_for(language)
-    events = await svc.store.rows(Event, Event.status == "scheduled", Event.starts_at >= svc.clock.now(),
-                                  order_by=Event.starts_at, limit=20)
+    events = await svc.store.rows(
+        Event, Event.status == "scheduled", Event.starts_at >= svc.clock.now(), order_by=Event.starts_at, limit=20
+    )
     if not events:
         await update.effective_message.reply_text(
-            _("No connection events are planned at the moment. Meanwhile, just write what technology you are looking for."))
+            _(
+                "No connection events are planned at the moment. Meanwhile, just write what technology you are looking for."
+            )
+        )
         return
     blocks = ["<b>" + _("Upcoming connection events") + "</b>"]
     blocks += ["\n".join(heading(event, language, zone(svc))) for event in events]
     rows = [[button(shorten(event_title(event, language), 60), "ev", event.id)] for event in events]
-    await update.effective_message.reply_text(fit("\n\n".join(blocks)), parse_mode=ParseMode.HTML,
-                                              reply_markup=InlineKeyboardMarkup(rows))
+    await update.effective_message.reply_text(
+        fit("\n\n".join(blocks)), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows)
+    )
 
 
 async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[str, Event | None, Record | None]:
@@ -76,8 +84,9 @@ async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[
 
 
 async def _stale(update: Update, language: str) -> None:
-    await update.callback_query.answer(translate(language, "This event is no longer open. Send /events for the current ones."),
-                                       show_alert=True)
+    await update.callback_query.answer(
+        translate(language, "This event is no longer open. Send /events for the current ones."), show_alert=True
+    )
 
 
 def meet_button(language: str, event: Event, position: int) -> InlineKeyboardButton:
@@ -94,10 +103,18 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _ = gettext_for(language)
     await update.callback_query.answer()
     entries = await participants(svc, event)
-    rows = [[button(f"ℹ️ {n}. " + shorten(pick(r.title, language, r.language)[0], 40), "evd", event.id, n),
-             meet_button(language, event, n)] for n, r in entries]
-    await update.callback_query.message.reply_text(event_view(event, entries, language, zone(svc)), parse_mode=ParseMode.HTML,
-                                                   reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+    rows = [
+        [
+            button(f"ℹ️ {n}. " + shorten(pick(r.title, language, r.language)[0], 40), "evd", event.id, n),
+            meet_button(language, event, n),
+        ]
+        for n, r in entries
+    ]
+    await update.callback_query.message.reply_text(
+        event_view(event, entries, language, zone(svc)),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup(rows) if rows else None,
+    )
 
 
 async def on_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -107,8 +124,11 @@ async def on_details(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     await update.callback_query.answer()
     position = int(parse(update.callback_query.data).arg)
-    await update.callback_query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
-                                                   reply_markup=InlineKeyboardMarkup([[meet_button(language, event, position)], *version_rows(record, language)]))
+    await update.callback_query.message.reply_text(
+        details(record, language),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup([[meet_button(language, event, position)], *version_rows(record, language)]),
+    )
 
 
 async def on_meet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -121,18 +141,24 @@ async def on_meet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _ = gettext_for(language)
     user_id = update.effective_user.id
     await update.callback_query.answer()
-    known = await svc.store.newest(EventRegistration, EventRegistration.event_id == event.id,
-                                   EventRegistration.user_id == user_id, EventRegistration.record_id == record.id)
+    known = await svc.store.newest(
+        EventRegistration,
+        EventRegistration.event_id == event.id,
+        EventRegistration.user_id == user_id,
+        EventRegistration.record_id == record.id,
+    )
     if known is None:
-        try:
+        with suppress(IntegrityError):  # a double tap already registered it
             await svc.store.save(EventRegistration(event_id=event.id, user_id=user_id, record_id=record.id))
-        except IntegrityError:  # a double tap already registered it
-            pass
     title = event_title(event, language)
     name = record.organization or pick(record.title, language, record.language)[0]
     await update.callback_query.message.reply_text(
-        "✅ " + _("Noted: you would like to meet {name} at “{event}”. I will remind you the day before.").format(
-            name=escape(name), event=escape(title)), parse_mode=ParseMode.HTML)
+        "✅ "
+        + _("Noted: you would like to meet {name} at “{event}”. I will remind you the day before.").format(
+            name=escape(name), event=escape(title)
+        ),
+        parse_mode=ParseMode.HTML,
+    )
     await request_handoff(update, context, [record.id], query=title)
 
 
@@ -146,7 +172,9 @@ async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
     """
     svc = services(context)
     now = svc.clock.now()
-    events = await svc.store.rows(Event, Event.status == "scheduled", Event.starts_at >= now, Event.starts_at <= now + REMIND_BEFORE)
+    events = await svc.store.rows(
+        Event, Event.status == "scheduled", Event.starts_at >= now, Event.starts_at <= now + REMIND_BEFORE
+    )
     for event in events:
         by_user: dict[int, list[EventRegistration]] = {}
         for registration in await svc.store.rows(EventRegistration, EventRegistration.event_id == event.id):
@@ -160,9 +188,13 @@ async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
             language = await user_language(svc, user_id)
             _ = gettext_for(language)
             records = await svc.catalog.get_many(r.record_id for r in registrations)
-            lines = ["⏰ " + _("Reminder: you are expected at this connection event.")] + heading(event, language, zone(svc))
+            lines = ["⏰ " + _("Reminder: you are expected at this connection event.")] + heading(
+                event, language, zone(svc)
+            )
             lines.append(_("You asked to meet:"))
-            lines += ["• " + participant(records[r.record_id], language) for r in registrations if r.record_id in records]
+            lines += [
+                "• " + participant(records[r.record_id], language) for r in registrations if r.record_id in records
+            ]
             await notify(context.bot, svc, user_id, fit("\n".join(lines)))
 
 

@@ -3,6 +3,7 @@
 A ticket starts from "Request introduction" on a result, "Talk to staff" in the menu, or the
 offer after "no good match". Its state is in the database, so a restart loses nothing.
 """
+
 from __future__ import annotations
 
 from html import escape
@@ -32,8 +33,12 @@ async def on_request_introduction(update: Update, context: ContextTypes.DEFAULT_
     callback = parse(query.data)
     user, language = await current_user(update, context)
     search = await services(context).store.search(callback.number())
-    if (search is None or search.user_id != user.id or not (callback.arg or "").isdigit()
-            or not 1 <= int(callback.arg) <= len(search.hits)):
+    if (
+        search is None
+        or search.user_id != user.id
+        or not (callback.arg or "").isdigit()
+        or not 1 <= int(callback.arg) <= len(search.hits)
+    ):
         await query.answer(translate(language, "This button is no longer valid. Please search again."), show_alert=True)
         return
     await query.answer()
@@ -76,7 +81,9 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await ask(query.message, svc, language, ticket)
 
 
-ACK_WAIT = 0.5  # seconds (scaled like Telegram's limits): the longest a user waits to hear that their request went to staff
+ACK_WAIT = (
+    0.5  # seconds (scaled like Telegram's limits): the longest a user waits to hear that their request went to staff
+)
 MIN_ACK_WAIT = 0.25  # real seconds the bot needs at least to hear back from the staff group
 
 
@@ -93,13 +100,21 @@ async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Tic
     done = await svc.outbox.finished(lane, timeout=wait)  # else it waits for the staff group's budget, safely kept
     message = update.effective_message
     if done and not (await svc.store.ticket(ticket.id)).card_message_id:
-        await message.reply_text(_("Your request #{number} is saved, but our staff cannot be reached right now. "
-                                   "It will reach them as soon as possible, and I will tell you.").format(number=ticket.id))
+        await message.reply_text(
+            _(
+                "Your request #{number} is saved, but our staff cannot be reached right now. "
+                "It will reach them as soon as possible, and I will tell you."
+            ).format(number=ticket.id)
+        )
         return
-    text = _("Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
-             "anything you write here reaches them.").format(number=ticket.id)
-    await message.reply_text(text + _away_note(svc, language),
-                             reply_markup=InlineKeyboardMarkup([[button("🛑 " + _("End conversation"), "end", ticket.id)]]))
+    text = _(
+        "Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
+        "anything you write here reaches them."
+    ).format(number=ticket.id)
+    await message.reply_text(
+        text + _away_note(svc, language),
+        reply_markup=InlineKeyboardMarkup([[button("🛑 " + _("End conversation"), "end", ticket.id)]]),
+    )
 
 
 def _away_note(svc: Services, language: str) -> str:
@@ -136,8 +151,13 @@ async def relay_to_staff(update: Update, context: ContextTypes.DEFAULT_TYPE, tic
     message = update.effective_message
     if await svc.store.relay_for(message.chat_id, message.message_id):
         return  # handled before a restart
-    relay = Relay(ticket_id=ticket.id, direction="to_staff", source_chat=message.chat_id,
-                  source_message_id=message.message_id, text=message.text or message.caption or "")
+    relay = Relay(
+        ticket_id=ticket.id,
+        direction="to_staff",
+        source_chat=message.chat_id,
+        source_message_id=message.message_id,
+        text=message.text or message.caption or "",
+    )
     rows, _claimed = await svc.store.save_relay(relay, lambda r, _c: [mirror.staff_copy(svc, ticket, r, message)])
     svc.outbox.kick(context.bot, svc, *(row.lane for row in rows))  # the group's budget never holds up the user
     if ticket.mirror_chat:

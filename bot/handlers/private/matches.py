@@ -1,4 +1,5 @@
 """Buttons under match notices to owners: a counterpart's details, or a request for an introduction."""
+
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
@@ -33,8 +34,11 @@ async def on_owner_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     if callback.arg == "det":
         versions = version_rows(record, language)
-        await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
-                                       reply_markup=InlineKeyboardMarkup(versions) if versions else None)
+        await query.message.reply_text(
+            details(record, language),
+            parse_mode=ParseMode.HTML,
+            reply_markup=InlineKeyboardMarkup(versions) if versions else None,
+        )
     else:
         await request_handoff(update, context, [other_id], owned[mine[0]].draft.get("title"))
 

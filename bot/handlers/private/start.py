@@ -1,4 +1,5 @@
 """Welcome, menu, help and language choice."""
+
 from __future__ import annotations
 
 from html import escape
@@ -17,32 +18,46 @@ from catalog.language import LANGUAGES, normalize_language_code
 
 def help_text(language: str) -> str:
     _ = gettext_for(language)
-    return "\n".join([
-        "<b>" + _("How to use TechConnect") + "</b>",
-        _("Write what you need in a few words, in Vietnamese, English, Chinese, Japanese or Korean, e.g. "
-          "“shrimp hatchery water treatment” or “máy sấy nông sản”."),
-        _("Each result has buttons: Details, Request introduction, More like this, and Filters "
-          "(offers or requests, sector, country)."),
-        _("Department staff can introduce you to the owner of a technology or a need."),
-        _("Post what you need or what your technology offers with /post: staff review it, then partners find it "
-          "and I tell you about matches. /mine lists your entries."),
-        _("/subscribe: a daily digest of new entries in your sectors · /events: upcoming connection sessions"),
-        "",
-        _("/start: menu · /language: change language · /help: this help"),
-    ])
+    return "\n".join(
+        [
+            "<b>" + _("How to use TechConnect") + "</b>",
+            _(
+                "Write what you need in a few words, in Vietnamese, English, Chinese, Japanese or Korean, e.g. "
+                "“shrimp hatchery water treatment” or “máy sấy nông sản”."
+            ),
+            _(
+                "Each result has buttons: Details, Request introduction, More like this, and Filters "
+                "(offers or requests, sector, country)."
+            ),
+            _("Department staff can introduce you to the owner of a technology or a need."),
+            _(
+                "Post what you need or what your technology offers with /post: staff review it, then partners find it "
+                "and I tell you about matches. /mine lists your entries."
+            ),
+            _("/subscribe: a daily digest of new entries in your sectors · /events: upcoming connection sessions"),
+            "",
+            _("/start: menu · /language: change language · /help: this help"),
+        ]
+    )
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user, language = await current_user(update, context)
+    _user, language = await current_user(update, context)
     _ = gettext_for(language)
     name = update.effective_user.first_name or ""
-    text = "\n\n".join([
-        _("Hello {name}! I am TechConnect, the technology supply–demand connection assistant of "
-          "Hai Phong's Department of Science and Technology.").format(name=escape(name)),
-        _("Tell me what technology you need, or what your technology can do, and I will find "
-          "matching offers and needs from Vietnam, Taiwan, Japan, Korea, Israel, the Netherlands "
-          "and more. Staff can then introduce you."),
-    ])
+    text = "\n\n".join(
+        [
+            _(
+                "Hello {name}! I am TechConnect, the technology supply–demand connection assistant of "
+                "Hai Phong's Department of Science and Technology."
+            ).format(name=escape(name)),
+            _(
+                "Tell me what technology you need, or what your technology can do, and I will find "
+                "matching offers and needs from Vietnam, Taiwan, Japan, Korea, Israel, the Netherlands "
+                "and more. Staff can then introduce you."
+            ),
+        ]
+    )
     code = update.effective_user.language_code
     if code and normalize_language_code(code) is None:
         text += "\n\n<i>" + escape(unsupported_hint(code)) + "</i>"
@@ -94,7 +109,9 @@ async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.message.reply_text(_("Describe the technology you are looking for, in a few words."))
     elif item == "partners":
         await services(context).store.update_user(user.id, mode="request")
-        await query.message.reply_text(_("Describe what your technology does: I will look for enterprises that need it."))
+        await query.message.reply_text(
+            _("Describe what your technology does: I will look for enterprises that need it.")
+        )
     elif item == "lang":
         await query.message.reply_text(_("Choose your language:"), reply_markup=language_keyboard(language))
     elif item == "help":
@@ -104,14 +121,17 @@ async def on_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command the bot does not have (mistyped, or from another bot's habits): the menu instead of silence."""
     _user, language = await current_user(update, context)
-    await update.effective_message.reply_text(translate(language, "I do not know that command. Here is what I can do:"),
-                                              reply_markup=menu_keyboard(language))
+    await update.effective_message.reply_text(
+        translate(language, "I do not know that command. Here is what I can do:"), reply_markup=menu_keyboard(language)
+    )
 
 
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button no handler knows (forged, or from an older version): answered, never left spinning."""
     _user, language = await current_user(update, context)
-    await update.callback_query.answer(translate(language, "This button is no longer valid. Please search again."), show_alert=True)
+    await update.callback_query.answer(
+        translate(language, "This button is no longer valid. Please search again."), show_alert=True
+    )
 
 
 HANDLERS = [

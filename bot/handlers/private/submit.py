@@ -4,6 +4,7 @@ The draft is a row, saved at every answer, so a restart loses nothing and an unf
 draft can be resumed. Back, Cancel and (at the end) Edit work at every step; the draft goes
 to staff for review only with the user's consent.
 """
+
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -12,11 +13,11 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, fil
 from bot import entry_form as form
 from bot.callbacks import parse
 from bot.contact import known
-from bot.entry_form import ask, keyboard, post_keyboard
 from bot.db import Submission
-from bot.review_card import send_for_review
+from bot.entry_form import ask, keyboard, post_keyboard
 from bot.i18n import gettext_for
 from bot.render import button
+from bot.review_card import send_for_review
 from bot.services import Services, current_user, pressed_row, services
 from catalog.model import KINDS
 
@@ -32,10 +33,14 @@ async def start_posting(update: Update, context: ContextTypes.DEFAULT_TYPE, kind
         title = unfinished.draft.get("title") or "…"
         await message.reply_text(
             _("You have an unfinished draft: “{title}”. Continue it or start a new one?").format(title=title),
-            reply_markup=InlineKeyboardMarkup([[
-                button("▶️ " + _("Continue"), "pst", unfinished.id, "resume"),
-                button("🆕 " + _("Start a new one"), "pst", unfinished.id, f"new-{kind}"),
-            ]]),
+            reply_markup=InlineKeyboardMarkup(
+                [
+                    [
+                        button("▶️ " + _("Continue"), "pst", unfinished.id, "resume"),
+                        button("🆕 " + _("Start a new one"), "pst", unfinished.id, f"new-{kind}"),
+                    ]
+                ]
+            ),
         )
         return
     await _new_draft(message, svc, user.id, language, kind)
@@ -43,13 +48,23 @@ async def start_posting(update: Update, context: ContextTypes.DEFAULT_TYPE, kind
 
 async def _new_draft(message: Message, svc: Services, user_id: int, language: str, kind: str) -> None:
     _ = gettext_for(language)
-    submission = Submission(user_id=user_id, kind=kind, language=language, status="drafting", draft={},
-                            contact=known(await svc.store.consented_contacts(user_id)))
+    submission = Submission(
+        user_id=user_id,
+        kind=kind,
+        language=language,
+        status="drafting",
+        draft={},
+        contact=known(await svc.store.consented_contacts(user_id)),
+    )
     submission.step = form.first_missing(submission)
     await svc.store.save(submission)
-    intro = (_("Let us post your need. Staff review it before it is published; you can go back or cancel at any step.")
-             if kind == "request" else
-             _("Let us post your technology offer. Staff review it before it is published; you can go back or cancel at any step."))
+    intro = (
+        _("Let us post your need. Staff review it before it is published; you can go back or cancel at any step.")
+        if kind == "request"
+        else _(
+            "Let us post your technology offer. Staff review it before it is published; you can go back or cancel at any step."
+        )
+    )
     await message.reply_text(intro)
     await ask(message, svc, language, submission)
 
@@ -76,7 +91,7 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     svc = services(context)
     _ = gettext_for(language)
     code = callback.arg or ""
-    if code == "resume" or code.startswith("new-") and code[4:] in KINDS:
+    if code == "resume" or (code.startswith("new-") and code[4:] in KINDS):
         await query.answer()
         await query.edit_message_reply_markup(None)
         if code == "resume":
@@ -94,8 +109,11 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     await query.edit_message_reply_markup(None)
     if code == "cancel":
-        await query.message.reply_text(_("Cancelled. Your published entry is unchanged.") if submission.record_id
-                                       else _("Cancelled. Nothing was sent to staff."))
+        await query.message.reply_text(
+            _("Cancelled. Your published entry is unchanged.")
+            if submission.record_id
+            else _("Cancelled. Nothing was sent to staff.")
+        )
     elif submission.status == "drafting":
         await ask(query.message, svc, language, submission)
 
@@ -162,8 +180,10 @@ async def submit(message: Message, svc: Services, submission: Submission, langua
     reached = await send_for_review(message.get_bot(), svc, submission)
     text = _("Thank you! Your entry #{number} was sent to staff for review. I will tell you when it is published.")
     if not reached:
-        text = _("Thank you! Your entry #{number} is saved; staff will review it as soon as they can be reached. "
-                 "I will tell you when it is published.")
+        text = _(
+            "Thank you! Your entry #{number} is saved; staff will review it as soon as they can be reached. "
+            "I will tell you when it is published."
+        )
     await message.reply_text(text.format(number=submission.id))
 
 

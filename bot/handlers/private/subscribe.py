@@ -6,6 +6,7 @@ A digest is written (with its entries attached) before it is sent, so a crash or
 never sends it twice; Telegram's overall limit is shared with conversations, so digests are
 paced below it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,8 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.callbacks import parse
-from bot.db import Digest, DigestItem, Subscription, User
 from bot.contact import request_handoff
+from bot.db import Digest, DigestItem, Subscription, User
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for, translate
 from bot.render import KIND_ICONS, button, details, fit, flag, grid, listing, pick, version_rows
 from bot.services import Services, current_user, pressed_row, services
@@ -37,22 +38,30 @@ INTEREST_CHARS = (3, 200)
 
 # ----------------------------------------------------------------------------- /subscribe, /unsubscribe
 
+
 def following(sub: Subscription, language: str) -> str:
     """What the user follows, and how digests work."""
     _ = gettext_for(language)
     sectors = listing((sector_label(key, language) for key in SECTORS if key in sub.sectors), language)
-    lines = ["<b>" + _("Daily digest of new entries") + "</b>",
-             _("Sectors: {sectors}").format(sectors=escape(sectors or "—")),
-             _("Interest: {interest}").format(interest=escape(f"“{sub.interest}”" if sub.interest else "—")), "",
-             _("Tick the sectors you follow, or write /subscribe followed by a few words about what interests you "
-               "(e.g. /subscribe shrimp farming water treatment). When new offers or needs fit, I send you at most "
-               "one digest a day. /unsubscribe stops it.")]
+    lines = [
+        "<b>" + _("Daily digest of new entries") + "</b>",
+        _("Sectors: {sectors}").format(sectors=escape(sectors or "—")),
+        _("Interest: {interest}").format(interest=escape(f"“{sub.interest}”" if sub.interest else "—")),
+        "",
+        _(
+            "Tick the sectors you follow, or write /subscribe followed by a few words about what interests you "
+            "(e.g. /subscribe shrimp farming water treatment). When new offers or needs fit, I send you at most "
+            "one digest a day. /unsubscribe stops it."
+        ),
+    ]
     return "\n".join(lines)
 
 
 def sectors_keyboard(sub: Subscription, language: str) -> InlineKeyboardMarkup:
     _ = gettext_for(language)
-    toggles = [button(("✅ " if key in sub.sectors else "") + sector_label(key, language), "sub", "t", key) for key in SECTORS]
+    toggles = [
+        button(("✅ " if key in sub.sectors else "") + sector_label(key, language), "sub", "t", key) for key in SECTORS
+    ]
     rows = grid(toggles, 2)
     rows.append([button("✔️ " + _("Done"), "sub", "done")])
     return InlineKeyboardMarkup(rows)
@@ -76,13 +85,17 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         low, high = INTEREST_CHARS
         if not low <= len(interest) <= high:
             await update.effective_message.reply_text(
-                _("Describe your interest in {low} to {high} characters after the command, e.g. "
-                  "/subscribe shrimp farming water treatment").format(low=low, high=high))
+                _(
+                    "Describe your interest in {low} to {high} characters after the command, e.g. "
+                    "/subscribe shrimp farming water treatment"
+                ).format(low=low, high=high)
+            )
             return
         sub.interest = interest
     await svc.store.save(sub)
-    await update.effective_message.reply_text(following(sub, language), parse_mode=ParseMode.HTML,
-                                              reply_markup=sectors_keyboard(sub, language))
+    await update.effective_message.reply_text(
+        following(sub, language), parse_mode=ParseMode.HTML, reply_markup=sectors_keyboard(sub, language)
+    )
 
 
 async def stop(svc: Services, user_id: int) -> None:
@@ -98,7 +111,10 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     user, language = await current_user(update, context)
     await stop(services(context), user.id)
     await update.effective_message.reply_text(
-        translate(language, "You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again."))
+        translate(
+            language, "You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again."
+        )
+    )
 
 
 async def on_subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -112,7 +128,8 @@ async def on_subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         await query.answer()
         await stop(svc, user.id)
         await query.message.reply_text(
-            _("You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again."))
+            _("You are unsubscribed: no more digests. Send /subscribe to follow sectors or an interest again.")
+        )
         return
     if callback.key == "t" and callback.arg not in SECTORS:
         await query.answer(_("This button is no longer valid."), show_alert=True)
@@ -123,7 +140,9 @@ async def on_subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         sector = callback.arg
         sub.sectors = [s for s in sub.sectors if s != sector] if sector in sub.sectors else [*sub.sectors, sector]
         await svc.store.save(sub)
-        await query.edit_message_text(following(sub, language), parse_mode=ParseMode.HTML, reply_markup=sectors_keyboard(sub, language))
+        await query.edit_message_text(
+            following(sub, language), parse_mode=ParseMode.HTML, reply_markup=sectors_keyboard(sub, language)
+        )
     else:
         await svc.store.save(sub)
         await query.edit_message_text(following(sub, language) + "\n\n✅ " + _("Saved."), parse_mode=ParseMode.HTML)
@@ -145,13 +164,19 @@ async def on_digest_entry(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if callback.action == "dgi":
         await request_handoff(update, context, [record.id], None)
         return
-    ask = [[button("🤝 " + translate(language, "Request introduction"), "dgi", item.id)]] if svc.settings.staff_chat_id is not None else []
+    ask = (
+        [[button("🤝 " + translate(language, "Request introduction"), "dgi", item.id)]]
+        if svc.settings.staff_chat_id is not None
+        else []
+    )
     rows = ask + version_rows(record, language)
-    await query.message.reply_text(details(record, language), parse_mode=ParseMode.HTML,
-                                   reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+    await query.message.reply_text(
+        details(record, language), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows) if rows else None
+    )
 
 
 # ----------------------------------------------------------------------------- the digest job
+
 
 def digest_text(items: list[DigestItem], records: dict[str, Record], language: str) -> str:
     """One line pair per entry, short enough to skim; the Details buttons carry the rest."""
@@ -182,7 +207,9 @@ async def _pending(svc: Services, user_id: int) -> tuple[list[int], dict[str, Re
     whose entries were withdrawn or expired since they were queued are dropped."""
     pending = await svc.store.rows(DigestItem, DigestItem.user_id == user_id, DigestItem.digest_id.is_(None))
     today = svc.clock.today()
-    records = {rid: r for rid, r in (await svc.catalog.get_many({i.record_id for i in pending})).items() if r.is_live(today)}
+    records = {
+        rid: r for rid, r in (await svc.catalog.get_many({i.record_id for i in pending})).items() if r.is_live(today)
+    }
     gone = [item.id for item in pending if item.record_id not in records]
     if gone:
         async with svc.store.session.begin() as session:
@@ -192,8 +219,10 @@ async def _pending(svc: Services, user_id: int) -> tuple[list[int], dict[str, Re
 
 def _due(now: datetime) -> list:
     """Conditions on a subscription that may get a digest now."""
-    return [Subscription.active.is_(True),
-            or_(Subscription.last_digest_at.is_(None), Subscription.last_digest_at <= now - DIGEST_EVERY)]
+    return [
+        Subscription.active.is_(True),
+        or_(Subscription.last_digest_at.is_(None), Subscription.last_digest_at <= now - DIGEST_EVERY),
+    ]
 
 
 async def _claim(svc: Services, user_id: int, item_ids: list[int]) -> tuple[Digest, list[DigestItem]] | None:
@@ -202,20 +231,34 @@ async def _claim(svc: Services, user_id: int, item_ids: list[int]) -> tuple[Dige
     The subscription is written first, so concurrent claims wait for each other rather than both read."""
     now = svc.clock.now()
     async with svc.store.session.begin() as session:
-        taken = await session.execute(update(Subscription).where(Subscription.user_id == user_id, *_due(now)).values(last_digest_at=now))
+        taken = await session.execute(
+            update(Subscription).where(Subscription.user_id == user_id, *_due(now)).values(last_digest_at=now)
+        )
         if taken.rowcount != 1:
             return None
         digest = Digest(user_id=user_id, status="sending", created_at=now)
         session.add(digest)
         await session.flush()
-        await session.execute(update(DigestItem).where(DigestItem.id.in_(item_ids), DigestItem.digest_id.is_(None))
-                              .values(digest_id=digest.id))
-        items = (await session.scalars(select(DigestItem).where(DigestItem.digest_id == digest.id).order_by(DigestItem.id))).all()
+        await session.execute(
+            update(DigestItem)
+            .where(DigestItem.id.in_(item_ids), DigestItem.digest_id.is_(None))
+            .values(digest_id=digest.id)
+        )
+        items = (
+            await session.scalars(select(DigestItem).where(DigestItem.digest_id == digest.id).order_by(DigestItem.id))
+        ).all()
     return digest, list(items)
 
 
-async def _finish(svc: Services, digest: Digest, status: str, message_id: int | None = None, *,
-                  release: bool = False, subscription: dict | None = None) -> None:
+async def _finish(
+    svc: Services,
+    digest: Digest,
+    status: str,
+    message_id: int | None = None,
+    *,
+    release: bool = False,
+    subscription: dict | None = None,
+) -> None:
     """How sending went: the digest's status, its items back in the queue (``release``) and
     changes to the subscription, in one transaction."""
     async with svc.store.session.begin() as session:
@@ -223,7 +266,9 @@ async def _finish(svc: Services, digest: Digest, status: str, message_id: int | 
         if release:
             await session.execute(update(DigestItem).where(DigestItem.digest_id == digest.id).values(digest_id=None))
         if subscription:
-            await session.execute(update(Subscription).where(Subscription.user_id == digest.user_id).values(**subscription))
+            await session.execute(
+                update(Subscription).where(Subscription.user_id == digest.user_id).values(**subscription)
+            )
 
 
 async def send_digest(context: ContextTypes.DEFAULT_TYPE, user_id: int, language: str) -> None:
@@ -236,15 +281,22 @@ async def send_digest(context: ContextTypes.DEFAULT_TYPE, user_id: int, language
         return
     digest, items = claimed
     try:
-        message = await context.bot.send_message(user_id, digest_text(items, records, language), parse_mode=ParseMode.HTML,
-                                                 reply_markup=digest_keyboard(items, language))
+        message = await context.bot.send_message(
+            user_id,
+            digest_text(items, records, language),
+            parse_mode=ParseMode.HTML,
+            reply_markup=digest_keyboard(items, language),
+        )
     except Forbidden as exc:
         log.info("digest %s: user %s blocked the bot (%s); subscription stopped", digest.id, user_id, exc)
         await _finish(svc, digest, "failed", subscription={"active": False})
     except TelegramError as exc:
         log.warning("digest %s to user %s not sent (%s); its entries wait for the next run", digest.id, user_id, exc)
-        last_sent = (select(func.max(Digest.created_at))
-                     .where(Digest.user_id == user_id, Digest.status == "sent").scalar_subquery())
+        last_sent = (
+            select(func.max(Digest.created_at))
+            .where(Digest.user_id == user_id, Digest.status == "sent")
+            .scalar_subquery()
+        )
         await _finish(svc, digest, "failed", release=True, subscription={"last_digest_at": last_sent})
     else:
         await _finish(svc, digest, "sent", message.message_id)
@@ -256,9 +308,15 @@ async def send_digests(context: ContextTypes.DEFAULT_TYPE) -> None:
     while they wait for the network, so the pace, not the latency, bounds a run."""
     svc = services(context)
     async with svc.store.session() as session:
-        due = (await session.scalars(
-            select(DigestItem.user_id).distinct().join(Subscription, Subscription.user_id == DigestItem.user_id)
-            .where(DigestItem.digest_id.is_(None), *_due(svc.clock.now())).order_by(DigestItem.user_id))).all()
+        due = (
+            await session.scalars(
+                select(DigestItem.user_id)
+                .distinct()
+                .join(Subscription, Subscription.user_id == DigestItem.user_id)
+                .where(DigestItem.digest_id.is_(None), *_due(svc.clock.now()))
+                .order_by(DigestItem.user_id)
+            )
+        ).all()
     languages = {user.id: user.language for user in await svc.store.rows(User, User.id.in_(due))}
     loop = asyncio.get_running_loop()
     start, sending = loop.time(), []

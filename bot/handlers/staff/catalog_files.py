@@ -4,6 +4,7 @@ imported (all or nothing, bad rows reported by line), /export_catalog sends the 
 A file whose name starts with ``events`` holds connection events instead (``bot.events.import_events``).
 Files sent inside a ticket's topic are for the user, so they are left to the relay.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,12 +16,12 @@ from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.i18n import gettext_for, plural_for
 from bot.events import import_events
-from bot.staffing import is_staff, staff_data_only, staff_gettext
+from bot.i18n import gettext_for, plural_for
 from bot.publishing import publish
 from bot.render import fit, shorten
 from bot.services import services
+from bot.staffing import is_staff, staff_data_only, staff_gettext
 from catalog.io import SUFFIXES, ImportFailed, RowError, read_records, write_records
 
 MAX_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
@@ -43,10 +44,16 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     staff_, ngettext = staff_gettext(context), plural_for(svc.settings.staff_language)
     if (document.file_size or 0) > MAX_BYTES:
-        await message.reply_text(staff_("This file is larger than 20 MB, which Telegram does not let bots download. "
-                                        "Please split it into smaller files."))
+        await message.reply_text(
+            staff_(
+                "This file is larger than 20 MB, which Telegram does not let bots download. "
+                "Please split it into smaller files."
+            )
+        )
         return
-    progress = await message.reply_text("⏳ " + staff_("Importing “{name}”…").format(name=name))  # at once; the result replaces it
+    progress = await message.reply_text(
+        "⏳ " + staff_("Importing “{name}”…").format(name=name)
+    )  # at once; the result replaces it
     data = await (await context.bot.get_file(document.file_id)).download_as_bytearray()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / ("upload" + suffix)
@@ -54,12 +61,18 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         try:
             if name.lower().startswith("events"):
                 new, updated = await import_events(path, svc, message.from_user.id, staff_)
-                text = ngettext("Imported {count} event: {new} new, {updated} updated.",
-                                "Imported {count} events: {new} new, {updated} updated.", new + updated)
+                text = ngettext(
+                    "Imported {count} event: {new} new, {updated} updated.",
+                    "Imported {count} events: {new} new, {updated} updated.",
+                    new + updated,
+                )
             else:
                 new, updated = await import_catalogue(context, path)
-                text = ngettext("Imported {count} entry: {new} new, {updated} updated; search is up to date.",
-                                "Imported {count} entries: {new} new, {updated} updated; search is up to date.", new + updated)
+                text = ngettext(
+                    "Imported {count} entry: {new} new, {updated} updated; search is up to date.",
+                    "Imported {count} entries: {new} new, {updated} updated; search is up to date.",
+                    new + updated,
+                )
         except ImportFailed as exc:
             await report_errors(message, progress, exc.errors, svc.settings.staff_language)
             return
@@ -79,8 +92,14 @@ async def report_errors(message: Message, progress: Message, errors: list[RowErr
     lines = [f"{e.line}: {e.field}: {e.reason}" for e in errors]
     staff_, ngettext = gettext_for(language), plural_for(language)
     failed = len({e.line for e in errors})
-    text = ["❌ " + ngettext("{count} row could not be imported; nothing was saved.",
-                            "{count} rows could not be imported; nothing was saved.", failed).format(count=failed)]
+    text = [
+        "❌ "
+        + ngettext(
+            "{count} row could not be imported; nothing was saved.",
+            "{count} rows could not be imported; nothing was saved.",
+            failed,
+        ).format(count=failed)
+    ]
     text += [escape(shorten(line, 180)) for line in lines[:SHOWN_ERRORS]]
     if len(lines) > SHOWN_ERRORS:
         text.append("\n" + staff_("All {count} errors are in the attached file.").format(count=len(lines)))
@@ -104,8 +123,12 @@ async def export_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         path = Path(folder) / f"catalogue.{kind}"
         await asyncio.to_thread(write_records, records, path)
         await update.effective_message.reply_document(
-            path.read_bytes(), filename=path.name,
-            caption=plural_for(svc.settings.staff_language)("{count} entry", "{count} entries", len(records)).format(count=len(records)))
+            path.read_bytes(),
+            filename=path.name,
+            caption=plural_for(svc.settings.staff_language)("{count} entry", "{count} entries", len(records)).format(
+                count=len(records)
+            ),
+        )
 
 
 async def keep_index_current(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -126,4 +149,6 @@ def document_handlers(staff_chat_id: int | None) -> list:
     """Files in the staff group, for a handler group of their own: the ticket relay still sees them."""
     if staff_chat_id is None:
         return []
-    return [MessageHandler(filters.Chat(staff_chat_id) & filters.Document.ALL & filters.UpdateType.MESSAGE, on_document)]
+    return [
+        MessageHandler(filters.Chat(staff_chat_id) & filters.Document.ALL & filters.UpdateType.MESSAGE, on_document)
+    ]

@@ -4,6 +4,7 @@ the 1st, once.
 
 Rendering takes a second or two of CPU, so it runs in a worker thread while other chats go on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,11 @@ def _numbers(report: Report, language: str) -> str:
     counts = report.funnel()
     reply = report.median_reply()
     lines = [f"{escape(staff_(FUNNEL_NAMES[stage]))}: {counts[stage]}" for stage in FUNNEL]
-    lines.append(escape(staff_("Median time to first staff reply")) + ": "
-                 + (format_timedelta(reply, threshold=1.5, locale=babel_locale(language)) if reply is not None else "—"))
+    lines.append(
+        escape(staff_("Median time to first staff reply"))
+        + ": "
+        + (format_timedelta(reply, threshold=1.5, locale=babel_locale(language)) if reply is not None else "—")
+    )
     lines.append(escape(staff_("Unclaimed tickets now")) + f": {report.unclaimed}")
     return "\n".join(lines)
 
@@ -67,7 +71,9 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     picture = await asyncio.to_thread(charts.dashboard, report, language)
     staff_ = staff_gettext(context)
     title = "<b>" + escape(staff_("Statistics, {period}").format(period=report.period.name())) + "</b>"
-    await update.effective_message.reply_photo(picture, caption=title + "\n" + _numbers(report, language), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_photo(
+        picture, caption=title + "\n" + _numbers(report, language), parse_mode=ParseMode.HTML
+    )
 
 
 async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -86,7 +92,10 @@ async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         example = "{}-{:02d}".format(*reporting.previous_month(now, zone))
         staff_ = staff_gettext(context)
         await update.effective_message.reply_text(
-            staff_("Use /report for this month so far, or /report YYYY-MM for a month, e.g. /report {example}.").format(example=example))
+            staff_("Use /report for this month so far, or /report YYYY-MM for a month, e.g. /report {example}.").format(
+                example=example
+            )
+        )
         return
     name, data, caption = await monthly_workbook(svc, *month)
     await update.effective_message.reply_document(data, filename=name, caption=caption, parse_mode=ParseMode.HTML)

@@ -2,6 +2,7 @@
 and Reject (a reason from a list, or typed). Approved entries enter the catalogue and the
 index at once; the submitter hears the outcome in their language.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,13 +15,14 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 from bot import entry_form as form
 from bot.callbacks import parse
 from bot.db import Submission, now
-from bot.staffing import is_staff, staff_gettext
+from bot.delivery import notify, to_user
 from bot.i18n import gettext_for
 from bot.publishing import publish
-from bot.review_card import REASONS, reason_text, refresh_card
-from bot.delivery import notify, to_user
 from bot.render import button, long_date
+from bot.review_card import REASONS, reason_text, refresh_card
 from bot.services import Services, services
+from bot.staffing import is_staff, staff_gettext
+
 
 async def approve(bot: Bot, svc: Services, submission: Submission, staff_name: str) -> None:
     """Publish: the catalogue and the index have the entry before the owner is told."""
@@ -29,9 +31,14 @@ async def approve(bot: Bot, svc: Services, submission: Submission, staff_name: s
     submission.record_id, submission.status, submission.reviewed_by = record.id, "approved", staff_name
     submission.expiry_notice_for = None
     _ = gettext_for(submission.language)
-    text = _("Good news: your entry “{title}” is published. Others can find it now, in every language. "
-             "It stays online until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it.")
-    notice = to_user(submission.user_id, escape(text.format(title=submission.draft["title"], date=long_date(expires, submission.language))))
+    text = _(
+        "Good news: your entry “{title}” is published. Others can find it now, in every language. "
+        "It stays online until {date}; I will remind you a week before. See /mine to edit, renew or withdraw it."
+    )
+    notice = to_user(
+        submission.user_id,
+        escape(text.format(title=submission.draft["title"], date=long_date(expires, submission.language))),
+    )
     await svc.store.save(submission, notice)  # the owner hears of it first, once it is searchable
     await refresh_card(bot, svc, submission)
     await publish(bot, svc, [record])
@@ -43,10 +50,19 @@ async def reject(bot: Bot, svc: Services, submission: Submission, reason: str, s
     await svc.store.save(submission)
     await refresh_card(bot, svc, submission)
     _ = gettext_for(submission.language)
-    text = (_("Your changes to “{title}” were not accepted: {reason} The published version stays online; you can edit it again with /mine.")
-            if submission.record_id else
-            _("Your entry “{title}” was not published: {reason} You can correct it and send it again with /mine."))
-    await notify(bot, svc, submission.user_id, escape(text.format(title=submission.draft["title"], reason=reason_text(submission, submission.language))))
+    text = (
+        _(
+            "Your changes to “{title}” were not accepted: {reason} The published version stays online; you can edit it again with /mine."
+        )
+        if submission.record_id
+        else _("Your entry “{title}” was not published: {reason} You can correct it and send it again with /mine.")
+    )
+    await notify(
+        bot,
+        svc,
+        submission.user_id,
+        escape(text.format(title=submission.draft["title"], reason=reason_text(submission, submission.language))),
+    )
 
 
 async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -79,23 +95,37 @@ async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     elif code.startswith("r-") and code[2:] in REASONS:
         await query.answer(staff_("Rejected."))
         await reject(bot, svc, submission, code[2:], name)
-    elif code == "r-type" or code.startswith("e-") and code[2:] in form.TEXT_STEPS:
+    elif code == "r-type" or (code.startswith("e-") and code[2:] in form.TEXT_STEPS):
         await query.answer()
-        submission.staff_field, submission.staff_editor = ("reason" if code == "r-type" else code[2:]), query.from_user.id
+        submission.staff_field, submission.staff_editor = (
+            ("reason" if code == "r-type" else code[2:]),
+            query.from_user.id,
+        )
         submission.staff_thread = query.message.message_thread_id if query.message.is_topic_message else None
         submission.staff_asked_at = now()
         await svc.store.save(submission)
-        what = staff_("the reason, sent to the user as you write it") if code == "r-type" else staff_(form.FIELD_NAMES[code[2:]])
-        await query.message.reply_text("✍️ " + staff_("{name}, write {what} as your next message in this topic.").format(
-            name=escape(name), what=what), parse_mode=ParseMode.HTML)
+        what = (
+            staff_("the reason, sent to the user as you write it")
+            if code == "r-type"
+            else staff_(form.FIELD_NAMES[code[2:]])
+        )
+        await query.message.reply_text(
+            "✍️ "
+            + staff_("{name}, write {what} as your next message in this topic.").format(name=escape(name), what=what),
+            parse_mode=ParseMode.HTML,
+        )
     elif code == "edit":
         await query.answer()
-        await refresh_card(bot, svc, submission, InlineKeyboardMarkup(form.field_rows(submission, language, "rv") + [back]))
+        await refresh_card(
+            bot, svc, submission, InlineKeyboardMarkup(form.field_rows(submission, language, "rv") + [back])
+        )
     elif code.startswith("e-") and code[2:] in form.steps(submission):
         await query.answer()
         submission.step = code[2:]  # the choice buttons below are those of this field
         await svc.store.save(submission)
-        await refresh_card(bot, svc, submission, InlineKeyboardMarkup(form.choice_rows(submission, language, "rv") + [back]))
+        await refresh_card(
+            bot, svc, submission, InlineKeyboardMarkup(form.choice_rows(submission, language, "rv") + [back])
+        )
     elif code == "back":
         await query.answer()
         submission.step = None
@@ -104,7 +134,9 @@ async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     elif code.startswith("p-") and code != "p-done" and form.toggle_partnership(submission, code):
         await query.answer()
         await svc.store.save(submission)
-        await refresh_card(bot, svc, submission, InlineKeyboardMarkup(form.choice_rows(submission, language, "rv") + [back]))
+        await refresh_card(
+            bot, svc, submission, InlineKeyboardMarkup(form.choice_rows(submission, language, "rv") + [back])
+        )
     elif code == "p-done" or (answer := form.choice(submission, code, svc.clock.today())) is not None:
         await query.answer(staff_("Updated."))
         if code != "p-done":

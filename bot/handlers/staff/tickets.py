@@ -3,6 +3,7 @@ introductions and their outcomes, lists and exports, and the periodic jobs.
 
 Staff commands work only for members of the staff group (or configured staff ids).
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,10 +19,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 from bot import mirror, tickets
 from bot.callbacks import parse
 from bot.db import STAGES, Introduction, Relay, Ticket, now
-from bot.i18n import N_, gettext_for, translate
 from bot.delivery import copy_of, edit_of, to_staff, to_ticket, to_user, user_lane
-from bot.reporting import STAGE_LABELS
+from bot.i18n import N_, gettext_for, translate
 from bot.render import MAX_MESSAGE, button, shorten
+from bot.reporting import STAGE_LABELS
 from bot.services import current_user, services
 from bot.staffing import is_staff, staff_data_only, staff_gettext, staff_only
 from catalog.io import csv_safe
@@ -29,7 +30,9 @@ from index.text import fold
 
 log = logging.getLogger("techconnect.staff")
 CANNED = {
-    "hello": N_("Hello, I am from the Department of Science and Technology. I have read your request and will help you."),
+    "hello": N_(
+        "Hello, I am from the Department of Science and Technology. I have read your request and will help you."
+    ),
     "contacting": N_("We are contacting the technology owner and will get back to you within two working days."),
     "details": N_("Could you tell us more: your current scale, budget and timeline?"),
     "meeting": N_("The other party agreed to meet. We will send you the time and place shortly."),
@@ -44,16 +47,23 @@ async def _ticket_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Ti
     if message.chat_id == services(context).settings.staff_chat_id and message.is_topic_message:
         ticket = await services(context).store.ticket_by_topic(message.message_thread_id)
     if ticket is None:
-        await message.reply_text(translate(services(context).settings.staff_language, "Use this command inside a ticket's topic."))
+        await message.reply_text(
+            translate(services(context).settings.staff_language, "Use this command inside a ticket's topic.")
+        )
     return ticket
 
 
 def _holder_notice(ticket: Ticket, staff_name: str | None) -> str:
     _ = gettext_for(ticket.language)
     if staff_name:
-        return escape(_("{name} from the Department's staff has joined this conversation. I will stay quiet while you talk.")
-                      .format(name=staff_name))
-    return escape(_("You are back with the assistant: write what you are looking for. Staff still see this conversation."))
+        return escape(
+            _(
+                "{name} from the Department's staff has joined this conversation. I will stay quiet while you talk."
+            ).format(name=staff_name)
+        )
+    return escape(
+        _("You are back with the assistant: write what you are looking for. Staff still see this conversation.")
+    )
 
 
 async def _hand_back(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
@@ -71,7 +81,9 @@ async def _claim(context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, staff_id: i
     svc = services(context)
     if not await svc.store.claim(ticket.id, staff_id, staff_name):
         return False
-    await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, _holder_notice(ticket, staff_name), ticket_id=ticket.id))
+    await svc.outbox.send(
+        context.bot, svc, to_user(ticket.user_id, _holder_notice(ticket, staff_name), ticket_id=ticket.id)
+    )
     await _claimed(context, ticket.id, staff_id)
     return True
 
@@ -121,7 +133,9 @@ async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, tick
         ticket.status = "claimed" if ticket.claimed_by else "open"
         ticket.closed_at, ticket.ended_by_user = None, False
         await svc.store.save(ticket)
-        await message.reply_text("🔄 " + staff_("The ticket was closed; it is open again and your message goes to the user."))
+        await message.reply_text(
+            "🔄 " + staff_("The ticket was closed; it is open again and your message goes to the user.")
+        )
     reply_to = None
     if message.reply_to_message and message.reply_to_message.message_id != message.message_thread_id:
         original = await svc.store.relay_by_target(ticket.id, message.reply_to_message.message_id)
@@ -135,14 +149,24 @@ async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, tick
         if claimed:
             rows.insert(0, to_user(ticket.user_id, _holder_notice(ticket, name), ticket_id=ticket.id))
         if in_form:  # the user answers staff next, not the form they had open
-            parked = translate(ticket.language, "Your unfinished form is kept: what you write now goes to staff. "
-                                                "Send /post or tap Talk to staff to continue it.")
+            parked = translate(
+                ticket.language,
+                "Your unfinished form is kept: what you write now goes to staff. "
+                "Send /post or tap Talk to staff to continue it.",
+            )
             rows.append(to_user(ticket.user_id, "✏️ " + escape(parked), ticket_id=ticket.id))
         return rows
 
-    relay = Relay(ticket_id=ticket.id, direction="to_user", source_chat=message.chat_id,
-                  source_message_id=message.message_id, text=message.text or message.caption or "")
-    rows, claimed = await svc.store.save_relay(relay, deliveries, claim=(message.from_user.id, name) if not ticket.claimed_by else None)
+    relay = Relay(
+        ticket_id=ticket.id,
+        direction="to_user",
+        source_chat=message.chat_id,
+        source_message_id=message.message_id,
+        text=message.text or message.caption or "",
+    )
+    rows, claimed = await svc.store.save_relay(
+        relay, deliveries, claim=(message.from_user.id, name) if not ticket.claimed_by else None
+    )
     if in_form:
         await svc.store.set_focus(ticket.user_id, None)
     await svc.outbox.deliver(context.bot, svc, rows)
@@ -159,8 +183,14 @@ async def relay_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket:
     relay = await svc.store.relay_for(edited.chat_id, edited.message_id)
     if relay is None or relay.direction != "to_user" or not (edited.text or edited.caption):
         return
-    row = edit_of(relay, user_lane(ticket.user_id), ticket.user_id, edited.text or edited.caption,
-                  caption=edited.text is None, ticket_id=ticket.id)
+    row = edit_of(
+        relay,
+        user_lane(ticket.user_id),
+        ticket.user_id,
+        edited.text or edited.caption,
+        caption=edited.text is None,
+        ticket_id=ticket.id,
+    )
     await svc.outbox.send(context.bot, svc, row)
 
 
@@ -178,10 +208,14 @@ async def toggle_mirror(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user, _language = await current_user(update, context)
     following = not user.mirror
     await svc.store.update_user(user.id, mirror=following)
-    await message.reply_text(staff_(
-        "The conversations of the tickets you hold now come to this chat. Reply to a user's message to answer it; "
-        "the ticket's topic shows the latest messages on its card. /mirror again stops this.") if following else
-        staff_("The conversations of your tickets go to their topics in the staff group again."))
+    await message.reply_text(
+        staff_(
+            "The conversations of the tickets you hold now come to this chat. Reply to a user's message to answer it; "
+            "the ticket's topic shows the latest messages on its card. /mirror again stops this."
+        )
+        if following
+        else staff_("The conversations of your tickets go to their topics in the staff group again.")
+    )
     for ticket in await svc.store.tickets(Ticket.claimed_by == user.id, Ticket.status.in_(("open", "claimed"))):
         if following:
             await mirror.follow(context.bot, svc, ticket.id, user.id)
@@ -198,8 +232,16 @@ async def note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not text:
         await message.reply_text(staff_("Write the note after the command: /note text"))
         return
-    await services(context).store.save(Relay(ticket_id=ticket.id, direction="note", source_chat=message.chat_id,
-                                             source_message_id=message.message_id, target_message_id=message.message_id, text=text))
+    await services(context).store.save(
+        Relay(
+            ticket_id=ticket.id,
+            direction="note",
+            source_chat=message.chat_id,
+            source_message_id=message.message_id,
+            target_message_id=message.message_id,
+            text=text,
+        )
+    )
     await message.reply_text("📝 " + staff_("Internal note saved; the user does not see it."))
 
 
@@ -209,8 +251,9 @@ async def canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     staff_ = staff_gettext(context)
     rows = [[button(shorten(staff_(text), 60), "cr", ticket.id, key)] for key, text in CANNED.items()]
-    await update.effective_message.reply_text(staff_("Choose a reply; it is sent in the user's language:"),
-                                              reply_markup=InlineKeyboardMarkup(rows))
+    await update.effective_message.reply_text(
+        staff_("Choose a reply; it is sent in the user's language:"), reply_markup=InlineKeyboardMarkup(rows)
+    )
 
 
 async def on_canned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -238,7 +281,9 @@ async def back_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     await _hand_back(context, ticket)
-    await update.effective_message.reply_text("🤖 " + translate(services(context).settings.staff_language, "The assistant answers the user again."))
+    await update.effective_message.reply_text(
+        "🤖 " + translate(services(context).settings.staff_language, "The assistant answers the user again.")
+    )
 
 
 async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -260,17 +305,24 @@ async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         listing = "\n".join(f"{i}. {escape(e)}" for i, e in enumerate(ticket.entries, 1)) or "—"
         await update.effective_message.reply_text(
             staff_("Which entry? /introduce N (number in the ticket) or /introduce ENTRY_ID.") + "\n" + listing,
-            parse_mode=ParseMode.HTML)
+            parse_mode=ParseMode.HTML,
+        )
         return
     if record.id not in ticket.entries:
         ticket.entries = ticket.entries + [record.id]
         await svc.store.save(ticket)
-    intro = Introduction(ticket_id=ticket.id, record_id=record.id, stage="introduced", staff_id=update.effective_user.id)
+    intro = Introduction(
+        ticket_id=ticket.id, record_id=record.id, stage="introduced", staff_id=update.effective_user.id
+    )
     await svc.store.save(intro)
     title = record.title.get(svc.settings.staff_language) or record.title[record.language]
     await update.effective_message.reply_text(
-        "🤝 " + staff_("Introduction #{number} recorded: {title}. Update it with /stage {number} meeting|negotiation|agreement|declined REASON")
-        .format(number=intro.id, title=escape(title)), parse_mode=ParseMode.HTML)
+        "🤝 "
+        + staff_(
+            "Introduction #{number} recorded: {title}. Update it with /stage {number} meeting|negotiation|agreement|declined REASON"
+        ).format(number=intro.id, title=escape(title)),
+        parse_mode=ParseMode.HTML,
+    )
     _ = gettext_for(ticket.language)
     user_title = record.title.get(ticket.language) or record.title[record.language]
     text = _("Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=user_title)
@@ -284,8 +336,8 @@ def parse_stage(words: list[str], staff_) -> tuple[str | None, str]:
     for key in STAGES:
         for name in (key, staff_(STAGE_LABELS[key])):
             name_words = [fold(word) for word in name.split()]
-            if folded[:len(name_words)] == name_words:
-                return key, " ".join(words[len(name_words):])
+            if folded[: len(name_words)] == name_words:
+                return key, " ".join(words[len(name_words) :])
     return None, ""
 
 
@@ -301,12 +353,16 @@ async def stage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if intro is None or new_stage is None or (new_stage == "declined" and not reason):
         stages = ", ".join(f"{staff_(STAGE_LABELS[s]).lower()} ({s})" for s in STAGES)
         await update.effective_message.reply_text(
-            staff_("Use /stage ID STAGE [reason], STAGE one of: {stages}; declined needs a reason.").format(stages=stages))
+            staff_("Use /stage ID STAGE [reason], STAGE one of: {stages}; declined needs a reason.").format(
+                stages=stages
+            )
+        )
         return
     intro.stage, intro.reason = new_stage, reason or None
     await svc.store.save(intro)
-    await update.effective_message.reply_text("📈 " + staff_("Introduction #{number}: {stage}").format(
-        number=intro.id, stage=staff_(STAGE_LABELS[new_stage])))
+    await update.effective_message.reply_text(
+        "📈 " + staff_("Introduction #{number}: {stage}").format(number=intro.id, stage=staff_(STAGE_LABELS[new_stage]))
+    )
 
 
 def _ticket_line(ticket: Ticket, staff_) -> str:
@@ -315,7 +371,9 @@ def _ticket_line(ticket: Ticket, staff_) -> str:
     return f"#{ticket.id} · {ticket.language} · {escape(who)} · {escape(holder)}"
 
 
-async def _list_tickets(update: Update, context: ContextTypes.DEFAULT_TYPE, title: str, empty: str, *conditions) -> None:
+async def _list_tickets(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, title: str, empty: str, *conditions
+) -> None:
     """The list in as many messages as Telegram's length limit needs, whole lines each."""
     if not await staff_data_only(update, context):
         return
@@ -336,8 +394,14 @@ async def list_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def list_mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _list_tickets(update, context, N_("Your tickets"), N_("You hold no tickets."),
-                        Ticket.status == "claimed", Ticket.claimed_by == update.effective_user.id)
+    await _list_tickets(
+        update,
+        context,
+        N_("Your tickets"),
+        N_("You hold no tickets."),
+        Ticket.status == "claimed",
+        Ticket.claimed_by == update.effective_user.id,
+    )
 
 
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -348,14 +412,28 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tickets = await svc.store.tickets()
     intros = await svc.store.introductions()
     ticket_rows = [
-        {"ticket": t.id, "status": t.status, "language": t.language, "created_at": t.created_at.isoformat(),
-         "closed_at": t.closed_at.isoformat() if t.closed_at else "", "claimed_by": t.claimed_name or "",
-         "entries": " ".join(t.entries), **{k: t.contact.get(k, "") for k in ("name", "organisation", "role", "reach", "purpose")}}
+        {
+            "ticket": t.id,
+            "status": t.status,
+            "language": t.language,
+            "created_at": t.created_at.isoformat(),
+            "closed_at": t.closed_at.isoformat() if t.closed_at else "",
+            "claimed_by": t.claimed_name or "",
+            "entries": " ".join(t.entries),
+            **{k: t.contact.get(k, "") for k in ("name", "organisation", "role", "reach", "purpose")},
+        }
         for t in tickets
     ]
     intro_rows = [
-        {"introduction": i.id, "ticket": i.ticket_id, "entry": i.record_id, "stage": i.stage, "reason": i.reason or "",
-         "created_at": i.created_at.isoformat(), "updated_at": i.updated_at.isoformat()}
+        {
+            "introduction": i.id,
+            "ticket": i.ticket_id,
+            "entry": i.record_id,
+            "stage": i.stage,
+            "reason": i.reason or "",
+            "created_at": i.created_at.isoformat(),
+            "updated_at": i.updated_at.isoformat(),
+        }
         for i in intros
     ]
     for name, rows in (("tickets.csv", ticket_rows), ("introductions.csv", intro_rows)):
@@ -381,13 +459,20 @@ async def realert_unclaimed(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 COMMANDS = [
-    ("open", N_("Unclaimed tickets")), ("mine", N_("Tickets you hold")), ("stats", N_("Statistics")),
+    ("open", N_("Unclaimed tickets")),
+    ("mine", N_("Tickets you hold")),
+    ("stats", N_("Statistics")),
     ("report", N_("Monthly report as a workbook: /report YYYY-MM")),
-    ("export", N_("Tickets and introductions as CSV")), ("note", N_("Internal note (in a ticket topic)")),
-    ("reply", N_("Ready-made replies (in a ticket topic)")), ("introduce", N_("Record an introduction")),
-    ("stage", N_("Update an introduction's outcome")), ("bot", N_("Hand the user back to the assistant")),
-    ("close", N_("Close the ticket")), ("mirror", N_("Follow the tickets you hold in your private chat with me")),
-    ("newevent", N_("Create a connection event")), ("cancelevent", N_("Cancel a connection event")),
+    ("export", N_("Tickets and introductions as CSV")),
+    ("note", N_("Internal note (in a ticket topic)")),
+    ("reply", N_("Ready-made replies (in a ticket topic)")),
+    ("introduce", N_("Record an introduction")),
+    ("stage", N_("Update an introduction's outcome")),
+    ("bot", N_("Hand the user back to the assistant")),
+    ("close", N_("Close the ticket")),
+    ("mirror", N_("Follow the tickets you hold in your private chat with me")),
+    ("newevent", N_("Create a connection event")),
+    ("cancelevent", N_("Cancel a connection event")),
     ("export_catalog", N_("The catalogue as a file (jsonl or csv)")),
 ]
 
