@@ -35,6 +35,7 @@ from bot.metrics import CountedJobQueue, Metrics, count_failed_job
 from bot.ordering import ConversationOrder
 from bot.services import Services
 from bot.ui_language import MENU_LANGUAGES, commands
+from bot.workers import HEARTBEAT, Workers, alone, worker_name
 
 log = logging.getLogger("techconnect")
 
@@ -160,7 +161,12 @@ async def build_services(settings: Settings) -> Services:
     store = BotStore(catalog.engine)
     engine, _, _ = await open_engine(catalog)
     services = Services(
-        settings=settings, catalog=catalog, store=store, engine=engine, clock=Clock(settings.office_hours.zone)
+        settings=settings,
+        catalog=catalog,
+        store=store,
+        engine=engine,
+        workers=Workers(store, worker_name(settings)),
+        clock=Clock(settings.office_hours.zone),
     )
     if requeued := await recover(services):
         log.info("%s outbox messages interrupted by a stop will be sent again", requeued)
@@ -173,7 +179,8 @@ async def start_up(application: Application) -> None:
     if health := application.bot_data.get("health"):
         settings = application.bot_data["services"].settings
         await health.start(settings.health_listen, settings.health_port)
-    if replayed := await application.update_queue.replay(application.bot):
+    await application.bot_data["services"].workers.beat()
+    if replayed := await application.update_queue.replay(application.bot, starting=True):
         log.info("%s updates left unhandled by a stop are handled again", replayed)
     await set_commands(application)
 
@@ -201,6 +208,13 @@ async def set_commands(application: Application) -> None:
             log.warning("staff command menu not set (is the bot in the staff group?): %s", exc)
 
 
+async def keep_alive(context) -> None:
+    """Job: this worker is alive; it takes over what workers that stopped had left unhandled."""
+    await context.bot_data["services"].workers.beat()
+    if adopted := await context.application.update_queue.replay(context.bot, starting=False):
+        log.info("%s updates left by a stopped worker are handled here", adopted)
+
+
 async def deliver_outbox(context) -> None:
     """Job: what had to wait (429, staff group unreachable, network) is delivered, in order."""
     services = context.bot_data["services"]
@@ -223,9 +237,9 @@ def build_application(
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        .concurrent_updates(ConversationOrder(services.store, services.metrics, ordered=ordered))
+        .concurrent_updates(ConversationOrder(services.workers, services.metrics, ordered=ordered))
         .job_queue(CountedJobQueue(services.metrics))
-        .update_queue(DurableQueue(services.store))
+        .update_queue(DurableQueue(services.workers))
         .read_timeout(SEND_TIMEOUT)
         .write_timeout(SEND_TIMEOUT)
         .post_init(start_up)
@@ -261,7 +275,11 @@ def build_application(
     application.add_handler(CallbackQueryHandler(start.on_unknown_button))  # after every other button handler
     application.add_error_handler(errors.on_error)
     application.add_error_handler(count_failed_job)
-    application.job_queue.run_repeating(deliver_outbox, interval=OUTBOX_INTERVAL, first=OUTBOX_INTERVAL, name="outbox")
+    application.job_queue.run_repeating(
+        alone(deliver_outbox), interval=OUTBOX_INTERVAL, first=OUTBOX_INTERVAL, name="outbox"
+    )
+    if services.workers.shared:
+        application.job_queue.run_repeating(keep_alive, interval=HEARTBEAT, first=HEARTBEAT, name="keep_alive")
     entries.schedule(application)
     catalog_files.schedule(application)
     events.schedule(application)

@@ -402,6 +402,28 @@ class InboxUpdate(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     done: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now, index=True)
+    conversation: Mapped[str | None] = mapped_column(String(60), index=True)  # bot.ordering.conversation_key
+    worker: Mapped[str | None] = mapped_column(String(100))  # the process handling it (bot.workers)
+
+
+class Worker(Base):
+    """A bot process on this database, alive while it keeps ``seen_at`` fresh (bot.workers)."""
+
+    __tablename__ = "bot_workers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Lease(Base):
+    """Work only one process may do at a time (an outbox lane, a scheduled job), and who does it.
+    A lease held by a process that stopped being alive may be taken over."""
+
+    __tablename__ = "bot_leases"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(100))
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class BotStore(Database):
@@ -516,7 +538,7 @@ class BotStore(Database):
                 else:
                     await session.merge(row)
 
-    async def keep_update(self, update_id: int, payload: dict) -> bool:
+    async def keep_update(self, update_id: int, payload: dict, *, conversation: str | None, worker: str) -> bool:
         """Write an incoming update down; False when it was written in the last day (Telegram sent it
         again). An older id is a new update: Telegram picks ids afresh after a week without updates."""
         insert = INSERTS[self.engine.dialect.name]
@@ -528,7 +550,14 @@ class BotStore(Database):
             )
             result = await session.execute(
                 insert(InboxUpdate)
-                .values(update_id=update_id, payload=payload, done=False, received_at=now())
+                .values(
+                    update_id=update_id,
+                    payload=payload,
+                    done=False,
+                    received_at=now(),
+                    conversation=conversation,
+                    worker=worker,
+                )
                 .on_conflict_do_nothing()
             )
             return result.rowcount == 1

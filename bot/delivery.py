@@ -13,6 +13,7 @@ Guarantees, by what Telegram allows:
 - A row that cannot be delivered for good (the user blocked the bot, the message to copy was
   deleted) is marked ``failed`` and the other side is told; nothing is dropped silently.
 - Deleted topics are re-created (with the ticket's card) and the row is posted there.
+- With several workers, one of them at a time delivers a lane (a lease: :mod:`bot.workers`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ SHARED_TEXT = "text"  # ref of a plain text copy for a topic: near the group's l
 BATCH_BELOW = 3  # messages left of the group's minute below which waiting texts share a message
 SHARE_AFTER = 5.0  # seconds (scaled like Telegram's limits) a text waited for the group, after which those behind it share its message
 MAX_RIDERS = 15
+LANE_WAIT = 5.0  # seconds a new message waits for another worker that is delivering its lane
 MAX_WAIT_HERE = 60.0  # seconds: a background drain waits out a shorter 429 itself; the job takes longer ones
 
 
@@ -270,7 +272,9 @@ class Outbox:
         once; only Telegram's own "retry after" is always honoured."""
         lock = self._locks.setdefault(lane, asyncio.Lock())
         notices: list[Outgoing] = []  # for the other side of what could not be delivered
-        async with lock:
+        async with lock, svc.workers.lease(f"lane:{lane}", wait=LANE_WAIT if eager else 0.0) as held:
+            if not held:  # another worker is delivering the lane; the job looks again if it stops
+                return
             if lane.startswith("ticket:") and not await self._ticket_topic(bot, svc, int(lane[7:])):
                 return
             while (row := await svc.store.next_outgoing(lane)) is not None:

@@ -3,7 +3,8 @@
 PTB confirms a polled update with its next getUpdates call (and a webhook answers 200) as soon as
 the update is queued, not when it was handled: a crash in between would lose what a user or a
 staff member wrote. The queue below writes each update to the database first; an update is
-marked done once handled (:mod:`bot.ordering`), and unfinished ones are handled again at start.
+marked done once handled (:mod:`bot.ordering`), and unfinished ones are handled again at start
+(or, with several workers, by another worker once theirs has stopped: :mod:`bot.workers`).
 Handling twice is safe: relays are unique per source message, form answers per update.
 """
 
@@ -13,15 +14,16 @@ import asyncio
 
 from telegram import Bot, Update
 
-from bot.db import BotStore
+from bot.ordering import conversation_name
+from bot.workers import Workers
 
 
 class DurableQueue(asyncio.Queue):
     """The Application's update queue, writing each new update down before it is queued."""
 
-    def __init__(self, store: BotStore) -> None:
+    def __init__(self, workers: Workers) -> None:
         super().__init__()
-        self.store = store
+        self.workers = workers
         self.writing = 0  # updates received and being written down, not yet queued
 
     @property
@@ -32,15 +34,17 @@ class DurableQueue(asyncio.Queue):
     async def put(self, item: object) -> None:
         self.writing += 1
         try:
-            if isinstance(item, Update) and not await self.store.keep_update(item.update_id, item.to_dict()):
+            if isinstance(item, Update) and not await self.workers.store.keep_update(
+                item.update_id, item.to_dict(), conversation=conversation_name(item), worker=self.workers.name
+            ):
                 return  # sent again by Telegram: handled already, or queued by the replay
             await super().put(item)
         finally:
             self.writing -= 1
 
-    async def replay(self, bot: Bot) -> int:
-        """Queue the updates a stop left unfinished (before any new one); how many."""
-        unfinished = await self.store.unfinished_updates()
+    async def replay(self, bot: Bot, *, starting: bool) -> int:
+        """Queue the updates a stop left unfinished (at start, before any new one); how many."""
+        unfinished = await self.workers.adopt(starting=starting)
         for row in unfinished:
             await super().put(Update.de_json(row.payload, bot))
         return len(unfinished)

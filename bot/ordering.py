@@ -1,7 +1,8 @@
 """Updates of one conversation are handled one after another; different conversations at once.
 
 A conversation is a private chat, or one topic of a group (the staff group's tickets are
-independent of each other). Without this, two quick messages of one user run concurrently over
+independent of each other). With several workers, an update also waits for the earlier updates
+of its conversation that other workers received (:mod:`bot.workers`). Without this, two quick messages of one user run concurrently over
 the same rows: answers overwrite each other, relays swap places, a double tap opens two tickets.
 """
 
@@ -14,8 +15,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.db import BotStore
 from bot.metrics import Metrics
+from bot.workers import Workers
 
 
 def conversation_key(update: object) -> Hashable:
@@ -30,6 +31,12 @@ def conversation_key(update: object) -> Hashable:
     return (chat.id, thread)
 
 
+def conversation_name(update: object) -> str | None:
+    """:func:`conversation_key` as the inbox keeps it."""
+    key = conversation_key(update)
+    return None if key is None else ":".join(str(part) for part in key)
+
+
 class ConversationOrder(BaseUpdateProcessor):
     """Per-conversation FIFO on top of a bound on concurrent updates; each handled update is
     counted and timed (:mod:`bot.metrics`), and marked done in the inbox (:mod:`bot.inbox`).
@@ -40,10 +47,15 @@ class ConversationOrder(BaseUpdateProcessor):
     """
 
     def __init__(
-        self, store: BotStore, metrics: Metrics, *, ordered: bool = True, max_concurrent_updates: int = 256
+        self,
+        workers: Workers,
+        metrics: Metrics,
+        *,
+        ordered: bool = True,
+        max_concurrent_updates: int = 256,
     ) -> None:
         super().__init__(max_concurrent_updates)
-        self.store = store
+        self.workers = workers
         self.metrics = metrics
         self.ordered = ordered
         self._locks: dict[Hashable, asyncio.Lock] = {}
@@ -52,13 +64,14 @@ class ConversationOrder(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         await self._in_order(update, self.metrics.handled(update, coroutine))
         if isinstance(update, Update):
-            await self.store.update_done(update.update_id)
+            await self.workers.store.update_done(update.update_id)
 
     async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = conversation_key(update) if self.ordered else None
         if key is None:
             await coroutine
             return
+        await self.workers.turn(update.update_id, conversation_name(update))  # before this process's lock
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:

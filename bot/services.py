@@ -1,4 +1,4 @@
-"""What handlers share: settings, stores, the search engine and the metrics, kept in ``bot_data``."""
+"""What handlers share: settings, stores, the search engine, this worker and the metrics, kept in ``bot_data``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.delivery import Outbox
 from bot.i18n import translate
 from bot.metrics import Metrics
 from bot.ui_language import first_guess, remember
+from bot.workers import Workers
 from catalog.store import CatalogStore
 from index.search import SearchEngine
 
@@ -25,6 +26,7 @@ class Services:
     catalog: CatalogStore
     store: BotStore
     engine: SearchEngine
+    workers: Workers
     clock: Clock = field(default_factory=Clock)
     outbox: Outbox = field(default_factory=Outbox)
     metrics: Metrics = field(default_factory=Metrics)

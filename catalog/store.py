@@ -67,6 +67,7 @@ class EntryRow(Base):
     expires_at: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    written_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)  # this row's last write (version)
     content_hash: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict] = mapped_column(JSON)
 
@@ -115,7 +116,7 @@ class CatalogStore(Database):
                     updated += 1
                 row.kind, row.status, row.sector = record.kind, record.status, record.sector
                 row.country, row.trl, row.expires_at = record.country, record.trl, record.expires_at
-                row.updated_at = record.updated_at or now
+                row.updated_at, row.written_at = record.updated_at or now, now
                 row.content_hash = record.content_hash()
                 row.data = {k: v for k, v in record.to_json().items() if k not in ("created_at", "updated_at")}
         return inserted, updated
@@ -154,6 +155,12 @@ class CatalogStore(Database):
         async with self.session.begin() as session:
             deleted = await session.execute(delete(EntryRow).where(EntryRow.id == record_id).returning(EntryRow.id))
             return deleted.first() is not None
+
+    async def version(self) -> tuple[int, datetime | None]:
+        """Changes whenever a record is written or deleted: cheap to ask before reading them all."""
+        async with self.session() as session:
+            count, newest = (await session.execute(select(func.count(), func.max(EntryRow.written_at)))).one()
+            return count, newest
 
     async def count(self) -> int:
         async with self.session() as session:

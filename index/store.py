@@ -9,11 +9,13 @@ record, so an index from another model, or from an older catalogue, is never use
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import pickle
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,11 @@ class VectorStore:
     @classmethod
     def load(cls, folder: Path, model_id: str) -> VectorStore:
         """Open the index in ``folder``; :class:`IndexMismatch` if it belongs to another model."""
+        with _locked(folder, fcntl.LOCK_SH):
+            return cls._load(folder, model_id)
+
+    @classmethod
+    def _load(cls, folder: Path, model_id: str) -> VectorStore:
         manifest = json.loads((folder / "manifest.json").read_text())
         if manifest.get("format") != FORMAT:
             raise IndexMismatch(f"index format {manifest.get('format')} is not {FORMAT}")
@@ -143,7 +150,8 @@ class VectorStore:
         }
 
     def save(self) -> None:
-        """Write every file beside its final name, then rename: a reader never sees half an index."""
+        """Write every file beside its final name, then rename, under the folder's lock: a reader
+        never sees half an index, nor files of two different saves."""
         self.folder.mkdir(parents=True, exist_ok=True)
         manifest = {
             "format": FORMAT,
@@ -163,10 +171,11 @@ class VectorStore:
             "offsets.npz": lambda p: np.savez(p.open("wb"), **self._offset_arrays()),
             "manifest.json": lambda p: p.write_text(json.dumps(manifest, ensure_ascii=False)),
         }
-        for name, write in staged.items():
-            tmp = self.folder / f".{name}.tmp"
-            write(tmp)
-            os.replace(tmp, self.folder / name)
+        with _locked(self.folder, fcntl.LOCK_EX):  # several processes may share the folder
+            for name, write in staged.items():
+                tmp = self.folder / f".{name}.tmp"
+                write(tmp)
+                os.replace(tmp, self.folder / name)
 
     def fingerprint(self) -> str:
         digest = hashlib.sha1()
@@ -252,3 +261,12 @@ class VectorStore:
             if unit_ids
             else np.empty((0, self.dim), np.float32)
         )
+
+
+@contextmanager
+def _locked(folder: Path, how: int) -> Iterator[None]:
+    """The index folder's lock (``fcntl.LOCK_SH`` to read, ``LOCK_EX`` to write), across processes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a") as handle:
+        fcntl.flock(handle, how)
+        yield

@@ -101,8 +101,8 @@ async def test_timestamps_keep_their_instant_and_come_back_in_utc(store):
 async def test_inserts_that_meet_an_existing_row_keep_it(store):
     users = await asyncio.gather(*(store.user(7, f"Minh {n}") for n in range(5)))
     assert len({user.first_name for user in users}) == 1  # one row, whichever insert came first
-    assert await store.keep_update(1001, {"message": {"text": "xin chào"}}) is True
-    assert await store.keep_update(1001, {"message": {"text": "again"}}) is False
+    assert await store.keep_update(1001, {"message": {"text": "xin chào"}}, conversation="7:None", worker="w") is True
+    assert await store.keep_update(1001, {"message": {"text": "again"}}, conversation="7:None", worker="w") is False
     (kept,) = await store.unfinished_updates()
     assert kept.payload == {"message": {"text": "xin chào"}}
 

@@ -21,6 +21,7 @@ from bot.publishing import publish
 from bot.render import KIND_ICONS, button, long_date, shorten
 from bot.review_card import reason_text, refresh_card
 from bot.services import Services, current_user, pressed_row, services
+from bot.workers import alone
 from catalog.model import Record
 
 LISTED = 20
@@ -231,4 +232,4 @@ HANDLERS = [
 
 
 def schedule(application) -> None:
-    application.job_queue.run_repeating(remind_expiring, interval=3600, first=120, name="remind_expiring")
+    application.job_queue.run_repeating(alone(remind_expiring), interval=3600, first=120, name="remind_expiring")

@@ -24,6 +24,7 @@ from bot.events import event_title, event_view, heading, participant, participan
 from bot.i18n import gettext_for, translate
 from bot.render import button, details, fit, pick, shorten, version_rows
 from bot.services import current_user, services
+from bot.workers import alone
 from catalog.model import Record
 
 log = logging.getLogger("techconnect.events")
@@ -208,4 +209,4 @@ HANDLERS = [
 
 def schedule(application) -> None:
     """The reminder job, every 10 minutes (its name lets tests find and run it)."""
-    application.job_queue.run_repeating(remind, interval=600, first=600, name="event_reminders")
+    application.job_queue.run_repeating(alone(remind), interval=600, first=600, name="event_reminders")

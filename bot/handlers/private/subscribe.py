@@ -26,6 +26,7 @@ from bot.db import Digest, DigestItem, Subscription, User
 from bot.i18n import DEFAULT_LANGUAGE, gettext_for, translate
 from bot.render import KIND_ICONS, button, details, fit, flag, grid, listing, pick, version_rows
 from bot.services import Services, current_user, pressed_row, services
+from bot.workers import alone
 from catalog.model import Record
 from catalog.taxonomy import SECTORS, country_name, sector_label
 
@@ -338,4 +339,4 @@ HANDLERS = [
 
 def schedule(application) -> None:
     """The digest job, every minute (its name lets tests find and run it)."""
-    application.job_queue.run_repeating(send_digests, interval=60, first=60, name="send_digests")
+    application.job_queue.run_repeating(alone(send_digests), interval=60, first=60, name="send_digests")

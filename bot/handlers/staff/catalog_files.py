@@ -28,6 +28,8 @@ MAX_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 SHOWN_ERRORS = 20
 EXPORT_FORMATS = ("jsonl", "csv")
 
+INDEX_INTERVAL = 2.0  # seconds between two looks at the catalogue's version
+
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A catalogue or events file from staff: import it and say what changed, or why nothing did."""
@@ -133,16 +135,22 @@ async def export_catalog(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def keep_index_current(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Job: the catalogue also changes outside this process (``techconnect catalog import``, another
-    worker); searches follow within minutes, without a restart."""
+    worker); searches follow within seconds, without a restart. Reading the catalogue's version
+    is cheap; the index is compared with the catalogue only when it changed."""
     svc = services(context)
-    await svc.engine.refresh(svc.catalog)
+    version = await svc.catalog.version()
+    if version != context.bot_data.get("catalog_version"):
+        await svc.engine.refresh(svc.catalog)
+        context.bot_data["catalog_version"] = version
 
 
 HANDLERS = [CommandHandler("export_catalog", export_catalog)]
 
 
 def schedule(application) -> None:
-    application.job_queue.run_repeating(keep_index_current, interval=300, first=300, name="keep_index_current")
+    application.job_queue.run_repeating(
+        keep_index_current, interval=INDEX_INTERVAL, first=INDEX_INTERVAL, name="keep_index_current"
+    )
 
 
 def document_handlers(staff_chat_id: int | None) -> list:

@@ -23,6 +23,7 @@ from bot.reporting import FUNNEL, FUNNEL_NAMES, Period, Report
 from bot.services import Services, services
 from bot.staffing import staff_data_only, staff_gettext
 from bot.workbook import workbook
+from bot.workers import alone
 from catalog.taxonomy import babel_locale
 
 TREND_MONTHS = 6  # the dashboard shows this many months, the last one the current (or reported) month
@@ -124,4 +125,4 @@ HANDLERS = [CommandHandler("stats", stats), CommandHandler("report", report)]
 
 def schedule(application) -> None:
     """The monthly report job, checked every hour (its name lets tests find and run it)."""
-    application.job_queue.run_repeating(post_monthly_report, interval=3600, first=600, name="monthly_report")
+    application.job_queue.run_repeating(alone(post_monthly_report), interval=3600, first=600, name="monthly_report")

@@ -25,6 +25,7 @@ from bot.render import MAX_MESSAGE, button, shorten
 from bot.reporting import STAGE_LABELS
 from bot.services import current_user, services
 from bot.staffing import is_staff, staff_data_only, staff_gettext, staff_only
+from bot.workers import alone
 from catalog.io import csv_safe
 from index.text import fold
 
@@ -497,4 +498,4 @@ def handlers() -> list:
 
 def schedule(application) -> None:
     """The periodic job: unclaimed re-alerts."""
-    application.job_queue.run_repeating(realert_unclaimed, interval=60, first=60)
+    application.job_queue.run_repeating(alone(realert_unclaimed), interval=60, first=60, name="realert_unclaimed")
