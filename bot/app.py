@@ -402,8 +402,13 @@ def configure_logging(settings: Settings) -> None:
 def run(settings: Settings) -> None:
     """``techconnect run``: long polling, or a webhook with Telegram's secret token when configured."""
     configure_logging(settings)
-    services = asyncio.run(build_services(settings))
-    application = build_application(services)
+
+    async def prepare() -> Services:
+        services = await build_services(settings)
+        await services.store.engine.dispose()  # its connections belong to this loop, not the bot's
+        return services
+
+    application = build_application(asyncio.run(prepare()))
     if settings.webhook_url:
         application.run_webhook(**webhook_arguments(settings))
     else:

@@ -14,11 +14,12 @@ async def open_catalog(url: str | None = None, *, seed: bool = False) -> Catalog
     """The catalogue database, its schema brought to the newest revision (the bot's tables too);
     with ``seed``, an empty catalogue first receives the sample catalogue."""
     store = CatalogStore(make_engine(url or database_url()))
-    await migrations.upgrade(store.engine)
-    if seed and await store.count() == 0:
-        from catalog.sample import sample_records
+    async with migrations.setting_up(store.engine):
+        await migrations.upgrade(store.engine)
+        if seed and await store.count() == 0:
+            from catalog.sample import sample_records
 
-        await store.upsert(sample_records())
+            await store.upsert(sample_records())
     return store
 
 

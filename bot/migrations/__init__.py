@@ -6,11 +6,14 @@ using it (:func:`upgrade`), so a new version of the code never meets an older sc
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import Base as BotBase
@@ -25,6 +28,26 @@ def config(connection=None) -> Config:
     cfg.set_main_option("script_location", str(Path(__file__).parent))
     cfg.attributes["connection"] = connection
     return cfg
+
+
+SETTING_UP = 7_140_001  # PostgreSQL advisory lock: one process at a time sets up the database
+
+
+@asynccontextmanager
+async def setting_up(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold the database for set-up (migrations, a first seed): workers starting together on one
+    PostgreSQL take turns, and the later ones find the work done. SQLite has one process."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(select(func.pg_advisory_lock(SETTING_UP)))
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(select(func.pg_advisory_unlock(SETTING_UP)))
+            await conn.commit()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
