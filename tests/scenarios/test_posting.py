@@ -21,6 +21,7 @@ from support import (
     review_topic,
     say,
     staff_press,
+    staff_says,
 )
 
 from bot.db import Match, StaffTopic, Submission, Ticket
@@ -306,12 +307,36 @@ async def test_a_vietnamese_need_matching_a_traditional_chinese_offer_tells_both
     assert (await live.services.store.get(Match, match.id)).ticket_id == ticket.id
     card = live.emulator.messages(STAFF_CHAT_ID, thread_id=ticket.topic_id, from_bot=True)[0]["text"]
     assert "mei.lin@example.com.tw" in card  # the other party's contact, for staff
-    assert any(TW_OFFER["title"] in t for t in bot_texts(live, VI_USER)[-2:])
-    assert any(VI_NEED["title_en"] in t for t in bot_texts(live, TW_USER)[-2:])  # in English, which they read
+    # each side hears whom staff propose to introduce, in their language, and what happens next
+    vi_org, tw_org = VI_NEED["contact"][1], TW_OFFER["contact"][1]
+    (to_vi,) = [t for t in bot_texts(live, VI_USER)[-2:] if t.startswith("🤝 ")]
+    assert to_vi.startswith(
+        "🤝 " + vi("Our staff propose to introduce you to:") + "\n" + TW_OFFER["title"] + " · " + tw_org
+    )
+    assert vi("This concerns your entry “{title}”.").format(title=need.draft["title"]) in to_vi
+    assert to_vi.endswith(vi("Staff will arrange a meeting; reply here to ask them anything."))  # the ticket is theirs
+    (to_tw,) = [t for t in bot_texts(live, TW_USER)[-2:] if t.startswith("🤝 ")]
+    assert to_tw.startswith(  # the need's title in English, which they read
+        "🤝 " + tw("Our staff propose to introduce you to:") + "\n" + VI_NEED["title_en"] + " · " + vi_org
+    )
+    assert to_tw.endswith(
+        tw("Staff will contact you to arrange a meeting. To reach them, tap Talk to staff in /start.")
+    )
     # a second tap does not open a second ticket
     await live.emulator.press(STAFF_ID, message, b["callback_data"])
     await live.settle()
     assert len(await live.services.store.tickets(Ticket.user_id == VI_USER)) == 1
+
+    # staff make the introduction: both sides hear whom they were introduced to
+    vi_since, tw_since = last_id(live, VI_USER), last_id(live, TW_USER)
+    await staff_says(live, "/introduce 1", ticket)  # the offer, first in the ticket
+    (to_vi,) = bot_texts(live, VI_USER, since=vi_since)
+    assert to_vi.startswith("🤝 " + vi("Staff have introduced you to:") + "\n" + TW_OFFER["title"] + " · " + tw_org)
+    assert to_vi.endswith(vi("Staff will arrange a meeting; reply here to ask them anything."))
+    (to_tw,) = bot_texts(live, TW_USER, since=tw_since)
+    assert to_tw.startswith("🤝 " + tw("Staff have introduced you to:") + "\n" + VI_NEED["title_en"] + " · " + vi_org)
+    assert tw("This concerns your entry “{title}”.").format(title=TW_OFFER["title"]) in to_tw
+    assert tw("Staff will contact you to arrange a meeting. To reach them, tap Talk to staff in /start.") in to_tw
 
 
 async def test_an_unrelated_need_gets_no_match_notice(live):
