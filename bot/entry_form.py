@@ -322,8 +322,8 @@ def field_rows(submission: Submission, language: str, action: str) -> list[list[
     return grid(fields, 3)
 
 
-def to_record(submission: Submission, expires_at: date | None = None) -> Record:
-    """The catalogue entry the submission describes (published, until ``expires_at``)."""
+def to_record(submission: Submission) -> Record:
+    """The catalogue entry the submission describes (published; its listing's end is set on approval)."""
     draft, contact = submission.draft, submission.contact
     title, description = draft.get("title", ""), draft.get("description", "")
     language = detect_language(f"{title}\n{description}")
@@ -348,7 +348,6 @@ def to_record(submission: Submission, expires_at: date | None = None) -> Record:
             k: v for k, v in {"name": contact.get("name"), ("email" if "@" in reach else "phone"): reach}.items() if v
         },
         deadline=date.fromisoformat(draft["deadline"]) if draft.get("deadline") else None,
-        expires_at=expires_at,
     )
 
 

@@ -8,6 +8,8 @@ withdrawals all go through :func:`publish`.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from telegram import Bot
 
 from bot.db import INSERTS, DigestItem, Submission, Subscription
@@ -29,6 +31,12 @@ async def publish(bot: Bot, svc: Services, records: list[Record]) -> tuple[int, 
             await announce(bot, svc, record, matches)
     await queue_for_subscribers(svc, fresh)
     return inserted, updated
+
+
+def listing_end(record: Record, svc: Services) -> date:
+    """The last day a posted entry is listed: the deadline its owner set (a need "by March 2027"
+    is wanted until then), else ``entry_days`` from today."""
+    return record.deadline or svc.clock.today() + timedelta(days=svc.settings.entry_days)
 
 
 def _news(record: Record, before: Record | None) -> bool:

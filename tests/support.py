@@ -221,9 +221,11 @@ async def post(
     sector: str = "aquaculture",
     country: str = "c-VN",
     seeking: str = "technology",
+    deadline: str = "d-6",
     submit: bool = True,
 ) -> Submission:
-    """Fill in the whole form (buttons where there are buttons) and consent."""
+    """Fill in the whole form (buttons where there are buttons, a need's ``deadline`` a button's
+    code or a typed date) and consent."""
     live.emulator.user(user_id, "Poster", language_code)
     await say(live, user_id, "/start")
     await press(live, user_id, "need" if kind == "request" else "offer")
@@ -237,7 +239,10 @@ async def post(
     await press(live, user_id, "t-6")
     await press(live, user_id, f"p-{PARTNERSHIPS.index('technical_cooperation')}")
     await press(live, user_id, "p-done")
-    await press(live, user_id, "d-6" if kind == "request" else "i-patented")
+    if kind == "request" and not deadline.startswith("d-"):
+        await say(live, user_id, deadline)
+    else:
+        await press(live, user_id, deadline if kind == "request" else "i-patented")
     for answer in entry["contact"]:
         await say(live, user_id, answer)
     if submit:

@@ -9,7 +9,19 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from support import TW_FORM, bot_texts, fill, jsonl, last_id, newest_with, press_form, say, send_file
+from support import (
+    TW_FORM,
+    bot_texts,
+    fill,
+    forge,
+    jsonl,
+    last_id,
+    lines_of,
+    newest_with,
+    press_form,
+    say,
+    send_file,
+)
 
 from bot.contact import PROMPTS
 from bot.db import Event, EventRegistration
@@ -30,6 +42,7 @@ TITLES = {
 }
 GROUPER_HANT = "龍虎斑石斑魚人工繁殖與種苗量產技術"  # tw-aqua-001 in Traditional Chinese
 GROUPER_ORG = "澎海水產種苗股份有限公司"
+GROUPER_NAME = GROUPER_ORG + " (sample)"  # its organisation, as the sample catalogue names it
 
 
 def local_day(live, days: int) -> str:
@@ -193,6 +206,74 @@ async def test_registered_users_are_reminded_once_the_day_before(live):
 
     await run_reminders(live)
     assert len(bot_texts(live, TW_USER, since=mark)) == 1
+
+
+async def register(live, user_id: int, language_code: str, event: Event, *positions: int) -> None:
+    live.emulator.user(user_id, "Guest", language_code)
+    await say(live, user_id, "/events")
+    await tap(live, user_id, f"ev:{event.id}")
+    for position in positions:
+        await tap(live, user_id, f"evm:{event.id}:{position}")
+
+
+@pytest.mark.parametrize("user_id, language_code, language", [(TW_USER, "zh-tw", "zh-Hant"), (VI_USER, "vi", "vi")])
+async def test_events_show_the_users_registrations_and_cancel_one(live, user_id, language_code, language):
+    _ = gettext_for(language)
+    event = await create_event(live, days=3)
+    await register(live, user_id, language_code, event, 1, 2)
+    assert len(await registrations(live)) == 2
+    await fill(live, user_id, TW_FORM)  # the contact form the first Meet started
+    await press_form(live, user_id, "agree")
+    ticket = await live.services.store.newest_ticket(user_id)
+
+    await say(live, user_id, "/events")
+    listing = live.emulator.messages(user_id, from_bot=True)[-1]
+    assert _("Your registrations") in listing["text"] and TITLES[language] in listing["text"]
+    assert GROUPER_ORG in listing["text"].split(_("Your registrations"))[1]
+    cancels = [b for b in buttons(listing) if b["callback_data"].startswith("evx:")]
+    assert [b["callback_data"] for b in cancels] == [f"evx:{event.id}:1", f"evx:{event.id}:2"]
+    assert cancels[0]["text"] == "❌ " + _("Cancel: {name}").format(name=GROUPER_NAME)
+
+    await live.emulator.press(user_id, listing, f"evx:{event.id}:1")
+    await live.settle()
+    assert [r.record_id for r in await registrations(live)] == ["tw-aqua-002"]
+    assert live.emulator.callback_answers[-1].get("text") == _("Cancelled: you no longer ask to meet {name}.").format(
+        name=GROUPER_NAME
+    )
+    listing = live.emulator.messages(user_id, from_bot=True)[-1]  # the list, edited in place
+    assert [b["callback_data"] for b in buttons(listing) if b["callback_data"].startswith("evx:")] == [
+        f"evx:{event.id}:2"
+    ]
+    assert GROUPER_ORG not in listing["text"].split(_("Your registrations"))[1]
+    notice = "❌ " + STAFF("The user no longer asks to meet {name} at “{event}”.").format(
+        name=GROUPER_NAME, event=TITLES["vi"]
+    )
+    assert notice in lines_of(live.emulator.messages(STAFF_CHAT_ID, thread_id=ticket.topic_id, from_bot=True))
+
+    mark = last_id(live, user_id)
+    answer = await forge(live, user_id, listing, f"evx:{event.id}:1")  # a double tap: nothing more to cancel
+    assert answer.get("text") == _("Already cancelled.") and bot_texts(live, user_id, since=mark) == []
+    assert len(await registrations(live)) == 1
+
+    live.services.clock.advance(event.starts_at - live.services.clock.now() - timedelta(hours=12))
+    await run_reminders(live)  # the reminder names only the meeting still asked for
+    (reminder,) = bot_texts(live, user_id, since=mark)
+    assert GROUPER_ORG not in reminder and "tw-aqua-002" in {r.record_id for r in await registrations(live)}
+    assert _("You asked to meet:") in reminder
+
+    await forge(live, user_id, listing, f"evx:{event.id}:2")
+    assert await registrations(live) == []
+    live.services.clock.advance(timedelta(days=2))  # the event is over: its cancel button is stale
+    answer = await forge(live, user_id, listing, f"evx:{event.id}:2")
+    assert answer.get("text") == _("This event is no longer open. Send /events for the current ones.")
+    live.services.clock.advance(timedelta(days=-2))
+    assert await staff_writes(live, f"/cancelevent {event.id}") == [
+        STAFF_N(
+            "Event #{number} cancelled; {count} user was told.",
+            "Event #{number} cancelled; {count} users were told.",
+            0,
+        ).format(number=event.id, count=0)
+    ]  # nobody is registered any more
 
 
 # ----------------------------------------------------------------------------- events files

@@ -4,7 +4,7 @@ the real bot polling the Bot API emulator, a real SQLite file, the real model an
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from support import (
@@ -21,12 +21,14 @@ from support import (
     review_topic,
     say,
     staff_press,
+    staff_says,
+    tap,
 )
 
 from bot.db import Match, StaffTopic, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, LiveBot, buttons
 from bot.entry_form import HINTS, PROMPTS
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, plural_for
 from bot.render import long_date
 from bot.review_card import REASONS
 from catalog.model import PARTNERSHIPS
@@ -106,7 +108,7 @@ async def test_need_posted_in_vietnamese_with_a_correction_is_reviewed_and_found
     record = await live.services.catalog.get(submission.record_id)
     assert record.status == "published" and record.kind == "request" and record.language == "vi"
     assert record.title["en"] == VI_NEED["title_en"]
-    assert record.expires_at == live.services.clock.today() + timedelta(days=live.services.settings.entry_days)
+    assert record.expires_at == record.deadline == date(2027, 6, 30)  # listed until the need's own deadline
     told = bot_texts(live, VI_USER, since=since)
     published = _(
         "Good news: your entry “{title}” is published. Others can find it now, in every language. "
@@ -306,12 +308,36 @@ async def test_a_vietnamese_need_matching_a_traditional_chinese_offer_tells_both
     assert (await live.services.store.get(Match, match.id)).ticket_id == ticket.id
     card = live.emulator.messages(STAFF_CHAT_ID, thread_id=ticket.topic_id, from_bot=True)[0]["text"]
     assert "mei.lin@example.com.tw" in card  # the other party's contact, for staff
-    assert any(TW_OFFER["title"] in t for t in bot_texts(live, VI_USER)[-2:])
-    assert any(VI_NEED["title_en"] in t for t in bot_texts(live, TW_USER)[-2:])  # in English, which they read
+    # each side hears whom staff propose to introduce, in their language, and what happens next
+    vi_org, tw_org = VI_NEED["contact"][1], TW_OFFER["contact"][1]
+    (to_vi,) = [t for t in bot_texts(live, VI_USER)[-2:] if t.startswith("🤝 ")]
+    assert to_vi.startswith(
+        "🤝 " + vi("Our staff propose to introduce you to:") + "\n" + TW_OFFER["title"] + " · " + tw_org
+    )
+    assert vi("This concerns your entry “{title}”.").format(title=need.draft["title"]) in to_vi
+    assert to_vi.endswith(vi("Staff will arrange a meeting; reply here to ask them anything."))  # the ticket is theirs
+    (to_tw,) = [t for t in bot_texts(live, TW_USER)[-2:] if t.startswith("🤝 ")]
+    assert to_tw.startswith(  # the need's title in English, which they read
+        "🤝 " + tw("Our staff propose to introduce you to:") + "\n" + VI_NEED["title_en"] + " · " + vi_org
+    )
+    assert to_tw.endswith(
+        tw("Staff will contact you to arrange a meeting. To reach them, tap Talk to staff in /start.")
+    )
     # a second tap does not open a second ticket
     await live.emulator.press(STAFF_ID, message, b["callback_data"])
     await live.settle()
     assert len(await live.services.store.tickets(Ticket.user_id == VI_USER)) == 1
+
+    # staff make the introduction: both sides hear whom they were introduced to
+    vi_since, tw_since = last_id(live, VI_USER), last_id(live, TW_USER)
+    await staff_says(live, "/introduce 1", ticket)  # the offer, first in the ticket
+    (to_vi,) = bot_texts(live, VI_USER, since=vi_since)
+    assert to_vi.startswith("🤝 " + vi("Staff have introduced you to:") + "\n" + TW_OFFER["title"] + " · " + tw_org)
+    assert to_vi.endswith(vi("Staff will arrange a meeting; reply here to ask them anything."))
+    (to_tw,) = bot_texts(live, TW_USER, since=tw_since)
+    assert to_tw.startswith("🤝 " + tw("Staff have introduced you to:") + "\n" + VI_NEED["title_en"] + " · " + vi_org)
+    assert tw("This concerns your entry “{title}”.").format(title=TW_OFFER["title"]) in to_tw
+    assert tw("Staff will contact you to arrange a meeting. To reach them, tap Talk to staff in /start.") in to_tw
 
 
 async def test_an_unrelated_need_gets_no_match_notice(live):
@@ -330,7 +356,7 @@ async def test_an_unrelated_need_gets_no_match_notice(live):
 async def test_expiry_reminder_renewal_and_withdrawal(live):
     _ = gettext_for("vi")
     clock, settings = live.services.clock, live.services.settings
-    submission = await publish(live, VI_USER, "request", VI_NEED, "vi")
+    submission = await publish(live, VI_USER, "request", VI_NEED, "vi", deadline="d-none")
     query = "hệ thống nuôi tôm tuần hoàn RAS"
     assert await found(live, EN_USER, query, submission.record_id)
     job = next(j for j in live.app.job_queue.jobs() if j.name == "remind_expiring")
@@ -362,3 +388,65 @@ async def test_expiry_reminder_renewal_and_withdrawal(live):
     assert not await found(live, EN_USER, query, submission.record_id)
     # the index relabelled the entry instead of embedding it again
     assert live.services.engine.store.records[submission.record_id]["status"] == "withdrawn"
+
+
+@pytest.mark.parametrize("language_code, language", [("vi", "vi"), ("zh-hant", "zh-Hant")])
+async def test_renew_says_when_it_is_not_due_and_a_deadline_bounds_the_listing(live, language_code, language):
+    _, n_ = gettext_for(language), plural_for(language)
+    clock, settings, catalog = live.services.clock, live.services.settings, live.services.catalog
+    today = clock.today()
+    offer = await publish(live, TW_USER, "offer", TW_OFFER, language_code)
+    deadline = today + timedelta(days=settings.entry_days + 100)
+    need = await publish(live, TW_USER, "request", VI_NEED, language_code, deadline=deadline.strftime("%d/%m/%Y"))
+    listed = today + timedelta(days=settings.entry_days)
+    assert (await catalog.get(offer.record_id)).expires_at == listed
+    assert (await catalog.get(need.record_id)).expires_at == deadline  # not cut short at entry_days
+
+    await say(live, TW_USER, "/mine")
+    await tap(live, TW_USER, f"my:{offer.id}:open")
+    since = last_id(live, TW_USER)
+    await tap(live, TW_USER, f"my:{offer.id}:renew")  # a fresh entry: not due yet, and the user is told so
+    not_due = n_(
+        "“{title}” stays online until {date}. You can renew it from {days} day before then; I will remind you.",
+        "“{title}” stays online until {date}. You can renew it from {days} days before then; I will remind you.",
+        settings.expiry_notice_days,
+    )
+    assert bot_texts(live, TW_USER, since=since) == [
+        not_due.format(title=TW_OFFER["title"], date=long_date(listed, language), days=settings.expiry_notice_days)
+    ]
+    assert (await catalog.get(offer.record_id)).expires_at == listed
+
+    await say(live, TW_USER, "/mine")
+    await tap(live, TW_USER, f"my:{need.id}:open")
+    since = last_id(live, TW_USER)
+    await tap(live, TW_USER, f"my:{need.id}:renew")
+    bounded = _("“{title}” stays online until its deadline, {date}. To keep it online longer, edit the deadline.")
+    assert bot_texts(live, TW_USER, since=since) == [
+        bounded.format(title=need.draft["title"], date=long_date(deadline, language))
+    ]
+    assert (await catalog.get(need.record_id)).expires_at == deadline
+
+    job = next(j for j in live.app.job_queue.jobs() if j.name == "remind_expiring")
+    clock.advance(timedelta(days=settings.entry_days - settings.expiry_notice_days + 1))
+    since = last_id(live, TW_USER)
+    await job.run(live.app)
+    await live.settle()
+    (reminder,) = bot_texts(live, TW_USER, since=since)  # the offer's end is near; the need's is not
+    assert TW_OFFER["title"] in reminder and long_date(listed, language) in reminder
+    await tap(live, TW_USER, f"my:{offer.id}:renew")  # due now: renewed
+    renewed = clock.today() + timedelta(days=settings.entry_days)
+    assert (await catalog.get(offer.record_id)).expires_at == renewed
+    assert bot_texts(live, TW_USER)[-1] == _("Renewed: “{title}” stays online until {date}.").format(
+        title=TW_OFFER["title"], date=long_date(renewed, language)
+    )
+
+    clock.advance(timedelta(days=(deadline - clock.today()).days - 3))
+    since = last_id(live, TW_USER)
+    await job.run(live.app)
+    await live.settle()
+    message = live.emulator.messages(TW_USER, from_bot=True)[-1]
+    assert message["message_id"] > since and message["text"] == _(
+        "Your entry “{title}” reaches its deadline on {date} and will then leave search results. "
+        "If you still need it, edit the deadline to keep it online."
+    ).format(title=need.draft["title"], date=long_date(deadline, language))
+    assert [b["callback_data"] for b in buttons(message)] == [f"my:{need.id}:edit"]

@@ -1,5 +1,6 @@
 """A user's own entries (/mine): where each stands, and edit, renew, withdraw; plus the job that
 reminds owners a week before an entry expires (expired entries simply leave search results).
+An entry is listed until the deadline its owner set, else for ``entry_days`` at a time.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from bot.callbacks import parse
 from bot.db import Submission
 from bot.delivery import notify
 from bot.entry_form import ask, post_keyboard
-from bot.i18n import gettext_for
-from bot.publishing import publish
+from bot.i18n import gettext_for, plural_for
+from bot.publishing import listing_end, publish
 from bot.render import KIND_ICONS, button, long_date, shorten
 from bot.review_card import reason_text, refresh_card
 from bot.services import Services, current_user, pressed_row, services
@@ -142,11 +143,23 @@ async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.edit_message_reply_markup(None)
         await ask(query.message, svc, language, submission)
     elif code == "renew":
-        until = await renew(context.bot, svc, record)
-        await query.edit_message_reply_markup(None)
+        if await renew(context.bot, svc, record):
+            await query.edit_message_reply_markup(None)
+            text = _("Renewed: “{title}” stays online until {date}.")
+        elif bounded(record):
+            text = _("“{title}” stays online until its deadline, {date}. To keep it online longer, edit the deadline.")
+        else:
+            ngettext = plural_for(language)
+            text = ngettext(
+                "“{title}” stays online until {date}. You can renew it from {days} day before then; I will remind you.",
+                "“{title}” stays online until {date}. You can renew it from {days} days before then; I will remind you.",
+                svc.settings.expiry_notice_days,
+            )
         await query.message.reply_text(
-            _("Renewed: “{title}” stays online until {date}.").format(
-                title=submission.draft.get("title", ""), date=long_date(until, language)
+            text.format(
+                title=submission.draft.get("title", ""),
+                date=long_date(record.expires_at, language),
+                days=svc.settings.expiry_notice_days,
             )
         )
     elif code == "withdraw":
@@ -168,11 +181,24 @@ async def on_entry_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
 
 
-async def renew(bot: Bot, svc: Services, record: Record) -> date:
-    """Another full period online from today; the index only relabels the entry."""
-    record.expires_at = svc.clock.today() + timedelta(days=svc.settings.entry_days)
+async def renew(bot: Bot, svc: Services, record: Record) -> bool:
+    """Another period online, from ``expiry_notice_days`` before the listing ends (or after), never
+    past the deadline the owner set; False when it is not due or its deadline ends it. The index
+    only relabels the entry."""
+    end = listing_end(record, svc)
+    due = record.expires_at is None or record.expires_at <= svc.clock.today() + timedelta(
+        days=svc.settings.expiry_notice_days
+    )
+    if not due or (record.expires_at is not None and end <= record.expires_at):
+        return False
+    record.expires_at = end
     await publish(bot, svc, [record])
-    return record.expires_at
+    return True
+
+
+def bounded(record: Record) -> bool:
+    """Listed until the deadline its owner set: only a later deadline (an edit) keeps it longer."""
+    return record.deadline is not None and record.expires_at is not None and record.expires_at >= record.deadline
 
 
 async def withdraw(
@@ -190,7 +216,8 @@ async def withdraw(
 
 
 async def remind_expiring(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: owners hear once, a week (configurable) before, that an entry will expire, with a Renew button."""
+    """Job: owners hear once, a week (configurable) before, that an entry will expire, with a Renew
+    button, or with Edit when its deadline ends it."""
     svc = services(context)
     today = svc.clock.today()
     horizon = today + timedelta(days=svc.settings.expiry_notice_days)
@@ -209,9 +236,17 @@ async def remind_expiring(context: ContextTypes.DEFAULT_TYPE) -> None:
         submission.expiry_notice_for = record.expires_at  # saved first: a restart never reminds twice
         await svc.store.save(submission)
         _ = gettext_for(submission.language)
-        text = _(
-            "Your entry “{title}” expires on {date} and will then leave search results. Renew it to keep it online."
-        )
+        if bounded(record):
+            text = _(
+                "Your entry “{title}” reaches its deadline on {date} and will then leave search results. "
+                "If you still need it, edit the deadline to keep it online."
+            )
+            action = button("✏️ " + _("Edit"), "my", submission.id, "edit")
+        else:
+            text = _(
+                "Your entry “{title}” expires on {date} and will then leave search results. Renew it to keep it online."
+            )
+            action = button("🔄 " + _("Renew"), "my", submission.id, "renew")
         await notify(
             context.bot,
             svc,
@@ -221,7 +256,7 @@ async def remind_expiring(context: ContextTypes.DEFAULT_TYPE) -> None:
                     title=submission.draft.get("title", ""), date=long_date(record.expires_at, submission.language)
                 )
             ),
-            InlineKeyboardMarkup([[button("🔄 " + _("Renew"), "my", submission.id, "renew")]]),
+            InlineKeyboardMarkup([[action]]),
         )
 
 

@@ -1,7 +1,8 @@
 """Connection events, the user's side: /events lists the sessions the department runs (e.g. a
 Vietnam–Taiwan session with a delegation of suppliers); "Meet" on a participant records the wish
-and opens (or extends) a handoff ticket, because staff arrange the meetings; registered users are
-reminded the day before. Times are shown in the department's time zone; every decision reads
+and opens (or extends) a handoff ticket, because staff arrange the meetings; /events also lists
+the user's registrations, each of which they can cancel; registered users are reminded the day
+before. Times are shown in the department's time zone; every decision reads
 ``svc.clock``."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from html import escape
 from sqlalchemy.exc import IntegrityError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.callbacks import parse
@@ -22,8 +24,9 @@ from bot.db import Event, EventRegistration
 from bot.delivery import notify
 from bot.events import event_title, event_view, heading, participant, participants, user_language, zone
 from bot.i18n import gettext_for, translate
+from bot.mirror import staff_notices
 from bot.render import button, details, fit, pick, shorten, version_rows
-from bot.services import current_user, services
+from bot.services import Services, current_user, services
 from bot.workers import alone
 from catalog.model import Record
 
@@ -47,26 +50,56 @@ REMIND_BEFORE = timedelta(hours=24)
 
 
 async def list_events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/events: the upcoming scheduled events, each with a button to open it."""
+    """/events: the upcoming scheduled events, each with a button to open it, and the meetings the
+    user asked for there, each with a button to cancel it."""
     svc = services(context)
     _user, language = await current_user(update, context)
+    text, keyboard = await _listing(svc, update.effective_user.id, language)
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+async def _listing(svc: Services, user_id: int, language: str) -> tuple[str, InlineKeyboardMarkup | None]:
     _ = gettext_for(language)
     events = await svc.store.rows(
         Event, Event.status == "scheduled", Event.starts_at >= svc.clock.now(), order_by=Event.starts_at, limit=20
     )
     if not events:
-        await update.effective_message.reply_text(
-            _(
-                "No connection events are planned at the moment. Meanwhile, just write what technology you are looking for."
-            )
-        )
-        return
+        return _(
+            "No connection events are planned at the moment. Meanwhile, just write what technology you are looking for."
+        ), None
     blocks = ["<b>" + _("Upcoming connection events") + "</b>"]
     blocks += ["\n".join(heading(event, language, zone(svc))) for event in events]
     rows = [[button(shorten(event_title(event, language), 60), "ev", event.id)] for event in events]
-    await update.effective_message.reply_text(
-        fit("\n\n".join(blocks)), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows)
-    )
+    registered = {
+        (r.event_id, r.record_id)
+        for r in await svc.store.rows(
+            EventRegistration,
+            EventRegistration.user_id == user_id,
+            EventRegistration.event_id.in_([e.id for e in events]),
+        )
+    }
+    mine = []
+    for event in events:
+        meetings = [(n, r) for n, r in await participants(svc, event) if (event.id, r.id) in registered]
+        if meetings:
+            mine.append("📅 " + escape(event_title(event, language)))
+            mine += ["• " + participant(record, language) for _n, record in meetings]
+            rows += [
+                [
+                    button(
+                        "❌ " + _("Cancel: {name}").format(name=shorten(whom(record, language), 40)), "evx", event.id, n
+                    )
+                ]
+                for n, record in meetings
+            ]
+    if mine:
+        blocks.append("📋 <b>" + _("Your registrations") + "</b>\n" + "\n".join(mine))
+    return fit("\n\n".join(blocks)), InlineKeyboardMarkup(rows)
+
+
+def whom(record: Record, language: str) -> str:
+    """Whom the user meets: the organisation, else the entry's title."""
+    return record.organization or pick(record.title, language, record.language)[0]
 
 
 async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[str, Event | None, Record | None]:
@@ -152,15 +185,51 @@ async def on_meet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         with suppress(IntegrityError):  # a double tap already registered it
             await svc.store.save(EventRegistration(event_id=event.id, user_id=user_id, record_id=record.id))
     title = event_title(event, language)
-    name = record.organization or pick(record.title, language, record.language)[0]
     await update.callback_query.message.reply_text(
         "✅ "
         + _("Noted: you would like to meet {name} at “{event}”. I will remind you the day before.").format(
-            name=escape(name), event=escape(title)
+            name=escape(whom(record, language)), event=escape(title)
         ),
         parse_mode=ParseMode.HTML,
     )
     await request_handoff(update, context, [record.id], query=title)
+
+
+async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Cancel a meeting the user asked for (once: a second tap finds nothing to cancel), refresh the
+    list, and tell staff in the user's ticket, where they arrange the meetings."""
+    language, event, _record = await _pressed(update, context)
+    position = int(parse(update.callback_query.data).arg)
+    if event is None or not 1 <= position <= len(event.entries):
+        await _stale(update, language)
+        return
+    svc = services(context)
+    _ = gettext_for(language)
+    user_id = update.effective_user.id
+    registration = await svc.store.newest(
+        EventRegistration,
+        EventRegistration.event_id == event.id,
+        EventRegistration.user_id == user_id,
+        EventRegistration.record_id == event.entries[position - 1],
+    )
+    if registration is None:
+        await update.callback_query.answer(_("Already cancelled."))
+        return
+    await svc.store.delete(EventRegistration, registration.id)
+    record = await svc.catalog.get(registration.record_id)
+    who = whom(record, language) if record else registration.record_id
+    await update.callback_query.answer(_("Cancelled: you no longer ask to meet {name}.").format(name=who))
+    text, keyboard = await _listing(svc, user_id, language)
+    with suppress(BadRequest):  # the list shows the same as before
+        await update.callback_query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    ticket = await svc.store.active_ticket(user_id)
+    if ticket is not None and ticket.consent_at and registration.record_id in ticket.entries:
+        staff_ = gettext_for(svc.settings.staff_language)
+        notice = staff_("The user no longer asks to meet {name} at “{event}”.").format(
+            name=whom(record, svc.settings.staff_language) if record else registration.record_id,
+            event=event_title(event, svc.settings.staff_language),
+        )
+        await svc.outbox.post(context.bot, svc, *staff_notices(svc, ticket, "❌ " + escape(notice)))
 
 
 # ----------------------------------------------------------------------------- reminders
@@ -204,6 +273,7 @@ HANDLERS = [
     CallbackQueryHandler(on_open, pattern=r"^ev:\d+$"),
     CallbackQueryHandler(on_details, pattern=r"^evd:\d+:\d+$"),
     CallbackQueryHandler(on_meet, pattern=r"^evm:\d+:\d+$"),
+    CallbackQueryHandler(on_cancel, pattern=r"^evx:\d+:\d+$"),
 ]
 
 

@@ -11,12 +11,11 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 from bot.callbacks import parse
 from bot.db import Match, Ticket
 from bot.delivery import notify, ticket_lane
-from bot.i18n import gettext_for
-from bot.matching import owners
+from bot.matching import entry_lines, owners
 from bot.mirror import staff_notices
-from bot.render import pick
 from bot.services import Services, services
 from bot.staffing import is_staff, staff_gettext
+from bot.tickets import PROPOSED, introduction
 
 
 async def on_propose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -61,15 +60,14 @@ async def on_propose(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     for rid in parties:
         other = records[match.record_id if rid == match.counterpart_id else match.counterpart_id]
         owner = owned[rid]
-        _ = gettext_for(owner.language)
-        title = pick(other.title, owner.language, other.language)[0]
-        text = _(
-            "Our staff propose to introduce you to the owner of “{title}”, which matches your entry “{mine}”. "
-            "A staff member will contact you."
-        ).format(title=title, mine=owner.draft.get("title", ""))
-        await notify(
-            context.bot, svc, owner.user_id, escape(text)
-        )  # one who blocked the bot is still introduced by staff
+        text = introduction(
+            owner.language,
+            PROPOSED,
+            entry_lines(other, owner.language),
+            owner.draft.get("title"),
+            in_ticket=owner.user_id == lead.user_id,
+        )
+        await notify(context.bot, svc, owner.user_id, text)  # one who blocked the bot is still introduced by staff
 
 
 async def ticket_for(

@@ -5,7 +5,6 @@ index at once; the submitter hears the outcome in their language.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from html import escape
 
 from telegram import Bot, InlineKeyboardMarkup, Update
@@ -17,7 +16,7 @@ from bot.callbacks import parse
 from bot.db import Submission, now
 from bot.delivery import notify, to_user
 from bot.i18n import gettext_for
-from bot.publishing import publish
+from bot.publishing import listing_end, publish
 from bot.render import button, long_date
 from bot.review_card import REASONS, reason_text, refresh_card
 from bot.services import Services, services
@@ -26,8 +25,8 @@ from bot.staffing import is_staff, staff_gettext
 
 async def approve(bot: Bot, svc: Services, submission: Submission, staff_name: str) -> None:
     """Publish: the catalogue and the index have the entry before the owner is told."""
-    expires = svc.clock.today() + timedelta(days=svc.settings.entry_days)
-    record = form.to_record(submission, expires_at=expires)
+    record = form.to_record(submission)
+    expires = record.expires_at = listing_end(record, svc)
     submission.record_id, submission.status, submission.reviewed_by = record.id, "approved", staff_name
     submission.expiry_notice_for = None
     _ = gettext_for(submission.language)

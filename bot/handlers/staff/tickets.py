@@ -294,7 +294,8 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/introduce [N | entry id]: record an introduction between the requester and an entry's owner."""
+    """/introduce [N | entry id]: record an introduction between the requester and an entry's owner;
+    both hear whom they meet."""
     if not await staff_only(update, context) or (ticket := await _ticket_here(update, context)) is None:
         return
     svc = services(context)
@@ -324,10 +325,7 @@ async def introduce(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ).format(number=intro.id, title=escape(title)),
         parse_mode=ParseMode.HTML,
     )
-    _ = gettext_for(ticket.language)
-    user_title = record.title.get(ticket.language) or record.title[record.language]
-    text = _("Staff have introduced you to the owner of “{title}”. They will be in touch.").format(title=user_title)
-    await svc.outbox.send(context.bot, svc, to_user(ticket.user_id, escape(text), ticket_id=ticket.id))
+    await tickets.introduce(context.bot, svc, ticket, record)
 
 
 def parse_stage(words: list[str], staff_) -> tuple[str | None, str]:
