@@ -92,7 +92,11 @@ class Settings:
             problems.append("TECHCONNECT_STAFF_CHAT_ID must be the (negative) id of the staff supergroup")
         webhook_url = env.get("TECHCONNECT_WEBHOOK_URL", "").strip() or None
         local_api = bool(env.get("TELEGRAM_API_URL", "").strip())  # a local Bot API server also calls http:// URLs
-        if webhook_url and not webhook_url.startswith("https://") and not (local_api and webhook_url.startswith("http://")):
+        if (
+            webhook_url
+            and not webhook_url.startswith("https://")
+            and not (local_api and webhook_url.startswith("http://"))
+        ):
             problems.append("TECHCONNECT_WEBHOOK_URL must be an https:// URL")
         secret = env.get("TECHCONNECT_WEBHOOK_SECRET", "").strip() or None
         if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
