@@ -148,8 +148,8 @@ async def test_two_workers_behind_one_url_deliver_once_in_order_and_share_the_ca
             if any(b.get("callback_data", "").startswith("tk:") for b in buttons(m))
         ]
         assert len(cards) == 1, f"cards in the topic of {user_id}: {len(cards)}"
-    created = [c["name"] for c in emulator.calls_to("createForumTopic")]
-    assert len(created) == len(USERS), f"topics created: {created}"
+    created = [c["name"] for c in emulator.calls_to("createForumTopic") if c["name"].startswith("#")]
+    assert len(created) == len(USERS), f"ticket topics created: {created}"  # one each
     assert found == [True, True], "the entry imported in one worker is found in both"
 
 
