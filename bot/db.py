@@ -71,6 +71,7 @@ class Search(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bot_users.id"), index=True)
     query: Mapped[str] = mapped_column(Text)
+    like_entry: Mapped[str | None] = mapped_column(String(100))  # "more like this": the entry searched from
     kind: Mapped[str | None] = mapped_column(String(10))
     sector: Mapped[str | None] = mapped_column(String(60))
     country: Mapped[str | None] = mapped_column(String(2))

@@ -19,6 +19,7 @@ from bot.i18n import LANGUAGE_NAMES, N_, gettext_for
 from catalog.language import to_simplified, to_traditional
 from catalog.model import Record, id_digest
 from catalog.taxonomy import SECTORS, babel_locale, country_name, sector_label
+from index.search import Filters
 
 MAX_MESSAGE = 4096
 SUMMARY_CHARS = 260
@@ -253,21 +254,20 @@ def sector_buttons(language: str, search_id: int) -> list[list[InlineKeyboardBut
     return grid([button(sector_label(key, language), "fs", search_id, key) for key in SECTORS], 2)
 
 
-def filters_keyboard(language: str, search_id: int, countries: list[str]) -> InlineKeyboardMarkup:
-    """Kind, sector and country choices for the search ``search_id``."""
+def filters_keyboard(language: str, search_id: int, active: Filters, countries: list[str]) -> InlineKeyboardMarkup:
+    """Kind, sector and country choices for the search ``search_id``, a few to a row so the keyboard
+    fits a phone. An active choice is ticked, and tapping it again lifts it."""
     _ = gettext_for(language)
-    rows = [
-        [
-            button(_("Offers"), "fk", search_id, "offer"),
-            button(_("Requests"), "fk", search_id, "request"),
-            button(_("Both"), "fk", search_id, "*"),
-        ]
-    ]
-    rows += sector_buttons(language, search_id)
-    rows.append([button(_("All sectors"), "fs", search_id, "*")])
-    flags = [button(f"{flag(c)} {country_name(c, language)}", "fc", search_id, c) for c in countries[:8]]
-    rows += grid(flags, 4)
-    rows.append(
-        [button(_("All countries"), "fc", search_id, "*"), button("↩️ " + _("Back to results"), "page", search_id, 1)]
-    )
-    return InlineKeyboardMarkup(rows)
+
+    def choice(label: str, action: str, value: str, current: str | None) -> InlineKeyboardButton:
+        on = value == current
+        return button(("✅ " if on else "") + label, action, search_id, "*" if on else value)
+
+    rows = [[choice(_("Offers"), "fk", "offer", active.kind), choice(_("Requests"), "fk", "request", active.kind)]]
+    rows += grid([choice(sector_label(key, language), "fs", key, active.sector) for key in SECTORS], 3)
+    places = [choice(f"{flag(c)} {country_name(c, language)}", "fc", c, active.country) for c in countries[:4]]
+    rows += grid(places, 4)
+    last = [button("↩️ " + _("Back to results"), "page", search_id, 1)]
+    if active.kind or active.sector or active.country:
+        last.insert(0, button("✖️ " + _("Clear filters"), "fx", search_id))
+    return InlineKeyboardMarkup(rows + [last])

@@ -1,9 +1,9 @@
 """What a message means, decided in one place from the chat and the state stored for its sender.
 
 Private chat, in this order:
-1. the form the user is filling in now (posting, contact details): the last one that asked
-   them something, within ``FORM_IDLE``. A command or the menu leaves it (kept as a draft,
-   resumable); so does ``FORM_IDLE`` without an answer;
+1. the form the user is filling in now (posting, contact details, the interest they subscribe
+   to): the last one that asked them something, within ``FORM_IDLE``. A command or the menu
+   leaves it (kept as a draft, resumable); so does ``FORM_IDLE`` without an answer;
 2. a staff member following tickets here (/mirror): the message answers the ticket of the message
    it replies to, or the one ticket they follow (``bot.mirror``);
 3. an open ticket (or one closed less than ``reopen_days`` ago, which reopens): the message goes
@@ -26,8 +26,8 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot import contact, mirror, tickets, ui_language
-from bot.db import Submission, Ticket, User, now
-from bot.handlers.private import discover, handoff, media, start, submit
+from bot.db import Submission, Subscription, Ticket, User, now
+from bot.handlers.private import discover, handoff, media, start, submit, subscribe
 from bot.handlers.staff import review
 from bot.handlers.staff import tickets as staff
 from bot.i18n import N_, translate
@@ -38,12 +38,21 @@ UNCLEAR = N_(
     "You follow several tickets here: reply to a message of the ticket you are answering (swipe it to the left)."
 )
 STAFF_ACTION_IDLE = timedelta(minutes=15)
+# Each form: (its answer, what follows a saved answer: sent again for an update answered before a restart).
+FORMS = {
+    Submission: (submit.answer, submit.ask),
+    Ticket: (contact.answer, contact.ask),
+    Subscription: (subscribe.answer_interest, subscribe.interest_saved),
+}
 
 
-async def active_form(svc: Services, user: User) -> Submission | Ticket | None:
-    """The draft or contact form the user's next message answers, if any."""
+async def active_form(svc: Services, user: User) -> Submission | Ticket | Subscription | None:
+    """The draft, contact form or subscription whose question the user's next message answers, if any."""
     if not user.focus or user.focus_at is None or now() - user.focus_at > FORM_IDLE:
         return None
+    if user.focus == subscribe.INTEREST:
+        sub = await svc.store.get(Subscription, user.id)
+        return sub if sub is not None and sub.active else None
     kind, _, key = user.focus.partition(":")
     model, status = (Submission, "drafting") if kind == "post" else (Ticket, "collecting")
     row = await svc.store.get(model, int(key)) if key.isdigit() else None
@@ -54,16 +63,12 @@ async def on_private_message(update: Update, context: ContextTypes.DEFAULT_TYPE)
     svc = services(context)
     user, language = await current_user(update, context)
     form = await active_form(svc, user)
-    if form is not None and await svc.store.handled(update.update_id):
-        await (submit.ask if isinstance(form, Submission) else contact.ask)(
-            update.effective_message, svc, language, form
-        )
-        return  # answered before a restart, and Telegram sent it again: only the question is asked again
-    if isinstance(form, Submission):
-        await submit.answer(update, context, form, language)
-        return
-    if isinstance(form, Ticket):
-        await contact.answer(update, context, form, language)
+    if form is not None:
+        answer, follow_up = FORMS[type(form)]
+        if await svc.store.handled(update.update_id):  # answered before a restart, and Telegram sent it again:
+            await follow_up(update.effective_message, svc, language, form)  # only what followed is sent again
+        else:
+            await answer(update, context, form, language)
         return
     followed, unclear = await mirror.answered_ticket(svc, update.effective_message, user)
     if followed is not None:

@@ -13,7 +13,7 @@ import unicodedata
 
 from bot.demo import buttons
 from bot.i18n import LANGUAGE_NAMES, gettext_for
-from bot.render import KIND_LABELS, MAX_MESSAGE, PARTNERSHIP_LABELS, listing, maturity_label, pick
+from bot.render import KIND_LABELS, MAX_MESSAGE, PARTNERSHIP_LABELS, listing, maturity_label, pick, shorten
 from catalog.language import LANGUAGES
 from catalog.taxonomy import country_name, sector_label
 
@@ -309,6 +309,30 @@ async def test_more_like_this_sends_similar_entries_without_the_entry_itself(liv
     assert "aquaculture" in sectors  # grouper seed production resembles other aquaculture
 
 
+async def test_more_like_this_is_headed_by_the_entry_it_resembles(live):
+    meet(live, HANT, VI)
+    for user_id, query in ((HANT, "石斑魚 種苗"), (VI, "xử lý nước thải nuôi tôm")):
+        language = lang_of(user_id)
+        _ = T(language)
+        (results,) = await say(live, user_id, query)
+        source = await record(live, (await hit_ids(live, results))[0])
+        events, _answer = await tap(live, user_id, results, button_with(results, _("More like this"))["callback_data"])
+        similar = events[0]
+        title = pick(source.title, language, source.language)[0]
+        heading = _("Entries like “{title}”").format(title=shorten(title, 80))
+        assert text_of(similar).startswith(heading), text_of(similar)
+        assert header(language, title) not in text_of(similar)
+        # paged, and filtered, it is still the entry's neighbours
+        events, _answer = await tap(live, user_id, similar, button_with(similar, _("Next"))["callback_data"])
+        assert text_of(events[0]).startswith(heading)
+        refined = await choose(live, user_id, events[0], f"fk:{search_id(similar)}:offer")
+        assert text_of(refined).startswith(heading) and f"({_('offers')})" in text_of(refined)
+        ids = await hit_ids(live, refined)
+        assert ids and source.id not in ids
+        assert {(await record(live, rid)).kind for rid in ids} == {"offer"}
+    assert_no_error_reply(live)
+
+
 # ---------------------------------------------------------------- filters
 
 
@@ -339,9 +363,8 @@ async def test_filters_kind_sector_country_every_result_matches(live):
     # the filter keyboard, in Vietnamese
     events, _answer = await tap(live, VI, results, button_with(results, _("Filters"))["callback_data"])
     keyboard = events[0]
-    for label in (_("Offers"), _("Requests"), sector_label("water_treatment", language), _("All countries")):
+    for label in (_("Offers"), _("Requests"), sector_label("water_treatment", language), country_name("VN", language)):
         assert has_button(keyboard, label), label
-    assert has_button(keyboard, country_name("VN", language))
     events, _answer = await tap(live, VI, keyboard, button_with(keyboard, _("Back to results"))["callback_data"])
     results = events[0]
     assert results["message_id"] == keyboard["message_id"] and has_button(results, _("Details"))
@@ -378,13 +401,60 @@ async def test_filters_kind_sector_country_every_result_matches(live):
     for card in await all_cards(live, VI, results):
         assert viet_nam in card and label in card
 
-    # "Both" lifts the kind filter and keeps the others
+    # tapping the ticked kind again lifts the kind filter and keeps the others
     results = bot_messages(live, VI)[-1]
     results = await choose(live, VI, results, f"fk:{search_id(results)}:*")
     ids = await hit_ids(live, results)
     entries = [await record(live, rid) for rid in ids]
     assert {e.kind for e in entries} == {"offer", "request"}
     assert all((e.sector, e.country) == ("water_treatment", "VN") for e in entries)
+    assert_no_error_reply(live)
+
+
+def keyboard_rows(message: dict) -> list[list[dict]]:
+    return message["reply_markup"]["inline_keyboard"]
+
+
+def ticked(message: dict) -> list[str]:
+    return [b["text"] for b in buttons(message) if b["text"].startswith("✅ ")]
+
+
+async def test_the_filter_keyboard_is_compact_ticks_active_choices_and_a_second_tap_lifts_them(live):
+    meet(live, VI, HANT)
+    for user_id, query, sector in (
+        (VI, "hệ thống xử lý nước thải", "water_treatment"),
+        (HANT, "石斑魚 種苗", "aquaculture"),
+    ):
+        language = lang_of(user_id)
+        _ = T(language)
+        (results,) = await say(live, user_id, query)
+        events, _answer = await tap(live, user_id, results, button_with(results, _("Filters"))["callback_data"])
+        keyboard = events[0]
+        assert len(keyboard_rows(keyboard)) <= 7 and ticked(keyboard) == []
+        assert not has_button(keyboard, _("Clear filters"))
+        assert [b["text"] for b in keyboard_rows(keyboard)[0]] == [_("Offers"), _("Requests")]  # kind, then sectors
+        assert len(keyboard_rows(keyboard)[1]) == 3 and has_button(keyboard, sector_label(sector, language))
+
+        events, _answer = await tap(live, user_id, keyboard, f"fs:{search_id(results)}:{sector}")
+        results = await choose(live, user_id, events[0], f"fk:{search_id(events[0])}:offer")
+        events, _answer = await tap(live, user_id, results, button_with(results, _("Filters"))["callback_data"])
+        keyboard = events[0]
+        assert len(keyboard_rows(keyboard)) <= 7
+        assert sorted(ticked(keyboard)) == sorted(["✅ " + _("Offers"), "✅ " + sector_label(sector, language)])
+        sid = search_id(keyboard)
+        assert button_with(keyboard, "✅ " + _("Offers"))["callback_data"] == f"fk:{sid}:*"  # a second tap lifts it
+        assert button_with(keyboard, "✅ " + sector_label(sector, language))["callback_data"] == f"fs:{sid}:*"
+
+        # tapping the ticked sector lifts it and keeps the kind
+        events, _answer = await tap(live, user_id, keyboard, f"fs:{sid}:*")
+        results = events[0]
+        search = await live.services.store.search(search_id(results))
+        assert (search.kind, search.sector) == ("offer", None)
+        # Clear filters lifts them all
+        results = await choose(live, user_id, results, f"fx:{search_id(results)}")
+        search = await live.services.store.search(search_id(results))
+        assert (search.kind, search.sector, search.country) == (None, None, None)
+        assert text_of(results).split("\n")[0] == header(language, query)  # no filter summary
     assert_no_error_reply(live)
 
 

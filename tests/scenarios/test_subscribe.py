@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from support import bot_texts, newest_with, say, tap
+from support import bot_texts, newest_with, say, search_count, tap
 
 from bot.db import Digest, DigestItem, Submission, Subscription, User
 from bot.demo import LiveBot, buttons
@@ -230,6 +230,52 @@ async def test_subscribers_get_one_digest_a_day_in_their_language(bot):
     await run_digests(live)
     assert len(digests_to(live, VI_USER)) == 2 and len(digests_to(live, ZH_USER)) == 1
     assert "test-water-003" not in await items_of(live, VI_USER)
+
+
+INTEREST_PROMPT = (
+    "What interests you? Write it in a few words (e.g. shrimp farming water treatment): new offers and needs "
+    "that fit will come in your daily digest."
+)
+INTEREST_HINT = "Describe your interest in {low} to {high} characters, e.g. shrimp farming water treatment"
+
+
+@pytest.mark.parametrize(
+    "language_code, language, interest",
+    [("vi", "vi", "xử lý nước thải nuôi tôm"), ("zh-tw", "zh-Hant", "石斑魚種苗繁殖")],
+)
+async def test_a_bare_subscribe_offers_to_write_the_interest_as_the_next_message(
+    bot, language_code, language, interest
+):
+    live, user_id = bot, 721
+    _ = gettext_for(language)
+    live.emulator.user(user_id, "Lan", language_code)
+    await say(live, user_id, "/subscribe")
+    message = live.emulator.messages(user_id, from_bot=True)[-1]
+    assert "✏️ " + _("Add an interest") in button_labels(message)
+    await tap(live, user_id, "sub:i")
+    assert bot_texts(live, user_id)[-1] == _(INTEREST_PROMPT)
+
+    await say(live, user_id, "ab")  # too short: the question stands
+    assert bot_texts(live, user_id)[-1] == _(INTEREST_HINT).format(low=3, high=200)
+    await say(live, user_id, interest)
+    reply = live.emulator.messages(user_id, from_bot=True)[-1]
+    assert _("Interest: {interest}").format(interest=f"“{interest}”") in reply["text"]
+    assert reply["text"].endswith("✅ " + _("Saved."))
+    assert "✏️ " + _("Change the interest") in button_labels(reply)
+    assert (await live.services.store.get(Subscription, user_id)).interest == interest
+    assert await search_count(live, user_id) == 0  # the answer was not searched
+
+    # the question was answered: the next message is a search again
+    await say(live, user_id, interest)
+    assert await search_count(live, user_id) == 1
+
+    # a command leaves the question unanswered; what follows is a search, and the interest stays
+    await tap(live, user_id, "sub:i")
+    assert _("Now: {value}").format(value=interest) in bot_texts(live, user_id)[-1]
+    await say(live, user_id, "/start")
+    await say(live, user_id, "máy sấy nông sản")
+    assert await search_count(live, user_id) == 2
+    assert (await live.services.store.get(Subscription, user_id)).interest == interest
 
 
 async def test_entries_are_queued_once_never_for_their_owner_and_long_digests_are_cut(bot):

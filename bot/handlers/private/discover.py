@@ -19,6 +19,7 @@ from bot.render import (
     details,
     filters_keyboard,
     menu_keyboard,
+    pick,
     results_keyboard,
     sector_buttons,
     shorten,
@@ -26,6 +27,7 @@ from bot.render import (
 )
 from bot.services import current_user, services
 from bot.small_talk import Meaning, meaning
+from catalog.model import Record
 from catalog.taxonomy import SECTORS, country_name, sector_label
 from index.search import Filters
 
@@ -88,27 +90,37 @@ def searched_kind(mode: str | None) -> Filters:
     return Filters(kind=mode, seeking="technology" if mode == "request" else None)
 
 
-async def new_search(
-    context, user: User, query: str, filters: Filters, *, like: str | None = None, text: str | None = None
-) -> Search:
-    """Run ``text`` (default: ``query``) and keep its hits as a row the result buttons point at.
+async def new_search(context, user: User, query: str, filters: Filters, *, like: Record | None = None) -> Search:
+    """Run ``query`` and keep its hits as a row the result buttons point at.
 
     A typed query keeps only confident hits; "more like this" (``like``: the entry searched
-    from, left out) keeps the nearest neighbours, since a whole entry as a query says clearly
-    what it is about and its neighbours are what the user asked for; so does a broad query
-    within a sector the user chose: they are browsing it.
+    from, by its title and description as written, and left out; ``query`` is then its title)
+    keeps the nearest neighbours, since a whole entry as a query says clearly what it is about
+    and its neighbours are what the user asked for; so does a broad query within a sector the
+    user chose: they are browsing it.
     """
     svc = services(context)
+    text = "\n".join(like.text(like.language)) if like else query
     with svc.metrics.search_seconds.time():
-        result = await svc.engine.asearch(text or query, top_k=MAX_HITS + 1, filters=filters, today=svc.clock.today())
+        result = await svc.engine.asearch(text, top_k=MAX_HITS + 1, filters=filters, today=svc.clock.today())
     browsing = filters.sector is not None and meaning(query) is Meaning.BROAD
     kept = result.hits if like or browsing else result.good
-    hits = [[h.id, round(h.score, 4), h.language] for h in kept if h.id != like][:MAX_HITS]
+    hits = [[h.id, round(h.score, 4), h.language] for h in kept if not like or h.id != like.id][:MAX_HITS]
     return await services(context).store.save_search(
         Search(
-            user_id=user.id, query=query, kind=filters.kind, sector=filters.sector, country=filters.country, hits=hits
+            user_id=user.id,
+            query=query,
+            like_entry=like.id if like else None,
+            kind=filters.kind,
+            sector=filters.sector,
+            country=filters.country,
+            hits=hits,
         )
     )
+
+
+def filters_of(search: Search) -> Filters:
+    return Filters(search.kind, search.sector, search.country)
 
 
 def filter_summary(search: Search, language: str) -> str:
@@ -128,7 +140,11 @@ async def show(message: Message, context, search: Search, language: str, positio
     _ = gettext_for(language)
     hits = search.hits
     active = filter_summary(search, language)
-    header = _("Results for “{query}”").format(query=escape(shorten(search.query, 80)))
+    shown = escape(shorten(search.query, 80))
+    if search.like_entry:  # "more like this": the query is that entry's title, not words the user typed
+        header = _("Entries like “{title}”").format(title=shown)
+    else:
+        header = _("Results for “{query}”").format(query=shown)
     if active:
         header += f" <i>({escape(active)})</i>"
     if not hits:
@@ -193,27 +209,23 @@ async def on_result_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         if record is None:
             await query.message.reply_text(_("This entry is no longer available."))
             return
-        title, description = record.text(record.language)
-        similar = await new_search(
-            context,
-            user,
-            title,
-            Filters(search.kind, search.sector, search.country),
-            like=record.id,
-            text=f"{title}\n{description}",
-        )
+        title = pick(record.title, language, record.language)[0]
+        similar = await new_search(context, user, title, filters_of(search), like=record)
         await show(query.message, context, similar, language, 1)
     elif action == "filt":
-        await query.edit_message_reply_markup(filters_keyboard(language, search.id, await _countries(context, search)))
+        countries = await _countries(context, search)
+        await query.edit_message_reply_markup(filters_keyboard(language, search.id, filters_of(search), countries))
     else:
         value = None if arg == "*" else arg
-        current = Filters(search.kind, search.sector, search.country)
+        current = filters_of(search)
         changed = {
             "fk": Filters(value, current.sector, current.country),
             "fs": Filters(current.kind, value, current.country),
             "fc": Filters(current.kind, current.sector, value),
+            "fx": Filters(),
         }[action]
-        refined = await new_search(context, user, search.query, changed)
+        like = await services(context).catalog.get(search.like_entry) if search.like_entry else None
+        refined = await new_search(context, user, search.query, changed, like=like)
         await show(query.message, context, refined, language, 1, edit=True)
 
 
@@ -246,7 +258,7 @@ def _valid_arg(callback: Callback, search: Search) -> bool:
             and 1 <= int(arg) <= max(len(search.hits), 1)
             and (search.hits or callback.action == "page")
         )
-    if callback.action == "filt":
+    if callback.action in ("filt", "fx"):
         return arg is None
     return {
         "fk": lambda: arg in ("offer", "request", "*"),
@@ -284,6 +296,6 @@ HANDLERS = [
         filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & _MentionFilter(),
         on_mention,
     ),
-    CallbackQueryHandler(on_result_button, pattern=r"^(page|det|like|filt|fk|fs|fc):"),
+    CallbackQueryHandler(on_result_button, pattern=r"^(page|det|like|filt|fk|fs|fc|fx):"),
     CallbackQueryHandler(on_version, pattern=r"^ver:[0-9a-f]{12}:[A-Za-z_]{2,8}$"),
 ]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from sqlalchemy import delete, func, or_, select, update
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, filters
@@ -35,6 +35,7 @@ DIGEST_EVERY = timedelta(hours=24)
 SHOWN = 10  # entries listed in one digest; the rest are counted
 DIGESTS_PER_SECOND = 25  # below Telegram's ~30/s, which conversations share; the limiter alone allows bursts of 30
 INTEREST_CHARS = (3, 200)
+INTEREST = "interest"  # the user's focus (``bot.router``) while their next message is the interest they follow
 
 
 # ----------------------------------------------------------------------------- /subscribe, /unsubscribe
@@ -50,9 +51,9 @@ def following(sub: Subscription, language: str) -> str:
         _("Interest: {interest}").format(interest=escape(f"“{sub.interest}”" if sub.interest else "—")),
         "",
         _(
-            "Tick the sectors you follow, or write /subscribe followed by a few words about what interests you "
-            "(e.g. /subscribe shrimp farming water treatment). When new offers or needs fit, I send you at most "
-            "one digest a day. /unsubscribe stops it."
+            "Tick the sectors you follow, or tap ✏️ to describe in a few words what interests you (e.g. shrimp "
+            "farming water treatment). When new offers or needs fit, I send you at most one digest a day. "
+            "/unsubscribe stops it."
         ),
     ]
     return "\n".join(lines)
@@ -64,7 +65,8 @@ def sectors_keyboard(sub: Subscription, language: str) -> InlineKeyboardMarkup:
         button(("✅ " if key in sub.sectors else "") + sector_label(key, language), "sub", "t", key) for key in SECTORS
     ]
     rows = grid(toggles, 2)
-    rows.append([button("✔️ " + _("Done"), "sub", "done")])
+    interest = _("Change the interest") if sub.interest else _("Add an interest")
+    rows.append([button("✏️ " + interest, "sub", "i"), button("✔️ " + _("Done"), "sub", "done")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -75,6 +77,13 @@ async def subscription(svc: Services, user_id: int) -> Subscription:
     return sub
 
 
+def valid_interest(text: str | None) -> str | None:
+    """The interest as it will be searched (spaces tidied), or None when too short or too long."""
+    interest = " ".join((text or "").split())
+    low, high = INTEREST_CHARS
+    return interest if low <= len(interest) <= high else None
+
+
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/subscribe: what the user follows, with sector toggles; /subscribe WORDS sets the interest."""
     svc = services(context)
@@ -82,14 +91,13 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _ = gettext_for(language)
     sub = await subscription(svc, user.id)
     if context.args:
-        interest = " ".join(context.args)
-        low, high = INTEREST_CHARS
-        if not low <= len(interest) <= high:
+        interest = valid_interest(" ".join(context.args))
+        if interest is None:
             await update.effective_message.reply_text(
                 _(
                     "Describe your interest in {low} to {high} characters after the command, e.g. "
                     "/subscribe shrimp farming water treatment"
-                ).format(low=low, high=high)
+                ).format(low=INTEREST_CHARS[0], high=INTEREST_CHARS[1])
             )
             return
         sub.interest = interest
@@ -97,6 +105,48 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text(
         following(sub, language), parse_mode=ParseMode.HTML, reply_markup=sectors_keyboard(sub, language)
     )
+
+
+async def ask_interest(message: Message, svc: Services, language: str, sub: Subscription) -> None:
+    """The question whose answer, the user's next message, is the interest they follow (``bot.router``)."""
+    _ = gettext_for(language)
+    await svc.store.set_focus(sub.user_id, INTEREST)
+    text = escape(
+        _(
+            "What interests you? Write it in a few words (e.g. shrimp farming water treatment): new offers and "
+            "needs that fit will come in your daily digest."
+        )
+    )
+    if sub.interest:
+        text += "\n" + _("Now: {value}").format(value="<i>" + escape(sub.interest) + "</i>")
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+async def answer_interest(update: Update, context: ContextTypes.DEFAULT_TYPE, sub: Subscription, language: str) -> None:
+    """The user's message after "Add an interest": saved as their interest, or the question stands."""
+    svc = services(context)
+    interest = valid_interest(update.effective_message.text)
+    if interest is None:
+        await update.effective_message.reply_text(
+            translate(
+                language, "Describe your interest in {low} to {high} characters, e.g. shrimp farming water treatment"
+            ).format(low=INTEREST_CHARS[0], high=INTEREST_CHARS[1])
+        )
+        return
+    sub.interest = interest
+    await svc.store.save(sub, handled_update=update.update_id)
+    await interest_saved(update.effective_message, svc, language, sub)
+
+
+async def interest_saved(message: Message, svc: Services, language: str, sub: Subscription) -> None:
+    """What the user now follows; the question is answered (after the reply, so that a crash in between
+    repeats the reply rather than taking the answer for a search)."""
+    await message.reply_text(
+        following(sub, language) + "\n\n✅ " + translate(language, "Saved."),
+        parse_mode=ParseMode.HTML,
+        reply_markup=sectors_keyboard(sub, language),
+    )
+    await svc.store.set_focus(sub.user_id, None)
 
 
 async def stop(svc: Services, user_id: int) -> None:
@@ -119,7 +169,8 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A sector toggle, Done, or Unsubscribe (under a digest); each acts on the presser's own subscription."""
+    """A sector toggle, the interest, Done, or Unsubscribe (under a digest); each acts on the presser's own
+    subscription."""
     query = update.callback_query
     callback = parse(query.data)
     svc = services(context)
@@ -144,8 +195,13 @@ async def on_subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         await query.edit_message_text(
             following(sub, language), parse_mode=ParseMode.HTML, reply_markup=sectors_keyboard(sub, language)
         )
+    elif callback.key == "i":
+        await svc.store.save(sub)
+        await ask_interest(query.message, svc, language, sub)
     else:
         await svc.store.save(sub)
+        if user.focus == INTEREST:  # done without writing one: the next message is a search again
+            await svc.store.set_focus(user.id, None)
         await query.edit_message_text(following(sub, language) + "\n\n✅ " + _("Saved."), parse_mode=ParseMode.HTML)
 
 
@@ -332,7 +388,7 @@ async def send_digests(context: ContextTypes.DEFAULT_TYPE) -> None:
 HANDLERS = [
     CommandHandler("subscribe", subscribe, filters=filters.ChatType.PRIVATE),
     CommandHandler("unsubscribe", unsubscribe, filters=filters.ChatType.PRIVATE),
-    CallbackQueryHandler(on_subscribe_button, pattern=r"^sub:(done|stop|t:[a-z_]+)$"),
+    CallbackQueryHandler(on_subscribe_button, pattern=r"^sub:(done|stop|i|t:[a-z_]+)$"),
     CallbackQueryHandler(on_digest_entry, pattern=r"^dg[di]:\d+$"),
 ]
 
