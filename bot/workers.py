@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,9 +27,11 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.db import BotStore, InboxUpdate, Lease, Worker, now
 
+log = logging.getLogger("techconnect.workers")
 HEARTBEAT = 5.0  # seconds between a worker's signs of life
 DEAD_AFTER = timedelta(seconds=30)  # a worker silent this long is taken for dead
 WAIT_STEP = 0.05  # seconds between two looks at a lease or a conversation someone else holds
+TURN_PATIENCE = 120.0  # seconds an update waits for an earlier one of its conversation, then goes ahead
 
 
 def worker_name(settings: Settings) -> str:
@@ -111,19 +114,22 @@ class Workers:
             return sorted(adopted.all(), key=lambda row: row.update_id)
 
     async def turn(self, update_id: int, conversation: str | None) -> None:
-        """Wait until every earlier update of ``conversation`` has been handled, by any worker."""
+        """Wait until every earlier update of ``conversation`` has been handled, by any worker (an
+        earlier update that a live worker has not finished in ``TURN_PATIENCE`` no longer holds it up)."""
         if not self.shared or conversation is None:
             return
+        deadline = asyncio.get_running_loop().time() + TURN_PATIENCE
         earlier = exists().where(
             InboxUpdate.conversation == conversation,
             InboxUpdate.update_id < update_id,
             InboxUpdate.done.is_(False),
         )
-        while True:
+        while asyncio.get_running_loop().time() < deadline:
             async with self.store.session() as session:
                 if not await session.scalar(select(earlier)):
                     return
             await asyncio.sleep(WAIT_STEP)
+        log.warning("update %s goes ahead of an earlier update of its conversation still unfinished", update_id)
 
 
 def alone(job: Callable[[ContextTypes.DEFAULT_TYPE], Awaitable[None]]):
