@@ -46,8 +46,9 @@ QUERIES = [
 ]
 
 
-async def drive(emulator, users: int, total: int, text_for) -> tuple[list[float], float]:
-    """Every user sends its share of messages one after another; latencies and wall time."""
+async def drive(emulator, users: int, total: int, text_for, answer=lambda m: True) -> tuple[list[float], float]:
+    """Every user sends its share of messages one after another, waiting for the first bot message
+    that is an ``answer`` (not, say, a note before it); latencies and wall time."""
     latencies: list[float] = []
 
     async def user(uid: int, count: int) -> None:
@@ -55,7 +56,7 @@ async def drive(emulator, users: int, total: int, text_for) -> tuple[list[float]
             mark = emulator.mark()
             started = time.perf_counter()
             await emulator.send_text(uid, text_for(uid, i))
-            await emulator.wait_for(lambda m: m["chat"]["id"] == uid, timeout=60, since=mark)
+            await emulator.wait_for(lambda m: m["chat"]["id"] == uid and answer(m), timeout=60, since=mark)
             latencies.append(time.perf_counter() - started)
 
     for uid in range(1, users + 1):

@@ -17,10 +17,20 @@ from bot.emulator import BotApiEmulator
 
 class BotProcess:
     """``python -m bot run`` against the emulator, started and killed at will; ``env`` adds
-    settings (a webhook's, for one of several workers)."""
+    settings (a webhook's, for one of several workers); ``command`` and ``cwd`` run another
+    program or installation (bench/service.py: a bare bot, a venv of its own)."""
 
-    def __init__(self, emulator: BotApiEmulator, data_dir, **env: str) -> None:
+    def __init__(
+        self,
+        emulator: BotApiEmulator,
+        data_dir,
+        *,
+        command: tuple[str, ...] = (sys.executable, "-m", "bot", "run"),
+        cwd: Path | None = None,
+        **env: str,
+    ) -> None:
         self.emulator = emulator
+        self.command, self.cwd = command, cwd
         self.env = {
             **os.environ,
             "TELEGRAM_BOT_TOKEN": emulator.token,
@@ -38,10 +48,8 @@ class BotProcess:
         ready = "setWebhook" if "TECHCONNECT_WEBHOOK_URL" in self.env else "getUpdates"
         polls = len(self.emulator.calls_to(ready))
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
+            *self.command,
+            cwd=self.cwd,
             env=self.env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=self.log.open("ab"),

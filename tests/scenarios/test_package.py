@@ -4,56 +4,21 @@ the offline demo in Vietnamese (its gettext catalogs, sample catalogue and migra
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from packaged import ROOT, build_wheel, install, run
 
 from bot.i18n import gettext_for
 
-ROOT = Path(__file__).resolve().parents[2]
 VI, EN = gettext_for("vi"), gettext_for("en")
 HELLO = "Hello {name}! I am TechConnect, the technology supply–demand connection assistant of Hai Phong's Department of Science and Technology."
 RESULTS = "Results for “{query}”"
-SOURCES = ("pyproject.toml", "README.md", "bot", "catalog", "index", "locales")
-
-
-def run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([str(part) for part in command], capture_output=True, text=True, timeout=900, **kwargs)
 
 
 @pytest.mark.wheel
 def test_the_wheel_without_torch_answers_a_vietnamese_user_in_vietnamese(tmp_path):
-    source = tmp_path / "source"  # a copy: setuptools leaves its build folder behind, stale files and all
-    source.mkdir()
-    for name in SOURCES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(ROOT / name, source / name)
-    built = run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", source
-    )
-    assert built.returncode == 0, built.stderr
-    (wheel,) = (tmp_path / "dist").glob("techconnect-*.whl")
     venv = tmp_path / "venv"
-    assert run(sys.executable, "-m", "venv", "--without-pip", venv).returncode == 0
-    # our pip (and its cache) installs into it the versions CI tested, from the lock; nothing asks for torch
-    installed = run(
-        sys.executable,
-        "-m",
-        "pip",
-        "--python",
-        venv / "bin" / "python",
-        "install",
-        "-q",
-        "-c",
-        ROOT / "requirements.lock",
-        wheel,
-    )
-    assert installed.returncode == 0, installed.stderr
+    install(venv, build_wheel(tmp_path))
     assert run(venv / "bin" / "python", "-c", "import torch").returncode != 0
     assert run(venv / "bin" / "python", "-c", "import sentence_transformers").returncode != 0
 
