@@ -12,17 +12,16 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, CallbackQueryHandler
 
 from bot import router
 from bot.bootstrap import open_catalog, open_engine
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import BotStore
-from bot.delivery import recover
+from bot.delivery import recover, retry_after
 from bot.handlers import errors
 from bot.handlers.private import discover, entries, events, handoff, matches, start, submit, subscribe
 from bot.handlers.staff import catalog_files, reports, review, tickets
@@ -44,115 +43,156 @@ SEND_TIMEOUT = 30.0  # seconds: a send answered late is waited for, not sent twi
 OUTBOX_INTERVAL = 5  # seconds between attempts at messages that had to wait
 
 
-class GroupWindow:
+class Window:
     """At most ``allowed`` messages in any ``period`` seconds, the way Telegram counts a group's
-    20 a minute (a burst of 20 uses the whole minute); callers wait their turn in order."""
+    20 a minute (a burst of 20 uses the whole minute); callers wait their turn in order.
+
+    A message counts from when its call was answered: Telegram counts it somewhere between the
+    request and the answer, so a window counted from the request runs ahead of Telegram's by the
+    call's latency, and its edge meets 429s. Calls under way keep their place until answered."""
 
     def __init__(self, allowed: int, period: float) -> None:
         self.allowed, self.period = allowed, period
-        self._sent: deque[float] = deque()
+        self._answered: deque[float] = deque()
+        self._under_way = 0
+        self._held_until = 0.0
         self._turn = asyncio.Lock()
+        self._answer = asyncio.Event()
 
     async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
         async with self._turn:
-            loop = asyncio.get_running_loop()
-            while True:
-                moment = loop.time()
-                while self._sent and self._sent[0] <= moment - self.period:
-                    self._sent.popleft()
-                if len(self._sent) < self.allowed:
-                    self._sent.append(moment)
-                    return
-                await asyncio.sleep(self._sent[0] + self.period - moment)
+            while (ready := self._ready_at(loop.time())) is None or ready > loop.time():
+                if ready is None:  # every place is taken by a call under way
+                    self._answer.clear()
+                    await self._answer.wait()
+                else:
+                    await asyncio.sleep(ready - loop.time())
+            self._under_way += 1
 
     async def __aexit__(self, *exc_info) -> None:
-        return None
+        self._under_way -= 1
+        self._answered.append(asyncio.get_running_loop().time())
+        self._answer.set()
+
+    def hold(self, seconds: float) -> None:
+        """Telegram's 429: no call for ``seconds``."""
+        self._held_until = max(self._held_until, asyncio.get_running_loop().time() + seconds)
 
     def room(self) -> int:
         """How many messages the window would take now."""
         moment = asyncio.get_running_loop().time()
-        return self.allowed - sum(1 for sent in self._sent if sent > moment - self.period)
+        return self.allowed - self._under_way - sum(1 for answered in self._answered if answered > moment - self.period)
+
+    def _ready_at(self, moment: float) -> float | None:
+        """When the next call may go; None when only an answer to a call under way can tell."""
+        while self._answered and self._answered[0] <= moment - self.period:
+            self._answered.popleft()
+        if len(self._answered) + self._under_way < self.allowed:
+            return self._held_until
+        return max(self._held_until, self._answered[0] + self.period) if self._answered else None
 
 
-class RetryingRateLimiter(AIORateLimiter):
-    """Telegram's flood limits: 30 messages/s overall (PTB's pacing), 20 messages in any minute per
-    group (a sliding window: a burst of 20 uses the minute), about one message a second per private
-    chat with short bursts; reads never wait. Network errors that certainly did not reach Telegram
-    are retried, and every 429 is counted. A timeout is not retried here: Telegram may have
-    performed the call, and the outbox decides what to do with messages that must arrive. A button
-    press handled again after a restart is too old to answer; that answer is skipped, not an error.
+class RetryingRateLimiter(BaseRateLimiter):
+    """Telegram's flood limits: 30 messages a second overall, 20 in any minute per group, about one
+    a second per private chat with short bursts of three (paced here as three in any three seconds,
+    which never outruns Telegram's bucket); reads never wait. A 429 holds back the chat it came from
+    (waited out here, a few times, then left to the caller: the outbox keeps the row), never the
+    other chats: PTB's own limiter would pause every call of the bot. Network errors that certainly
+    did not reach Telegram are retried, and every 429 is counted. A timeout is not retried here:
+    Telegram may have performed the call, and the outbox decides what to do with messages that must
+    arrive. A button press handled again after a restart is too old to answer; that answer is
+    skipped, not an error.
 
     ``time_scale`` shrinks every period, for tests against an emulator that enforces the same
     scaled limits."""
 
     NETWORK_RETRIES = 3
-    PRIVATE_BURST = 3
+    RETRIES_AFTER_429 = 3
+    OVERALL_PER_SECOND = 30
     GROUP_PER_MINUTE = 20
+    PRIVATE_BURST = 3
 
     def __init__(self, metrics: Metrics, time_scale: float = 1.0) -> None:
-        super().__init__(overall_time_period=1 * time_scale, group_max_rate=0, max_retries=3)
         self._too_many_requests = metrics.too_many_requests.labels("rate_limiter")
-        self._private_period = self.PRIVATE_BURST * time_scale
-        self._group_period = 60 * time_scale
-        self._private: dict[int, AsyncLimiter] = {}
-        self._groups: dict[int, GroupWindow] = {}
+        self._time_scale = time_scale
+        self._overall = Window(self.OVERALL_PER_SECOND, time_scale)
+        self._chats: dict[int, Window] = {}
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
 
     def room(self, chat_id: int) -> int:
         """How many messages the group would take now (the outbox shares messages when few are left)."""
-        window = self._groups.get(chat_id)
+        window = self._chats.get(chat_id)
         return window.room() if window else self.GROUP_PER_MINUTE
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args) -> Any:
-        callback = self._counting_429(callback)
-        if endpoint == "answerCallbackQuery":
-            try:
-                return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
-            except BadRequest as exc:  # a tap handled again after a restart: only its spinner is gone
-                if "query is too old" not in exc.message.lower():
-                    raise
-                log.info("answer to an old button press skipped")
-                return True
-        if endpoint.startswith("get"):  # reads post nothing: they never wait for a group's budget
-            return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args, limited=False)
-        chat_id = data.get("chat_id")
-        if (
+        call = self._attempts(callback, args, kwargs, endpoint)
+        if endpoint.startswith("get"):  # reads post nothing: they never wait
+            return await call()
+        try:
+            return await self._paced(call, endpoint, data.get("chat_id"))
+        except BadRequest as exc:  # a tap handled again after a restart: only its spinner is gone
+            if endpoint != "answerCallbackQuery" or "query is too old" not in exc.message.lower():
+                raise
+            log.info("answer to an old button press skipped")
+            return True
+
+    async def _paced(self, call, endpoint: str, chat_id: object) -> Any:
+        """A message waits for the overall pace and its chat's; after a 429 the call's chat waits."""
+        posts = (
             isinstance(chat_id, int)
             and endpoint.startswith(("send", "copy", "forward"))
             and endpoint != "sendChatAction"
-        ):
-            limiter = (
-                self._private.setdefault(chat_id, AsyncLimiter(self.PRIVATE_BURST, self._private_period))
-                if chat_id > 0
-                else self._groups.setdefault(chat_id, GroupWindow(self.GROUP_PER_MINUTE, self._group_period))
-            )
-            async with limiter:
-                return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
-        return await self._with_retries(callback, args, kwargs, endpoint, data, rate_limit_args)
-
-    def _counting_429(self, callback):
-        async def call(*args, **kwargs):
+        )
+        chat = self._window(chat_id) if posts else None
+        for attempt in range(self.RETRIES_AFTER_429 + 1):
             try:
-                return await callback(*args, **kwargs)
-            except RetryAfter:
-                self._too_many_requests.inc()
-                raise
+                if chat is None:
+                    return await call()
+                async with chat, self._overall:
+                    return await call()
+            except RetryAfter as exc:
+                if attempt == self.RETRIES_AFTER_429:
+                    raise
+                wait = retry_after(exc).total_seconds()
+                if chat is None:
+                    await asyncio.sleep(wait)
+                else:
+                    chat.hold(wait)
+        raise AssertionError("unreachable")
+
+    def _window(self, chat_id: int) -> Window:
+        if chat_id not in self._chats:
+            self._chats[chat_id] = (
+                Window(self.PRIVATE_BURST, self.PRIVATE_BURST * self._time_scale)
+                if chat_id > 0
+                else Window(self.GROUP_PER_MINUTE, 60 * self._time_scale)
+            )
+        return self._chats[chat_id]
+
+    def _attempts(self, callback, args, kwargs, endpoint: str):
+        """The call, tried again after a network error that certainly did not reach Telegram; 429s counted."""
+
+        async def call() -> Any:
+            for attempt in range(self.NETWORK_RETRIES + 1):
+                try:
+                    return await callback(*args, **kwargs)
+                except RetryAfter:
+                    self._too_many_requests.inc()
+                    raise
+                except NetworkError as exc:
+                    if isinstance(exc, (BadRequest, TimedOut)) or attempt == self.NETWORK_RETRIES:
+                        raise
+                    log.warning("network error on %s (%s); retrying", endpoint, type(exc).__name__)
+                    await asyncio.sleep(0.5 * 2**attempt)
+            raise AssertionError("unreachable")
 
         return call
-
-    async def _with_retries(
-        self, callback, args, kwargs, endpoint, data, rate_limit_args, *, limited: bool = True
-    ) -> Any:
-        for attempt in range(self.NETWORK_RETRIES + 1):
-            try:
-                if not limited:
-                    return await callback(*args, **kwargs)
-                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
-            except NetworkError as exc:
-                if isinstance(exc, (BadRequest, TimedOut)) or attempt == self.NETWORK_RETRIES:
-                    raise
-                log.warning("network error on %s (%s); retrying", endpoint, type(exc).__name__)
-                await asyncio.sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable")
 
 
 async def build_services(settings: Settings) -> Services:

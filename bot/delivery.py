@@ -49,6 +49,11 @@ LANE_WAIT = 5.0  # seconds a new message waits for another worker that is delive
 MAX_WAIT_HERE = 60.0  # seconds: a background drain waits out a shorter 429 itself; the job takes longer ones
 
 
+def retry_after(exc: RetryAfter) -> timedelta:
+    """How long Telegram asked to wait (PTB gives seconds or a timedelta, depending on its settings)."""
+    return exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
+
+
 def user_lane(user_id: int) -> str:
     return f"user:{user_id}"
 
@@ -364,8 +369,7 @@ class Outbox:
             message = await (self._call_shared(bot, svc, row, lines) if riders else self._call(bot, svc, row))
         except RetryAfter as exc:
             svc.metrics.too_many_requests.labels("outbox").inc()
-            wait = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=exc.retry_after)
-            await svc.store.mark(row, status="pending", not_before=svc.clock.now() + wait, error="429")
+            await svc.store.mark(row, status="pending", not_before=svc.clock.now() + retry_after(exc), error="429")
             return False
         except BadRequest as exc:
             if topic_gone(exc) and row.attempts <= MAX_ATTEMPTS:

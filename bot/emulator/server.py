@@ -66,7 +66,7 @@ class BotApiEmulator(Methods, Updates):
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._menu_buttons: dict[int | None, JSON] = {}
         self._open_queries: set[str] = set()
-        self._floods: dict[str, list[int]] = {}
+        self._floods: dict[str, list] = {}  # method -> [retry_after, times, chat_id or None]
         self._late: dict[str, list[float]] = {}
         self._queue: deque[JSON] = deque()
         self._allowed: frozenset[str] | None = None
@@ -181,11 +181,12 @@ class BotApiEmulator(Methods, Updates):
 
     # ------------------------------------------------------------------ failure injection
 
-    def flood(self, method: str, retry_after: int = 1, times: int = 1) -> None:
-        """The next `times` calls of method answer 429 with parameters.retry_after."""
+    def flood(self, method: str, retry_after: int = 1, times: int = 1, *, chat_id: int | None = None) -> None:
+        """The next `times` calls of method (to ``chat_id`` only, when given: Telegram's flood
+        limits are per chat) answer 429 with parameters.retry_after."""
         if retry_after < 1 or times < 1:
             raise ValueError("retry_after and times must be positive")
-        self._floods[method.lower()] = [retry_after, times]
+        self._floods[method.lower()] = [retry_after, times, chat_id]
 
     def answer_late(self, method: str, delay: float, times: int = 1) -> None:
         """The next `times` successful calls of method are performed at once but answered after delay seconds.
@@ -221,8 +222,8 @@ class BotApiEmulator(Methods, Updates):
             handler = self._handlers.get(key)
             if handler is None and not polling:
                 raise BotApiError(404, "Not Found")
-            self._take_flood(key)
             chat_id = params.get("chat_id")
+            self._take_flood(key, chat_id)
             limited = self._flood_control is not None and creates_message(key) and isinstance(chat_id, int)
             if limited:
                 self._enforce_limits(method, chat_id)
@@ -253,9 +254,9 @@ class BotApiEmulator(Methods, Updates):
             return self._respond(BotApiError(404, "Not Found"))
         return web.Response(body=self._files[file_id].data, content_type="application/octet-stream")
 
-    def _take_flood(self, key: str) -> None:
+    def _take_flood(self, key: str, chat_id: object) -> None:
         rule = self._floods.get(key)
-        if rule is None:
+        if rule is None or rule[2] not in (None, chat_id):
             return
         rule[1] -= 1
         if rule[1] <= 0:

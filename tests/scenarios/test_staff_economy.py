@@ -29,8 +29,8 @@ from support import (
     topic_messages,
 )
 
-from bot.db import Outgoing, Ticket
-from bot.delivery import to_staff
+from bot.db import Attachment, Outgoing, Ticket
+from bot.delivery import file_to_staff, to_staff
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.mirror import FOLLOWING
 from bot.router import UNCLEAR
@@ -106,6 +106,44 @@ async def test_three_users_writing_past_the_groups_budget_share_messages_in_orde
         carried_all += len(carried)
     assert carried_all < 25  # the texts that waited for the group shared messages
     assert (await live.services.store.rows(Outgoing, Outgoing.status != "sent")) == []
+
+
+async def until(condition) -> None:
+    """Wait (up to a generous deadline) for something the bot does in the background."""
+    async with asyncio.timeout(60):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_a_429_in_the_staff_group_holds_back_the_group_and_no_private_chat(live):
+    ticket = await claim(live, await open_ticket(live))
+    svc = live.services
+    live.emulator.flood("sendMessage", retry_after=5, chat_id=STAFF_CHAT_ID)
+    await svc.outbox.post(live.app.bot, svc, to_staff(svc, "Báo cáo tuần"))
+    tries = lambda: [p for p in live.emulator.calls_to("sendMessage") if p.get("text") == "Báo cáo tuần"]  # noqa: E731
+    await until(lambda: len(tries()) == 1)  # refused: retry after 5 s
+
+    replies = ["Chào chị, em là Lan", "Chị gửi giúp em hồ sơ năng lực nhé"]
+    for text in replies:
+        await live.emulator.send_text(STAFF_ID, text, chat_id=STAFF_CHAT_ID, message_thread_id=ticket.topic_id)
+    await until(lambda: bot_texts(live, VI_USER)[-2:] == replies)
+    assert len(tries()) == 1, "the user's replies waited for the staff group's 429"
+
+    await live.settle()
+    assert len(tries()) == 2 and bot_texts(live, STAFF_CHAT_ID).count("Báo cáo tuần") == 1
+
+
+async def test_the_bots_pace_never_meets_a_429_in_the_staff_group(live):
+    """Telegram counts a message when it handles the call: a slow upload first in the group's
+    minute must not let the minute's 21st message in early."""
+    svc = live.services
+    await svc.store.save(Attachment(key="report:test", name="bao-cao.csv", data=b"x" * 8_000_000))
+    texts = [f"tin nhắn {n}" for n in range(25)]
+    rows = [file_to_staff(svc, "report:test", "Báo cáo"), *[to_staff(svc, text) for text in texts]]
+    await svc.outbox.post(live.app.bot, svc, *rows)
+    await live.settle(timeout=60)
+    assert [t for t in bot_texts(live, STAFF_CHAT_ID) if t.startswith("tin nhắn")] == texts
+    assert live.emulator.rate_limited == []
 
 
 async def test_a_holder_follows_two_tickets_in_their_private_chat_and_answers_each_user(live):

@@ -81,32 +81,20 @@ async def on_form_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await ask(query.message, svc, language, ticket)
 
 
-ACK_WAIT = (
-    0.5  # seconds (scaled like Telegram's limits): the longest a user waits to hear that their request went to staff
-)
-MIN_ACK_WAIT = 0.25  # real seconds the bot needs at least to hear back from the staff group
+UNREACHABLE_WAIT = 0.5  # seconds (scaled like Telegram's limits) to hear whether the staff group took the request
+MIN_UNREACHABLE_WAIT = 0.25  # real seconds the bot needs at least to hear back from the staff group
 
 
 async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket, language: str) -> None:
-    """Consent given: the ticket is open, and its topic is created (now, or when staff can be reached)."""
+    """Consent given: the ticket is open and the user is told at once; its topic and card follow
+    (the staff group's budget never keeps the user waiting). If the group refuses them soon after,
+    the user hears that the request is kept, and again once it reaches staff."""
     svc = services(context)
     _ = gettext_for(language)
     ticket.status, ticket.step, ticket.consent_at = "open", None, now()
     await svc.store.save(ticket)
     await svc.store.set_focus(ticket.user_id, None)
-    lane = ticket_lane(ticket.id)
-    svc.outbox.kick(context.bot, svc, lane)
-    wait = max(ACK_WAIT * svc.settings.time_scale, MIN_ACK_WAIT)
-    done = await svc.outbox.finished(lane, timeout=wait)  # else it waits for the staff group's budget, safely kept
     message = update.effective_message
-    if done and not (await svc.store.ticket(ticket.id)).card_message_id:
-        await message.reply_text(
-            _(
-                "Your request #{number} is saved, but our staff cannot be reached right now. "
-                "It will reach them as soon as possible, and I will tell you."
-            ).format(number=ticket.id)
-        )
-        return
     text = _(
         "Your request #{number} has been sent to our staff. A staff member will reply in this chat; "
         "anything you write here reaches them."
@@ -115,6 +103,16 @@ async def submit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Tic
         text + _away_note(svc, language),
         reply_markup=InlineKeyboardMarkup([[button("🛑 " + _("End conversation"), "end", ticket.id)]]),
     )
+    lane = ticket_lane(ticket.id)
+    svc.outbox.kick(context.bot, svc, lane)
+    wait = max(UNREACHABLE_WAIT * svc.settings.time_scale, MIN_UNREACHABLE_WAIT)
+    if await svc.outbox.finished(lane, timeout=wait) and not (await svc.store.ticket(ticket.id)).card_message_id:
+        await message.reply_text(
+            _(
+                "Your request #{number} is saved, but our staff cannot be reached right now. "
+                "It will reach them as soon as possible, and I will tell you."
+            ).format(number=ticket.id)
+        )
 
 
 def _away_note(svc: Services, language: str) -> str:
