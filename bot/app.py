@@ -93,10 +93,50 @@ class Window:
         return max(self._held_until, self._answered[0] + self.period) if self._answered else None
 
 
+class Bucket:
+    """About one message a second in a private chat, with bursts of ``burst``: Telegram's token
+    bucket, refilled by one every ``period`` seconds. As in :class:`Window`, a message is counted
+    when its call was answered, and calls under way hold their token until then."""
+
+    def __init__(self, burst: int, period: float) -> None:
+        self.burst, self.period = burst, period
+        self._tokens, self._at = float(burst), 0.0
+        self._under_way = 0
+        self._held_until = 0.0
+        self._turn = asyncio.Lock()
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._turn:
+            while (wait := self._wait(loop.time())) > 0:
+                await asyncio.sleep(wait)
+            self._under_way += 1
+
+    async def __aexit__(self, *exc_info) -> None:
+        self._refill(asyncio.get_running_loop().time())
+        self._tokens -= 1
+        self._under_way -= 1
+
+    def hold(self, seconds: float) -> None:
+        """Telegram's 429: no call for ``seconds``."""
+        self._held_until = max(self._held_until, asyncio.get_running_loop().time() + seconds)
+
+    def _refill(self, moment: float) -> None:
+        self._tokens = min(float(self.burst), self._tokens + (moment - self._at) / self.period)
+        self._at = moment
+
+    def _wait(self, moment: float) -> float:
+        self._refill(moment)
+        free = self._tokens - self._under_way
+        refill = 0.0 if free >= 1 else (1 - free) * self.period
+        if refill and self._under_way:  # an answer may come sooner than the refill: look again shortly
+            refill = min(refill, self.period / 10)
+        return max(self._held_until - moment, refill)
+
+
 class RetryingRateLimiter(BaseRateLimiter):
     """Telegram's flood limits: 30 messages a second overall, 20 in any minute per group, about one
-    a second per private chat with short bursts of three (paced here as three in any three seconds,
-    which never outruns Telegram's bucket); reads never wait. A 429 holds back the chat it came from
+    a second per private chat with short bursts of three (Telegram's token bucket); reads never wait. A 429 holds back the chat it came from
     (waited out here, a few times, then left to the caller: the outbox keeps the row), never the
     other chats: PTB's own limiter would pause every call of the bot. Network errors that certainly
     did not reach Telegram are retried, and every 429 is counted. A timeout is not retried here:
@@ -166,10 +206,10 @@ class RetryingRateLimiter(BaseRateLimiter):
                     chat.hold(wait)
         raise AssertionError("unreachable")
 
-    def _window(self, chat_id: int) -> Window:
+    def _window(self, chat_id: int) -> Window | Bucket:
         if chat_id not in self._chats:
             self._chats[chat_id] = (
-                Window(self.PRIVATE_BURST, self.PRIVATE_BURST * self._time_scale)
+                Bucket(self.PRIVATE_BURST, self._time_scale)
                 if chat_id > 0
                 else Window(self.GROUP_PER_MINUTE, 60 * self._time_scale)
             )
