@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from support import lines_of
+from support import VI_FORM, lines_of
 
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.emulator import BotApiEmulator
@@ -133,3 +133,10 @@ def delivered_to_user(emulator: BotApiEmulator, user_id: int) -> list[str]:
 
 def first_occurrences(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def handoff_steps(emulator: BotApiEmulator, user_id: int) -> list:
+    """A user's way to staff: /start, Talk to staff, the contact form, consent."""
+    steps = [lambda: emulator.send_text(user_id, "/start"), lambda: press(emulator, user_id, "menu:staff")]
+    steps += [lambda a=answer: answer_form(emulator, user_id, a) for answer in VI_FORM]
+    return [*steps, lambda: press(emulator, user_id, ":agree")]

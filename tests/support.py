@@ -27,6 +27,19 @@ VI_FORM = ["Nguyễn Thị Hoa", "Công ty Thủy sản Cát Hải", "Giám đ�
 TW_FORM = ["林美華", "澎湖海洋科技公司", "業務經理", "mei.lin@example.com.tw", "尋找越南的養殖合作夥伴"]
 
 
+# A Vietnamese-only offer for catalogue imports by staff.
+SILK = {
+    "id": "vn-hp-silk-001",
+    "kind": "offer",
+    "country": "VN",
+    "sector": "equipment",
+    "organization": "Công ty Cơ khí Kiến An",
+    "contact": {"email": "info@cokhikienan.vn"},
+    "title": {"vi": "Máy ươm tơ tằm tự động"},
+    "description": {"vi": "Máy ươm tơ tự động cho kén tằm, năng suất cao, sợi tơ đều, tiết kiệm nước."},
+}
+
+
 def jsonl(*rows: dict) -> bytes:
     """Rows as a JSON-lines file, as staff send them."""
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()

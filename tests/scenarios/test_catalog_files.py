@@ -6,7 +6,7 @@ file is searchable across languages at once, files in ticket topics still reach 
 from __future__ import annotations
 
 import pytest
-from support import VI_USER, bot_texts, jsonl, last_id, open_ticket, say, send_file
+from support import SILK, VI_USER, bot_texts, jsonl, last_id, open_ticket, say, send_file
 
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.i18n import gettext_for, plural_for
@@ -16,16 +16,6 @@ pytestmark = pytest.mark.both_databases
 
 STAFF = gettext_for("vi")
 STAFF_N = plural_for("vi")
-SILK = {
-    "id": "vn-hp-silk-001",
-    "kind": "offer",
-    "country": "VN",
-    "sector": "equipment",
-    "organization": "Công ty Cơ khí Kiến An",
-    "contact": {"email": "info@cokhikienan.vn"},
-    "title": {"vi": "Máy ươm tơ tằm tự động"},
-    "description": {"vi": "Máy ươm tơ tự động cho kén tằm, năng suất cao, sợi tơ đều, tiết kiệm nước."},
-}
 
 
 async def test_a_bad_row_stops_the_whole_import_and_is_reported_by_line(live):

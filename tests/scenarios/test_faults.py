@@ -12,15 +12,13 @@ import random
 
 from processes import (
     BotProcess,
-    answer_form,
     delivered_to_staff,
     delivered_to_user,
     first_occurrences,
-    press,
+    handoff_steps,
     staff_reply,
     until,
 )
-from support import VI_FORM
 
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.emulator import BotApiEmulator
@@ -61,9 +59,7 @@ def script(emulator: BotApiEmulator) -> list:
     """Per user: /start, Talk to staff, the form, consent, follow-ups; staff reply to each; interleaved."""
     per_user = []
     for user_id in USERS:
-        steps = [lambda u=user_id: emulator.send_text(u, "/start"), lambda u=user_id: press(emulator, u, "menu:staff")]
-        steps += [lambda u=user_id, a=answer: answer_form(emulator, u, a) for answer in VI_FORM]
-        steps += [lambda u=user_id: press(emulator, u, ":agree")]
+        steps = handoff_steps(emulator, user_id)
         for n in range(1, FOLLOW_UPS + 1):
             steps += [
                 lambda u=user_id, n=n: emulator.send_text(u, f"{u} hỏi {n}"),

@@ -16,15 +16,14 @@ import pytest
 from aiohttp import ClientSession, web
 from processes import (
     BotProcess,
-    answer_form,
     delivered_to_staff,
     delivered_to_user,
-    press,
+    handoff_steps,
     staff_reply,
     topic_of,
     until,
 )
-from support import VI_FORM, jsonl
+from support import SILK, jsonl
 
 from bot.db import BotStore, Worker, now
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
@@ -37,15 +36,6 @@ USERS = [901, 902, 903]
 SEARCHER = 904  # no ticket: what they write is a search
 FOLLOW_UPS = 3
 SECRET = "two-workers-secret"
-SILK = {
-    "id": "vn-hp-silk-001",
-    "kind": "offer",
-    "country": "VN",
-    "sector": "equipment",
-    "organization": "Công ty Cơ khí Kiến An",
-    "title": {"vi": "Máy ươm tơ tằm tự động"},
-    "description": {"vi": "Máy ươm tơ tự động cho kén tằm, năng suất cao, sợi tơ đều, tiết kiệm nước."},
-}
 
 
 class RoundRobin:
@@ -163,9 +153,7 @@ def script(emulator: BotApiEmulator) -> list:
     """Per user: /start, Talk to staff, the form, consent, follow-ups and staff replies; users interleaved."""
     per_user = []
     for user_id in USERS:
-        steps = [lambda u=user_id: emulator.send_text(u, "/start"), lambda u=user_id: press(emulator, u, "menu:staff")]
-        steps += [lambda u=user_id, a=answer: answer_form(emulator, u, a) for answer in VI_FORM]
-        steps += [lambda u=user_id: press(emulator, u, ":agree")]
+        steps = handoff_steps(emulator, user_id)
         for n in range(1, FOLLOW_UPS + 1):
             steps += [lambda u=user_id, n=n: emulator.send_text(u, f"{u} hỏi {n}")]
         for n in range(1, FOLLOW_UPS + 1):
