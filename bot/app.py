@@ -43,7 +43,21 @@ SEND_TIMEOUT = 30.0  # seconds: a send answered late is waited for, not sent twi
 OUTBOX_INTERVAL = 5  # seconds between attempts at messages that had to wait
 
 
-class Window:
+class Pace:
+    """What the paces below share: callers take turns, calls under way hold their place until
+    answered, and a 429 holds every call back."""
+
+    def __init__(self) -> None:
+        self._under_way = 0
+        self._held_until = 0.0
+        self._turn = asyncio.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Telegram's 429: no call for ``seconds``."""
+        self._held_until = max(self._held_until, asyncio.get_running_loop().time() + seconds)
+
+
+class Window(Pace):
     """At most ``allowed`` messages in any ``period`` seconds, the way Telegram counts a group's
     20 a minute (a burst of 20 uses the whole minute); callers wait their turn in order.
 
@@ -52,11 +66,9 @@ class Window:
     call's latency, and its edge meets 429s. Calls under way keep their place until answered."""
 
     def __init__(self, allowed: int, period: float) -> None:
+        super().__init__()
         self.allowed, self.period = allowed, period
         self._answered: deque[float] = deque()
-        self._under_way = 0
-        self._held_until = 0.0
-        self._turn = asyncio.Lock()
         self._answer = asyncio.Event()
 
     async def __aenter__(self) -> None:
@@ -75,10 +87,6 @@ class Window:
         self._answered.append(asyncio.get_running_loop().time())
         self._answer.set()
 
-    def hold(self, seconds: float) -> None:
-        """Telegram's 429: no call for ``seconds``."""
-        self._held_until = max(self._held_until, asyncio.get_running_loop().time() + seconds)
-
     def room(self) -> int:
         """How many messages the window would take now."""
         moment = asyncio.get_running_loop().time()
@@ -93,17 +101,15 @@ class Window:
         return max(self._held_until, self._answered[0] + self.period) if self._answered else None
 
 
-class Bucket:
+class Bucket(Pace):
     """About one message a second in a private chat, with bursts of ``burst``: Telegram's token
     bucket, refilled by one every ``period`` seconds. As in :class:`Window`, a message is counted
     when its call was answered, and calls under way hold their token until then."""
 
     def __init__(self, burst: int, period: float) -> None:
+        super().__init__()
         self.burst, self.period = burst, period
         self._tokens, self._at = float(burst), 0.0
-        self._under_way = 0
-        self._held_until = 0.0
-        self._turn = asyncio.Lock()
 
     async def __aenter__(self) -> None:
         loop = asyncio.get_running_loop()
@@ -116,10 +122,6 @@ class Bucket:
         self._refill(asyncio.get_running_loop().time())
         self._tokens -= 1
         self._under_way -= 1
-
-    def hold(self, seconds: float) -> None:
-        """Telegram's 429: no call for ``seconds``."""
-        self._held_until = max(self._held_until, asyncio.get_running_loop().time() + seconds)
 
     def _refill(self, moment: float) -> None:
         self._tokens = min(float(self.burst), self._tokens + (moment - self._at) / self.period)
@@ -136,9 +138,9 @@ class Bucket:
 
 class RetryingRateLimiter(BaseRateLimiter):
     """Telegram's flood limits: 30 messages a second overall, 20 in any minute per group, about one
-    a second per private chat with short bursts of three (Telegram's token bucket); reads never wait. A 429 holds back the chat it came from
-    (waited out here, a few times, then left to the caller: the outbox keeps the row), never the
-    other chats: PTB's own limiter would pause every call of the bot. Network errors that certainly
+    a second per private chat with short bursts of three (Telegram's token bucket); reads never
+    wait. A 429 holds back the chat it came from (waited out here, a few times, then left to the
+    caller: the outbox keeps the row), never the other chats: PTB's own limiter would pause every call of the bot. Network errors that certainly
     did not reach Telegram are retried, and every 429 is counted. A timeout is not retried here:
     Telegram may have performed the call, and the outbox decides what to do with messages that must
     arrive. A button press handled again after a restart is too old to answer; that answer is

@@ -33,7 +33,10 @@ def conversation_key(update: object) -> Hashable:
 
 def conversation_name(update: object) -> str | None:
     """:func:`conversation_key` as the inbox keeps it."""
-    key = conversation_key(update)
+    return _named(conversation_key(update))
+
+
+def _named(key: Hashable) -> str | None:
     return None if key is None else ":".join(str(part) for part in key)
 
 
@@ -71,7 +74,7 @@ class ConversationOrder(BaseUpdateProcessor):
         if key is None:
             await coroutine
             return
-        await self.workers.turn(update.update_id, conversation_name(update))  # before this process's lock
+        await self.workers.turn(update.update_id, _named(key))  # before this process's lock
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:

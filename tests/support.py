@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.app import build_application, build_services
 from bot.db import Search, StaffTopic, Submission, Ticket
 from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, plural_for
 from catalog.model import PARTNERSHIPS
 
 VI_USER, TW_USER, OTHER_USER = 501, 502, 503
@@ -38,6 +38,15 @@ SILK = {
     "title": {"vi": "Máy ươm tơ tằm tự động"},
     "description": {"vi": "Máy ươm tơ tự động cho kén tằm, năng suất cao, sợi tơ đều, tiết kiệm nước."},
 }
+
+
+def import_refused(count: int) -> str:
+    """How a staff file import with ``count`` bad rows is refused (staff language: vi)."""
+    return "❌ " + plural_for("vi")(
+        "{count} row could not be imported; nothing was saved.",
+        "{count} rows could not be imported; nothing was saved.",
+        count,
+    ).format(count=count)
 
 
 def jsonl(*rows: dict) -> bytes:

@@ -6,7 +6,7 @@ file is searchable across languages at once, files in ticket topics still reach 
 from __future__ import annotations
 
 import pytest
-from support import SILK, VI_USER, bot_texts, jsonl, last_id, open_ticket, say, send_file
+from support import SILK, VI_USER, bot_texts, import_refused, jsonl, last_id, open_ticket, say, send_file
 
 from bot.demo import STAFF_CHAT_ID, STAFF_ID
 from bot.i18n import gettext_for, plural_for
@@ -22,14 +22,7 @@ async def test_a_bad_row_stops_the_whole_import_and_is_reported_by_line(live):
     count = await live.services.catalog.count()
     bad = {"id": "vn-hp-bad-001", "kind": "service", "title": "Dịch vụ tư vấn <b>"}
     (reply,) = await send_file(live, "catalogue.jsonl", jsonl(SILK, bad))
-    assert reply.startswith(
-        "❌ "
-        + STAFF_N(
-            "{count} row could not be imported; nothing was saved.",
-            "{count} rows could not be imported; nothing was saved.",
-            1,
-        ).format(count=1)
-    )
+    assert reply.startswith(import_refused(1))
     assert "2: kind: must be one of offer, request, not 'service'" in reply
     assert await live.services.catalog.count() == count and await live.services.catalog.get(SILK["id"]) is None
     assert live.emulator.calls_to("sendDocument") == []
@@ -38,14 +31,7 @@ async def test_a_bad_row_stops_the_whole_import_and_is_reported_by_line(live):
     reply, document = await send_file(
         live, "catalogue.csv", ("id,kind,title,description,sector,country,organization,ip_status,trl\n" + rows).encode()
     )
-    assert reply.startswith(
-        "❌ "
-        + STAFF_N(
-            "{count} row could not be imported; nothing was saved.",
-            "{count} rows could not be imported; nothing was saved.",
-            25,
-        ).format(count=25)
-    )
+    assert reply.startswith(import_refused(25))
     assert (
         reply.count(": trl: ") == 20 and STAFF("All {count} errors are in the attached file.").format(count=25) in reply
     )

@@ -14,6 +14,7 @@ from support import (
     bot_texts,
     fill,
     forge,
+    import_refused,
     jsonl,
     last_id,
     lines_of,
@@ -43,6 +44,13 @@ TITLES = {
 GROUPER_HANT = "龍虎斑石斑魚人工繁殖與種苗量產技術"  # tw-aqua-001 in Traditional Chinese
 GROUPER_ORG = "澎海水產種苗股份有限公司"
 GROUPER_NAME = GROUPER_ORG + " (sample)"  # its organisation, as the sample catalogue names it
+
+
+def cancelled(event, *, told: int) -> str:
+    """Staff's confirmation of /cancelevent."""
+    return STAFF_N(
+        "Event #{number} cancelled; {count} user was told.", "Event #{number} cancelled; {count} users were told.", told
+    ).format(number=event.id, count=told)
 
 
 def local_day(live, days: int) -> str:
@@ -170,13 +178,7 @@ async def test_no_events_and_cancelled_or_past_events_are_not_shown(live):
     assert bot_texts(live, VI_USER, since=mark) == []
 
     live.services.clock.advance(timedelta(days=-2))
-    assert await staff_writes(live, f"/cancelevent {event.id}") == [
-        STAFF_N(
-            "Event #{number} cancelled; {count} user was told.",
-            "Event #{number} cancelled; {count} users were told.",
-            0,
-        ).format(number=event.id, count=0)
-    ]
+    assert await staff_writes(live, f"/cancelevent {event.id}") == [cancelled(event, told=0)]
     await say(live, VI_USER, "/events")
     assert bot_texts(live, VI_USER)[-1] == nothing
 
@@ -268,11 +270,7 @@ async def test_events_show_the_users_registrations_and_cancel_one(live, user_id,
     assert answer.get("text") == _("This event is no longer open. Send /events for the current ones.")
     live.services.clock.advance(timedelta(days=-2))
     assert await staff_writes(live, f"/cancelevent {event.id}") == [
-        STAFF_N(
-            "Event #{number} cancelled; {count} user was told.",
-            "Event #{number} cancelled; {count} users were told.",
-            0,
-        ).format(number=event.id, count=0)
+        cancelled(event, told=0)
     ]  # nobody is registered any more
 
 
@@ -291,14 +289,7 @@ async def test_events_file_import_is_all_or_nothing_and_reimport_updates(live):
     bad = {"id": "vn-kr-2026", "title": "Vietnam–Korea session", "date": "next Tuesday", "entries": ["tw-nope"]}
 
     (reply,) = await send_file(live, "events.jsonl", jsonl(good, bad))
-    assert reply.startswith(
-        "❌ "
-        + STAFF_N(
-            "{count} row could not be imported; nothing was saved.",
-            "{count} rows could not be imported; nothing was saved.",
-            1,
-        ).format(count=1)
-    )
+    assert reply.startswith(import_refused(1))
     assert "2: date:" in reply and "2: entries:" in reply and "tw-nope" in reply
     assert await live.services.store.rows(Event) == []
 

@@ -46,16 +46,14 @@ class RoundRobin:
         self.turn = itertools.cycle(range(len(ports)))
         self.served = [0] * len(ports)
         self.runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = free_port()
 
     async def __aenter__(self) -> RoundRobin:
         app = web.Application()
         app.router.add_post("/{path:.*}", self.forward)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
         return self
 
     async def __aexit__(self, *exc_info) -> None:
