@@ -10,7 +10,9 @@ scaled up with them, so the figures are on the pessimistic side.
   Latency runs from a message's sending to its arrival on the other side.
 - **Handoffs:** 30 users consent at the same moment; how long each waits to be told their request
   was sent, and how long until its card reaches the staff group. This one runs in real time (scale
-  1): the wait is mostly the bot's own work, which a time scale would inflate.
+  1): the wait is mostly the bot's own work, which a time scale would inflate. It runs twice: with
+  the bot in the bench's process (sharing one core with the emulator and the 30 simulated phones),
+  and as deployed, ``python -m bot run`` in a process of its own polling the emulator.
 
 Designs, in the same run:
 - ``mirror``: staff follow the tickets they hold in their private chats (/mirror);
@@ -36,9 +38,11 @@ import tempfile
 import time
 from itertools import pairwise
 from pathlib import Path
+from types import SimpleNamespace
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # processes: the bot as a process of its own
 BASELINE = "3757243"  # the last commit before the staff message economy
 
 FORM = [
@@ -286,6 +290,32 @@ async def run_design(scale: float, minutes: float, mirror: bool) -> dict:
     return results
 
 
+async def handoffs_deployed() -> dict:
+    """The 30 handoffs with the bot as deployed: ``python -m bot run`` in its own process, so
+    Telegram's side (the emulator) and the 30 phones no longer share the bot's core."""
+    from processes import BotProcess
+
+    from bot.bootstrap import open_catalog, open_engine
+    from bot.demo import STAFF_CHAT_ID, STAFF_ID
+    from bot.emulator import BotApiEmulator, Limits
+
+    with tempfile.TemporaryDirectory() as data:
+        os.environ["TECHCONNECT_DATA_DIR"] = data
+        catalog = await open_catalog(seed=True)
+        await open_engine(catalog)
+        await catalog.engine.dispose()
+        async with BotApiEmulator(token="424242:STAFF-LOAD-abcdefghijklmn", limits=Limits(time_scale=1.0)) as emulator:
+            emulator.user(STAFF_ID, "Lan", "vi")
+            emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID], admins=[STAFF_ID])
+            bot = BotProcess(emulator, data)
+            await bot.start()
+            try:
+                live = SimpleNamespace(emulator=emulator, staff_chat=STAFF_CHAT_ID)
+                return await handoffs(live, Clock(1.0), list(range(8001, 8031)))
+            finally:
+                await bot.stop()
+
+
 def baseline(rev: str, scale: float, minutes: float) -> dict:
     """The group design of an older checkout, in its own process (its code first on the path)."""
     with tempfile.TemporaryDirectory() as tree:
@@ -329,10 +359,15 @@ def table(rows: dict[str, dict]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
-        c, h = r["conversations"], r["handoffs"]
+        h = r["handoffs"]
+        relays = "| — " * 7
+        if c := r.get("conversations"):
+            relays = (
+                f"| {pct(c['to_staff'], 0.5)} / {pct(c['to_staff'], 0.95)} | {pct(c['to_user'], 0.5)} / "
+                f"{pct(c['to_user'], 0.95)} | {c['messages']} | {c['lost']} | {c['duplicates']} | {c['reordered']} | {c['429']} "
+            )
         lines.append(
-            f"| {name} | {pct(c['to_staff'], 0.5)} / {pct(c['to_staff'], 0.95)} | {pct(c['to_user'], 0.5)} / "
-            f"{pct(c['to_user'], 0.95)} | {c['messages']} | {c['lost']} | {c['duplicates']} | {c['reordered']} | {c['429']} | "
+            f"| {name} {relays}| "
             f"{pct(h['told'], 0.5)} / {pct(h['told'], 1)} (untold {h['untold']}) | "
             f"{pct(h['carded'], 0.5)} / {pct(h['carded'], 1)} |"
         )
@@ -344,7 +379,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.2)
     parser.add_argument("--minutes", type=float, default=3)
     parser.add_argument("--baseline", default=BASELINE)
-    parser.add_argument("--worker", choices=["mirror", "group"])
+    parser.add_argument("--worker", choices=["mirror", "group", "deployed"])
     parser.add_argument("--code", default=str(ROOT))
     args = parser.parse_args()
     sys.path.insert(0, args.code)
@@ -353,17 +388,22 @@ def main() -> None:
         import logging
 
         logging.disable(logging.WARNING)
-        print(json.dumps(asyncio.run(run_design(args.scale, args.minutes, args.worker == "mirror"))))
+        if args.worker == "deployed":
+            print(json.dumps({"handoffs": asyncio.run(handoffs_deployed())}))
+        else:
+            print(json.dumps(asyncio.run(run_design(args.scale, args.minutes, args.worker == "mirror"))))
         return
     rows = {}
-    for design in ("mirror", "group"):
+    for design in ("mirror", "group", "deployed"):
         out = subprocess.run(
             [sys.executable, __file__, "--worker", design, "--scale", str(args.scale), "--minutes", str(args.minutes)],
             check=True,
             capture_output=True,
             text=True,
         )
-        rows[f"{design} (this code)"] = json.loads(out.stdout.strip().splitlines()[-1])
+        rows[
+            f"{design} (this code)" if design != "deployed" else "handoffs only, bot in its own process (this code)"
+        ] = json.loads(out.stdout.strip().splitlines()[-1])
     rows[f"baseline {args.baseline} (group)"] = baseline(args.baseline, args.scale, args.minutes)
     print(
         f"Telegram seconds; conversations at time scale {args.scale} ({args.minutes} minutes, 10 tickets, 5 staff), "

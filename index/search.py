@@ -34,6 +34,7 @@ SCRIPT_SIBLING = {
 }  # a version in one script is compared with a query in the other
 MIN_MARGIN = 0.056  # a good match stands this far above the query's background; bench/confidence.py
 REFRESH_UNITS = 1  # passages embedded at a time while searches wait: up to ~0.15 s each (bench/publish.py)
+ALLOWED_CACHE = 256  # filter combinations whose units are kept (sector x kind x country in use)
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
 
 
@@ -110,10 +111,20 @@ class SearchEngine:
         self.embedder = embedder
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
         self._refreshing = asyncio.Lock()
+        self._allowed: dict[tuple, np.ndarray | None] = {}  # see allowed_units
         identify("warm up")  # loads the language models now rather than in someone's first search
 
     def allowed_units(self, filters: Filters, today: date) -> np.ndarray | None:
-        """Unit ids that pass the filters, or None when every unit does."""
+        """Unit ids that pass the filters, or None when every unit does; kept until the index
+        changes or the day ends (checking 6k records took a tenth of a search's time)."""
+        key = (self.store, self.store.changes, filters, today)
+        if key not in self._allowed:
+            if len(self._allowed) >= ALLOWED_CACHE:
+                self._allowed.clear()
+            self._allowed[key] = self._admitted_units(filters, today)
+        return self._allowed[key]
+
+    def _admitted_units(self, filters: Filters, today: date) -> np.ndarray | None:
         metas = self.store.records
         admitted = [rid for rid, meta in metas.items() if filters.admits(rid, meta, today)]
         if len(admitted) == len(metas):

@@ -106,6 +106,7 @@ class VectorStore:
         self.offsets: dict[str, np.ndarray] = {}  # per language, subtracted from passages
         self.query_offsets: dict[str, np.ndarray] = {}  # per language, subtracted from queries
         self.next_unit = 0
+        self.changes = 0  # counts every change, so readers can cache what they derive from the records
         self._background: np.ndarray | None = None
         self._languages: frozenset[str] | None = None
         self.accents = accents or base_restorer()
@@ -193,6 +194,7 @@ class VectorStore:
         """New status, expiry, sector... for records whose texts did not change."""
         for record in records:
             self.records[record.id] = {**record_meta(record), "units": self.records[record.id]["units"]}
+        self.changes += 1
 
     def remove(self, record_ids: Iterable[str]) -> None:
         doomed: list[int] = []
@@ -205,6 +207,7 @@ class VectorStore:
         if doomed:
             self.faiss.remove_ids(np.array(doomed, dtype=np.int64))
             self._background = self._languages = None
+            self.changes += 1
 
     def add(self, records: list[Record], vectors: np.ndarray, units: list[Unit]) -> None:
         """Add records whose units were embedded (rows of ``vectors``, already offset)."""
@@ -225,6 +228,7 @@ class VectorStore:
         if len(units):
             self.faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
         self._background = self._languages = None
+        self.changes += 1
 
     # --- reading -----------------------------------------------------------------------
     def dense(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,7 @@ import asyncio
 import time
 import unicodedata
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bot.config import database_url
 from catalog.model import parse_record
 from catalog.store import CatalogStore, make_engine
-from index.build import sync
+from index.build import add_records, sync
 from index.embedder import load_embedder
 from index.search import Filters, SearchEngine
 from index.store import IndexMismatch, VectorStore
@@ -150,6 +151,32 @@ async def test_incremental_add_update_remove(sample_env, embedder):
         SearchEngine(VectorStore.load(folder, embedder.model_id), embedder), "seaweed packaging", k=10
     )
     await catalog.engine.dispose()
+
+
+def test_filtered_units_follow_every_change_to_the_index(embedder, tmp_path):
+    """What a filter admits is kept between searches, and never outlives a change to the index."""
+
+    def offer(number: int, country: str) -> object:
+        return parse_record(
+            {"id": f"film-{number}", "kind": "offer", "title": {"en": "Seaweed packaging film"}, "country": country}
+        )
+
+    store = VectorStore(tmp_path, embedder.model_id, embedder.dim)
+    add_records(store, embedder, [offer(1, "NL"), offer(2, "JP")])
+    engine = SearchEngine(store, embedder)
+    dutch = Filters(country="NL")
+
+    def found() -> set[str]:
+        return {hit.id for hit in engine.search("seaweed packaging film", filters=dutch).hits}
+
+    assert found() == {"film-1"}
+    store.update_meta([replace(offer(1, "NL"), status="withdrawn")])
+    assert found() == set()
+    store.update_meta([offer(1, "NL")])
+    add_records(store, embedder, [offer(3, "NL")])
+    assert found() == {"film-1", "film-3"}
+    store.remove(["film-3"])
+    assert found() == {"film-1"}
 
 
 async def test_index_of_another_model_is_detected_and_rebuilt(sample_env, embedder):
