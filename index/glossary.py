@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from catalog.language import LANGUAGES, VI_SYLLABLE
 from index.text import STOPWORDS, fold, simplify, strip_diacritics
@@ -29,6 +30,11 @@ _ANYWHERE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")  # Chinese 
 _WORD = re.compile(r"\w[\w.+/-]*")
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+/-]*")  # names, codes and numbers carry over untranslated
 _NON_LATIN = frozenset({"zh-Hant", "zh-Hans", "ja", "ko"})
+
+
+class Translations(NamedTuple):
+    texts: dict[str, str]  # language -> the query in it, term by term
+    known: float  # share of the query's text (in characters) that the glossary knew or carried over
 
 
 @dataclass(frozen=True)
@@ -74,15 +80,17 @@ class Glossary:
         compared = form(text)
         return compared, self.forms[form].spans(compared)
 
-    def translations(self, text: str, language: str) -> dict[str, str]:
+    def translations(self, text: str, language: str) -> Translations:
         """``text`` in each other catalogue language, term by term; none when too little of it is known.
 
         Words the glossary lacks carry over when they are codes or numbers (RAS, IoT, 4G), or
         Latin words in a query of another script (names); other words are dropped: they are
-        words of the query's own language, which the other versions do not contain.
+        words of the query's own language, which the other versions do not contain. What was
+        dropped is measured (``known``): "子ども向けロボット教材" becomes just "robot", which
+        speaks for a fifth of the query, however many of its words were known.
         """
         if len(text) > MAX_CHARS:
-            return {}
+            return Translations({}, 0.0)
         compared, spans = self.spans(text)
         latin = language not in _NON_LATIN
         codes = {
@@ -103,7 +111,10 @@ class Glossary:
             len(keep(g)) for g in gaps
         )
         if not spans or carried < MIN_COVERED * len(content):
-            return {}
+            return Translations({}, 0.0)
+        known = sum(len(w) for s in spans for w in re.findall(r"\w+", compared[s.start : s.end])) + sum(
+            len(w) for g in gaps for w in keep(g)
+        )
         out: dict[str, str] = {}
         for target in LANGUAGES:
             if target == language:
@@ -116,7 +127,7 @@ class Glossary:
             ):  # Vietnamese puts the head first: "máy sấy vải thiều", "lychee dryer"
                 pieces.reverse()
             out[target] = " ".join(pieces)
-        return out
+        return Translations(out, min(1.0, known / max(1, sum(len(w) for w in content))))
 
 
 @cache

@@ -3,7 +3,8 @@
 query -> normalise -> detect language -> translate its known terms (``index.glossary``) -> embed
 the query in each language -> FAISS top-N -> fuse with lexical hits -> filters -> threshold. Each
 language version of a record is compared with the query in its own language where there is
-one; a record scores its best version, by the margin over that query's background.
+one (weighed by how much of the query the translation carries, :func:`blend`); a record scores
+its best version, by the margin over that query's background.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from catalog.store import CatalogStore
 from index.accents import needs_restoring
 from index.build import Changes, apply, embed_units, finish, pending, plan
 from index.embedder import Embedder
-from index.glossary import glossary
+from index.glossary import Translations, glossary
 from index.store import VectorStore
 from index.text import identify, normalize
 
@@ -54,6 +55,24 @@ def version_score(cosines: list[float]) -> float:
     """
     title, *full = cosines
     return (title + max(full)) / 2 if full else title
+
+
+def blend(translated: Hit, typed: Hit, known: float) -> Hit:
+    """A comparison through a translation speaks for the share of the query the glossary knew; the
+    query as typed speaks for the rest. Whole, a partial translation would be a vaguer query ("bếp
+    nấu ăn dùng năng lượng mặt trời" is just "solar-powered") that anything in its field matches."""
+
+    def mix(a: float, b: float) -> float:
+        return known * a + (1 - known) * b
+
+    return Hit(
+        translated.id,
+        mix(translated.score, typed.score),
+        translated.language,
+        mix(translated.dense, typed.dense),
+        mix(translated.lexical, typed.lexical),
+        mix(translated.margin, typed.margin),
+    )
 
 
 @dataclass(frozen=True)
@@ -131,13 +150,14 @@ class SearchEngine:
             return None
         return np.array([u for rid in admitted for u, *_ in metas[rid]["units"]], dtype=np.int64)
 
-    def translations(self, text: str, spoken: str) -> dict[str, str]:
+    def translations(self, text: str, spoken: str) -> Translations:
         """The query in the languages the index has versions in; one Chinese script stands for both
         (a version in the other is compared with it, as with a query typed in either)."""
         wanted = set(self.store.languages()) - {spoken, SCRIPT_SIBLING.get(spoken)}
         if {"zh-Hant", "zh-Hans"} <= wanted:
             wanted.discard("zh-Hans")
-        return {language: q for language, q in glossary().translations(text, spoken).items() if language in wanted}
+        texts, known = glossary().translations(text, spoken)
+        return Translations({language: q for language, q in texts.items() if language in wanted}, known)
 
     def search(
         self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None
@@ -152,7 +172,8 @@ class SearchEngine:
         if allowed is not None and not len(allowed):
             return result
         meant = self.store.accents.restore(text) if needs_restoring(text, spoken) else text
-        queries = {spoken: meant, **self.translations(text, spoken)}
+        translated, known = self.translations(text, spoken)
+        queries = {spoken: meant, **translated}
         vectors = self.embedder.encode_queries(list(queries.values()))
         vectors -= np.stack(
             [self.store.query_offsets.get(language, np.zeros(self.store.dim, np.float32)) for language in queries]
@@ -172,17 +193,22 @@ class SearchEngine:
         every_unit = [u for record in by_version.values() for units in record.values() for u in units]
         cosines = dict(zip(every_unit, (self.store.vectors_of(every_unit) @ vectors.T).tolist()))  # unit -> per query
         best: dict[str, Hit] = {}
+
+        def compared(record_id: str, version: str, units: list[int], asked: str) -> Hit:
+            cosine = version_score([cosines[u][column[asked]] for u in units])
+            lex = max(lexical[asked].get(u, 0.0) for u in units)
+            weight = LEXICAL_WEIGHT if self.store.unit_written[units[0]][:2] == asked[:2] else CROSS_LEXICAL_WEIGHT
+            score = cosine + weight * lex
+            return Hit(record_id, score, version, cosine, lex, score - float(backgrounds[column[asked]]))
+
         for record_id, record in by_version.items():
             for version, units in record.items():
-                translated = next((q for q in (version, SCRIPT_SIBLING.get(version)) if q in column), spoken)
-                for asked in {spoken, translated}:  # a rough translation never loses what the query itself finds
-                    cosine = version_score([cosines[u][column[asked]] for u in units])
-                    lex = max(lexical[asked].get(u, 0.0) for u in units)
-                    weight = (
-                        LEXICAL_WEIGHT if self.store.unit_written[units[0]][:2] == asked[:2] else CROSS_LEXICAL_WEIGHT
-                    )
-                    score = cosine + weight * lex
-                    hit = Hit(record_id, score, version, cosine, lex, score - float(backgrounds[column[asked]]))
+                typed = compared(record_id, version, units, spoken)
+                comparisons = [typed]  # a rough translation never loses what the query itself finds
+                target = next((q for q in (version, SCRIPT_SIBLING.get(version)) if q in column), spoken)
+                if target != spoken:
+                    comparisons.append(blend(compared(record_id, version, units, target), typed, known))
+                for hit in comparisons:
                     if record_id not in best or hit.margin > best[record_id].margin:
                         best[record_id] = hit
         result.hits = sorted(best.values(), key=lambda h: h.margin, reverse=True)[:top_k]

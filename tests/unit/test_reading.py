@@ -84,17 +84,29 @@ def test_only_plain_writing_tells_a_readers_language(text, language):
 
 def test_a_query_is_put_into_every_other_language_term_by_term():
     glossary = Glossary([DRIP, SENSOR])
-    assert glossary.translations("he thong tuoi nho giot", "vi")["en"] == "drip irrigation"
-    assert glossary.translations("IoT sensor 4G", "en") == {
-        "vi": "4g cảm biến iot",
-        "zh-Hant": "iot 感測器 4g",
-        "zh-Hans": "iot 传感器 4g",
-        "ja": "iot センサー 4g",
-        "ko": "iot 센서 4g",
-    }
-    assert glossary.translations("滴灌", "zh-Hant")["vi"] == "tưới nhỏ giọt"
-    assert glossary.translations("solar dryer", "en") == {}  # nothing known
-    assert glossary.translations("sensor for measuring oxygen in deep fish cages", "en") == {}  # too little known
+    assert glossary.translations("he thong tuoi nho giot", "vi").texts["en"] == "drip irrigation"
+    assert glossary.translations("IoT sensor 4G", "en") == (
+        {
+            "vi": "4g cảm biến iot",
+            "zh-Hant": "iot 感測器 4g",
+            "zh-Hans": "iot 传感器 4g",
+            "ja": "iot センサー 4g",
+            "ko": "iot 센서 4g",
+        },
+        1.0,
+    )  # every word known or carried over
+    assert glossary.translations("滴灌", "zh-Hant").texts["vi"] == "tưới nhỏ giọt"
+    assert glossary.translations("solar dryer", "en").texts == {}  # nothing known
+    assert glossary.translations("sensor for measuring oxygen in deep fish cages", "en").texts == {}  # too little
+
+
+def test_a_translation_says_how_much_of_the_query_it_carries():
+    """Chinese and Japanese run words together: one known term in a run is not the whole run."""
+    glossary = Glossary([DRIP, SENSOR])
+    assert glossary.translations("滴灌", "zh-Hant").known == 1.0
+    partial = glossary.translations("溫室滴灌", "zh-Hant")  # greenhouse drip irrigation: the greenhouse is lost
+    assert partial.texts["en"] == "drip irrigation"
+    assert partial.known == 0.5
 
 
 def test_readers_get_their_language_then_the_other_chinese_script_then_english_then_the_original():
