@@ -106,28 +106,27 @@ class Glossary:
             ]
 
         gaps = [compared[a:b] for a, b in zip([0, *(s.end for s in spans)], [*(s.start for s in spans), len(compared)])]
+        kept = [keep(gap) for gap in gaps]  # the words between the terms that carry over
+        carried = [w for s in spans for w in re.findall(r"\w+", compared[s.start : s.end])] + [
+            w for k in kept for w in k
+        ]
         content = [w for w in re.findall(r"\w+", compared) if fold(w) not in STOPWORDS]
-        carried = sum(len(re.findall(r"\w+", compared[s.start : s.end])) for s in spans) + sum(
-            len(keep(g)) for g in gaps
-        )
-        if not spans or carried < MIN_COVERED * len(content):
+        if not spans or len(carried) < MIN_COVERED * len(content):
             return Translations({}, 0.0)
-        known = sum(len(w) for s in spans for w in re.findall(r"\w+", compared[s.start : s.end])) + sum(
-            len(w) for g in gaps for w in keep(g)
-        )
+        known = sum(map(len, carried)) / max(1, sum(map(len, content)))
         out: dict[str, str] = {}
         for target in LANGUAGES:
             if target == language:
                 continue
-            pieces = keep(gaps[0])
-            for span, gap in zip(spans, gaps[1:]):
-                pieces += [self.concepts[span.concept][target][0], *keep(gap)]
+            pieces = list(kept[0])
+            for span, words in zip(spans, kept[1:]):
+                pieces += [self.concepts[span.concept][target][0], *words]
             if (language == "vi") != (
                 target == "vi"
             ):  # Vietnamese puts the head first: "máy sấy vải thiều", "lychee dryer"
                 pieces.reverse()
             out[target] = " ".join(pieces)
-        return Translations(out, min(1.0, known / max(1, sum(len(w) for w in content))))
+        return Translations(out, min(1.0, known))
 
 
 @cache
