@@ -53,6 +53,12 @@ FORM = [
     "Tìm công nghệ nuôi tôm tuần hoàn",
 ]
 STAFF = [9101, 9102, 9103, 9104, 9105]
+HANDOFF_USERS = list(range(8001, 8031))  # the 30 who consent at once
+DESIGNS = {  # --worker: its row in the table
+    "mirror": "mirror (this code)",
+    "group": "group (this code)",
+    "deployed": "handoffs only, bot in its own process (this code)",
+}
 TOKEN = re.compile(r"\b([ur])(\d+) m(\d+)\b")
 
 
@@ -262,9 +268,18 @@ async def conversations(live, clock: Clock, users: list[int], minutes: float, mi
     }
 
 
+async def sample_data(folder: Path | str) -> None:
+    """The sample catalogue and its index in ``folder``, which becomes the data directory."""
+    from bot.bootstrap import open_catalog, open_engine
+
+    os.environ["TECHCONNECT_DATA_DIR"] = str(folder)
+    catalog = await open_catalog(seed=True)
+    await open_engine(catalog)
+    await catalog.engine.dispose()
+
+
 async def run_design(scale: float, minutes: float, mirror: bool) -> dict:
     """Both scenarios, each on its own copy of a data directory holding the sample catalogue and its index."""
-    from bot.bootstrap import open_catalog, open_engine
     from bot.demo import STAFF_CHAT_ID, LiveBot
     from bot.emulator import Limits
 
@@ -273,15 +288,12 @@ async def run_design(scale: float, minutes: float, mirror: bool) -> dict:
             scale,
             lambda live: conversations(live, Clock(scale), list(range(7001, 7011)), minutes, mirror),
         ),
-        "handoffs": (1.0, lambda live: handoffs(live, Clock(1.0), list(range(8001, 8031)))),
+        "handoffs": (1.0, lambda live: handoffs(live, Clock(1.0), HANDOFF_USERS)),
     }
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         built = Path(scratch) / "built"
-        os.environ["TECHCONNECT_DATA_DIR"] = str(built)
-        catalog = await open_catalog(seed=True)
-        await open_engine(catalog)
-        await catalog.engine.dispose()
+        await sample_data(built)
         for name, (time_scale, scenario) in scenarios.items():
             os.environ["TECHCONNECT_DATA_DIR"] = str(shutil.copytree(built, Path(scratch) / name, symlinks=True))
             async with LiveBot(limits=Limits(time_scale=time_scale)) as live:
@@ -295,15 +307,11 @@ async def handoffs_deployed() -> dict:
     Telegram's side (the emulator) and the 30 phones no longer share the bot's core."""
     from processes import BotProcess
 
-    from bot.bootstrap import open_catalog, open_engine
     from bot.demo import STAFF_CHAT_ID, STAFF_ID
     from bot.emulator import BotApiEmulator, Limits
 
     with tempfile.TemporaryDirectory() as data:
-        os.environ["TECHCONNECT_DATA_DIR"] = data
-        catalog = await open_catalog(seed=True)
-        await open_engine(catalog)
-        await catalog.engine.dispose()
+        await sample_data(data)
         async with BotApiEmulator(token="424242:STAFF-LOAD-abcdefghijklmn", limits=Limits(time_scale=1.0)) as emulator:
             emulator.user(STAFF_ID, "Lan", "vi")
             emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID], admins=[STAFF_ID])
@@ -311,7 +319,7 @@ async def handoffs_deployed() -> dict:
             await bot.start()
             try:
                 live = SimpleNamespace(emulator=emulator, staff_chat=STAFF_CHAT_ID)
-                return await handoffs(live, Clock(1.0), list(range(8001, 8031)))
+                return await handoffs(live, Clock(1.0), HANDOFF_USERS)
             finally:
                 await bot.stop()
 
@@ -379,7 +387,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.2)
     parser.add_argument("--minutes", type=float, default=3)
     parser.add_argument("--baseline", default=BASELINE)
-    parser.add_argument("--worker", choices=["mirror", "group", "deployed"])
+    parser.add_argument("--worker", choices=list(DESIGNS))
     parser.add_argument("--code", default=str(ROOT))
     args = parser.parse_args()
     sys.path.insert(0, args.code)
@@ -394,16 +402,14 @@ def main() -> None:
             print(json.dumps(asyncio.run(run_design(args.scale, args.minutes, args.worker == "mirror"))))
         return
     rows = {}
-    for design in ("mirror", "group", "deployed"):
+    for design, row in DESIGNS.items():
         out = subprocess.run(
             [sys.executable, __file__, "--worker", design, "--scale", str(args.scale), "--minutes", str(args.minutes)],
             check=True,
             capture_output=True,
             text=True,
         )
-        rows[
-            f"{design} (this code)" if design != "deployed" else "handoffs only, bot in its own process (this code)"
-        ] = json.loads(out.stdout.strip().splitlines()[-1])
+        rows[row] = json.loads(out.stdout.strip().splitlines()[-1])
     rows[f"baseline {args.baseline} (group)"] = baseline(args.baseline, args.scale, args.minutes)
     print(
         f"Telegram seconds; conversations at time scale {args.scale} ({args.minutes} minutes, 10 tickets, 5 staff), "
