@@ -140,8 +140,9 @@ class RetryingRateLimiter(BaseRateLimiter):
     """Telegram's flood limits: 30 messages a second overall, 20 in any minute per group, about one
     a second per private chat with short bursts of three (Telegram's token bucket); reads never
     wait. A 429 holds back the chat it came from (waited out here, a few times, then left to the
-    caller: the outbox keeps the row), never the other chats: PTB's own limiter would pause every call of the bot. Network errors that certainly
-    did not reach Telegram are retried, and every 429 is counted. A timeout is not retried here:
+    caller: the outbox keeps the row), never the other chats: PTB's own limiter would pause every
+    call of the bot. Network errors that certainly did not reach Telegram are retried, and every
+    429 is counted. A timeout is not retried here:
     Telegram may have performed the call, and the outbox decides what to do with messages that must
     arrive. A button press handled again after a restart is too old to answer; that answer is
     skipped, not an error.
