@@ -142,10 +142,9 @@ class RetryingRateLimiter(BaseRateLimiter):
     wait. A 429 holds back the chat it came from (waited out here, a few times, then left to the
     caller: the outbox keeps the row), never the other chats: PTB's own limiter would pause every
     call of the bot. Network errors that certainly did not reach Telegram are retried, and every
-    429 is counted. A timeout is not retried here:
-    Telegram may have performed the call, and the outbox decides what to do with messages that must
-    arrive. A button press handled again after a restart is too old to answer; that answer is
-    skipped, not an error.
+    429 is counted. A timeout is not retried here: Telegram may have performed the call, and the
+    outbox decides what to do with messages that must arrive. A button press handled again after a
+    restart is too old to answer; that answer is skipped, not an error.
 
     ``time_scale`` shrinks every period, for tests against an emulator that enforces the same
     scaled limits."""
