@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.config import database_url
-from catalog.model import parse_record
+from catalog.model import Record, parse_record
 from catalog.store import CatalogStore, make_engine
 from index.build import add_records, sync
 from index.embedder import load_embedder
@@ -156,7 +156,7 @@ async def test_incremental_add_update_remove(sample_env, embedder):
 def test_filtered_units_follow_every_change_to_the_index(embedder, tmp_path):
     """What a filter admits is kept between searches, and never outlives a change to the index."""
 
-    def offer(number: int, country: str) -> object:
+    def offer(number: int, country: str) -> Record:
         return parse_record(
             {"id": f"film-{number}", "kind": "offer", "title": {"en": "Seaweed packaging film"}, "country": country}
         )
