@@ -305,7 +305,6 @@ async def deliver_outbox(context) -> None:
 
 def build_application(
     services: Services,
-    application_class: type[Application] = Application,
     *,
     rate_limits: bool = True,
     ordered: bool = True,
@@ -315,7 +314,6 @@ def build_application(
     settings = services.settings
     builder = (
         ApplicationBuilder()
-        .application_class(application_class)
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)

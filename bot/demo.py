@@ -35,21 +35,6 @@ class ScriptError(Exception):
     """A step named a button or a ticket that does not exist (exit status 2)."""
 
 
-class TrackedApplication(Application):
-    """An Application that knows how many updates it is still handling."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.handling = 0
-
-    async def process_update(self, update: object) -> None:
-        self.handling += 1
-        try:
-            await super().process_update(update)
-        finally:
-            self.handling -= 1
-
-
 class LiveBot:
     """Emulator + the real bot polling it over HTTP, with a staff forum group."""
 
@@ -70,7 +55,7 @@ class LiveBot:
         self.rate_limits = rate_limits
         self.ordered = ordered
         self.health_port = health_port
-        self.app: TrackedApplication | None = None
+        self.app: Application | None = None
 
     async def start(self) -> LiveBot:
         await self.emulator.start()
@@ -90,9 +75,7 @@ class LiveBot:
             self.services.settings = settings
         self.emulator.user(STAFF_ID, "Lan", "vi", username="lan_staff")
         self.emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID], admins=[STAFF_ID])
-        self.app = build_application(
-            self.services, application_class=TrackedApplication, rate_limits=self.rate_limits, ordered=self.ordered
-        )
+        self.app = build_application(self.services, rate_limits=self.rate_limits, ordered=self.ordered)
         await self.app.initialize()
         await self.app.post_init(self.app)  # run_polling would call it; the demo starts the parts itself
         await self.app.start()
@@ -119,10 +102,8 @@ class LiveBot:
         deadline = loop.time() + timeout
         while True:
             await self.emulator.wait_idle(timeout=max(deadline - loop.time(), 0.1))
-            if self.app.handling == 0:
-                await asyncio.sleep(0)
-                if self.app.handling == 0 and not self.app.update_queue.pending and not self.services.outbox.busy:
-                    return
+            if not self.app.update_queue.pending and not self.services.outbox.busy:
+                return
             if loop.time() > deadline:
                 raise TimeoutError("the bot is still busy")
             await asyncio.sleep(0.01)

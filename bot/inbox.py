@@ -25,11 +25,22 @@ class DurableQueue(asyncio.Queue):
         super().__init__()
         self.workers = workers
         self.writing = 0  # updates received and being written down, not yet queued
+        self.unfinished = 0  # updates queued and not yet handled to the end
 
     @property
     def pending(self) -> int:
-        """Updates received and not yet taken by the Application (queued, or still being written)."""
-        return self.writing + self.qsize()
+        """Updates received and not yet handled: being written down, queued, or in the Application's
+        hands (waiting for their conversation's turn, handled, being marked done)."""
+        return self.writing + self.unfinished
+
+    def put_nowait(self, item: object) -> None:
+        super().put_nowait(item)
+        self.unfinished += 1
+
+    def task_done(self) -> None:
+        """The Application calls this once an update taken from the queue is handled."""
+        super().task_done()
+        self.unfinished -= 1
 
     async def put(self, item: object) -> None:
         self.writing += 1

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.app import build_application, build_services
 from bot.db import Search, StaffTopic, Submission, Ticket
-from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
+from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.i18n import gettext_for, plural_for
 from catalog.model import PARTNERSHIPS
 
@@ -300,7 +300,7 @@ async def restart(live) -> None:
     await old_services.catalog.engine.dispose()
     live.services = await build_services(old_services.settings)
     assert live.services.store is not old_services.store
-    live.app = build_application(live.services, application_class=TrackedApplication)
+    live.app = build_application(live.services)
     await live.app.initialize()
     await live.app.post_init(live.app)
     await live.app.start()

@@ -71,7 +71,7 @@ class BotApiEmulator(Methods, Updates):
         self._queue: deque[JSON] = deque()
         self._allowed: frozenset[str] | None = None
         # like Telegram, update ids start at an arbitrary number, so two emulators never share one
-        self._last_update_id = self._fetched_upto = secrets.randbelow(2**30) * 16
+        self._last_update_id = secrets.randbelow(2**30) * 16
         self._poll_generation = 0
         self._bot_events: list[JSON] = []
         self._mark = 0

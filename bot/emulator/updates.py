@@ -50,7 +50,6 @@ class Updates:
     _queue: deque[JSON]
     _allowed: frozenset[str] | None
     _last_update_id: int
-    _fetched_upto: int
     _poll_generation: int
     _bot_events: list[JSON]
     _mark: int
@@ -98,13 +97,16 @@ class Updates:
                         await self._cond.wait()
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
-        """Until every update was fetched by the bot and no API call happened for ~50 ms."""
+        """Until the bot confirmed every update and no API call happened for ~50 ms.
+
+        A fetched update counts only once the next poll's offset confirms it (a webhook: once
+        answered): until then it may still be on its way into the bot's queue."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         async with self._cond:
             while True:
                 now = loop.time()
-                busy = self._inflight > 0 or self._has_unfetched()
+                busy = self._inflight > 0 or bool(self._queue)
                 quiet_left = self._last_activity + _IDLE_GAP - now
                 if not busy and quiet_left <= 0:
                     return
@@ -134,12 +136,8 @@ class Updates:
         self._allowed = frozenset(allowed) or None
         self._queue = deque(u for u in self._queue if self._wants(next(k for k in u if k != "update_id")))
 
-    def _has_unfetched(self) -> bool:
-        return bool(self._queue) and self._queue[-1]["update_id"] > self._fetched_upto
-
     def _drop_pending(self) -> None:
         self._queue.clear()
-        self._fetched_upto = self._last_update_id
 
     async def _enqueue(self, kind: str, payload: JSON) -> None:
         self._last_update_id += 1
@@ -186,7 +184,6 @@ class Updates:
                         await self._cond.wait()
         batch = list(itertools.islice(self._queue, limit))
         if batch:
-            self._fetched_upto = max(self._fetched_upto, batch[-1]["update_id"])
             self._last_activity = loop.time()
         return batch
 
@@ -266,7 +263,6 @@ class Updates:
             if error is None:
                 if self._queue and self._queue[0] is update:
                     self._queue.popleft()
-                self._fetched_upto = max(self._fetched_upto, update["update_id"])
                 self._last_activity = loop.time()
                 backoff = _WEBHOOK_RETRY[0]
                 await self._notify()

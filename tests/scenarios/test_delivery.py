@@ -114,6 +114,21 @@ async def test_the_first_two_messages_of_a_new_user_are_both_answered(live, capl
     assert len(user_texts(live, 720)) >= 2
 
 
+async def test_a_reply_held_up_by_a_slow_database_is_still_awaited(live, monkeypatch):
+    """An update that left the queue and waits for its conversation's turn (a database query) is
+    not handled yet: whoever waits for the bot to settle waits for its answer too."""
+    turn = live.services.workers.turn
+
+    async def slow_turn(update_id: int, conversation: str | None) -> None:
+        await asyncio.sleep(0.3)
+        await turn(update_id, conversation)
+
+    monkeypatch.setattr(live.services.workers, "turn", slow_turn)
+    live.emulator.user(721, "An", "vi")
+    await say(live, 721, "/start")
+    assert user_texts(live, 721)
+
+
 # ----------------------------------------------------------------------------- durability
 
 

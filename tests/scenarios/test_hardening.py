@@ -16,7 +16,7 @@ from support import OTHER_USER, STAFF, VI, VI_USER, bot_texts, errors_logged, fo
 from bot.app import build_application, build_services, redact_logs, webhook_arguments
 from bot.config import Settings
 from bot.db import Submission, Ticket
-from bot.demo import STAFF_CHAT_ID, STAFF_ID, TrackedApplication, buttons
+from bot.demo import STAFF_CHAT_ID, STAFF_ID, buttons
 from bot.emulator import BotApiEmulator
 from catalog.model import PARTNERSHIPS
 
@@ -120,7 +120,7 @@ async def test_webhook_with_a_path_gets_updates_and_logs_hold_no_token_secret_or
         redact_logs(settings)
         services = await build_services(settings)
         emulator.group(STAFF_CHAT_ID, "TechConnect staff", forum=True, members=[STAFF_ID])
-        application = build_application(services, application_class=TrackedApplication)
+        application = build_application(services)
         async with application:
             await application.start()
             await application.updater.start_webhook(**webhook_arguments(settings))

@@ -328,6 +328,17 @@ async def test_long_poll_wakes_on_update_and_offset_confirms(emu: BotApiEmulator
     assert await bot.get_updates(offset=first[0].update_id + 1, timeout=0) == ()
 
 
+async def test_the_bot_is_idle_only_once_it_confirmed_what_it_fetched(emu: BotApiEmulator, bot: Bot) -> None:
+    """A fetched update may still be on its way into the bot's queue; only the next poll's offset
+    says the bot has it."""
+    await emu.send_text(ALICE, "ping")
+    (update,) = await bot.get_updates(timeout=0)
+    with pytest.raises(TimeoutError, match="1 updates pending"):
+        await emu.wait_idle(timeout=0.3)
+    await bot.get_updates(offset=update.update_id + 1, timeout=0)
+    await emu.wait_idle(timeout=1)
+
+
 async def test_document_download_via_get_file(emu: BotApiEmulator, bot: Bot) -> None:
     payload = b'{"title": "solar inverter"}\n'
     await emu.send_media(ALICE, "document", content=payload, file_name="x.jsonl")
