@@ -134,6 +134,27 @@ COUNTRY_ALIASES = {
     "anh": "GB",
     "trung quoc": "CN",
     "nhat": "JP",
+    "nhật": "JP",
+    "mỹ": "US",
+}
+
+
+# How people name a country before a product ("Japanese dryers"), in the languages that do so.
+COUNTRY_ADJECTIVES = {
+    "japanese": "JP",
+    "taiwanese": "TW",
+    "korean": "KR",
+    "israeli": "IL",
+    "dutch": "NL",
+    "german": "DE",
+    "chinese": "CN",
+    "vietnamese": "VN",
+    "american": "US",
+    "singaporean": "SG",
+    "thai": "TH",
+    "indian": "IN",
+    "french": "FR",
+    "british": "GB",
 }
 
 
@@ -186,3 +207,17 @@ def country_code(text: str) -> str | None:
     if is_country_code(text):
         return text.upper()
     return _country_names().get(_name_key(text))
+
+
+@cache
+def country_forms() -> dict[str, str]:
+    """Country names as written in a sentence (lower case, words apart) in every UI language, with
+    the aliases and adjectives above, to their codes: what a query may name a country by."""
+    forms: dict[str, str] = {}
+    for language in LANGUAGES:
+        for code, name in babel_locale(language).territories.items():
+            if len(code) == 2 and code.isalpha():
+                forms.setdefault(name.lower(), code)
+    forms.update(COUNTRY_ALIASES)
+    forms.update(COUNTRY_ADJECTIVES)
+    return forms

@@ -1,17 +1,18 @@
 """Hybrid search: dense (bias-corrected e5 vectors in FAISS) fused with lexical BM25.
 
-query -> normalise -> detect language -> translate its known terms (``index.glossary``) -> embed
-the query in each language -> FAISS top-N -> fuse with lexical hits -> filters -> threshold. Each
-language version of a record is compared with the query in its own language where there is
-one (weighed by how much of the query the translation carries, :func:`blend`); a record scores
-its best version, by the margin over that query's background.
+query -> normalise -> detect language -> its topic and a country it names (``index.asking``) ->
+translate its known terms (``index.glossary``) -> embed the topic in each language -> FAISS
+top-N -> fuse with lexical hits -> filters -> threshold -> the named country's good matches
+first. Each language version of a record is compared with the query in its own language where
+there is one (weighed by how much of the query the translation carries, :func:`blend`); a
+record scores its best version, by the margin over that query's background.
 """
 
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from catalog.language import LANGUAGES
 from catalog.store import CatalogStore
 from index.accents import needs_restoring
+from index.asking import read_query
 from index.build import Changes, apply, embed_units, finish, pending, plan
 from index.embedder import Embedder
 from index.glossary import Translations, glossary
@@ -34,6 +36,7 @@ SCRIPT_SIBLING = {
     "zh-Hans": "zh-Hant",
 }  # a version in one script is compared with a query in the other
 MIN_MARGIN = 0.056  # a good match stands this far above the query's background; bench/confidence.py
+COUNTRY_MATCH = 0.015  # margin an entry gains from being from the country a query names ("台湾的", "from Japan")
 REFRESH_UNITS = 1  # passages embedded at a time while searches wait: up to ~0.15 s each (bench/publish.py)
 ALLOWED_CACHE = 256  # filter combinations whose units are kept (sector x kind x country in use)
 BACKGROUND_UNITS = 2000  # units sampled to estimate how well a query matches anything at all
@@ -131,6 +134,7 @@ class SearchEngine:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search")
         self._refreshing = asyncio.Lock()
         self._allowed: dict[tuple, np.ndarray | None] = {}  # see allowed_units
+        self._countries: tuple[tuple, frozenset[str]] = ((), frozenset())  # see countries
         identify("warm up")  # loads the language models now rather than in someone's first search
 
     def allowed_units(self, filters: Filters, today: date) -> np.ndarray | None:
@@ -171,6 +175,35 @@ class SearchEngine:
         allowed = self.allowed_units(filters, today)
         if allowed is not None and not len(allowed):
             return result
+        asked = read_query(text, spoken, self.countries())
+        hits, result.background = self._compared(asked.topic, spoken, allowed)
+        if asked.topic != text and not any(hit.margin >= MIN_MARGIN for hit in hits):
+            hits, result.background = self._compared(text, spoken, allowed)  # what looked like framing was not
+        if asked.country:
+            hits = self._from_first(hits, asked.country)
+        result.hits = hits[:top_k]
+        return result
+
+    def _from_first(self, hits: list[Hit], country: str) -> list[Hit]:
+        """A named country is part of what was asked: entries from it match that part too
+        (``COUNTRY_MATCH`` more margin), and its good matches come first."""
+        named = {h.id for h in hits if self.store.records[h.id]["country"] == country}
+        hits = sorted(
+            (replace(h, margin=h.margin + COUNTRY_MATCH) if h.id in named else h for h in hits),
+            key=lambda h: h.margin,
+            reverse=True,
+        )
+        return sorted(hits, key=lambda h: not (h.id in named and h.margin >= MIN_MARGIN))
+
+    def countries(self) -> frozenset[str]:
+        """The countries the index has entries from: the only ones a query is read as naming."""
+        if self._countries[0] != (self.store, self.store.changes):
+            found = frozenset(meta["country"] for meta in self.store.records.values() if meta["country"])
+            self._countries = ((self.store, self.store.changes), found)
+        return self._countries[1]
+
+    def _compared(self, text: str, spoken: str, allowed: np.ndarray | None) -> tuple[list[Hit], float]:
+        """Every candidate record's best comparison with ``text``, best first; the query's background."""
         meant = self.store.accents.restore(text) if needs_restoring(text, spoken) else text
         translated, known = self.translations(text, spoken)
         queries = {spoken: meant, **translated}
@@ -179,7 +212,6 @@ class SearchEngine:
             [self.store.query_offsets.get(language, np.zeros(self.store.dim, np.float32)) for language in queries]
         )
         backgrounds = np.median(self.store.background_sample(BACKGROUND_UNITS) @ vectors.T, axis=0)
-        result.background = float(backgrounds[0])
         allowed_set = None if allowed is None else set(allowed.tolist())
         lexical = {language: self.store.lexical.search(q, allowed_set, language) for language, q in queries.items()}
         candidates: set[str] = set()
@@ -211,8 +243,7 @@ class SearchEngine:
                 for hit in comparisons:
                     if record_id not in best or hit.margin > best[record_id].margin:
                         best[record_id] = hit
-        result.hits = sorted(best.values(), key=lambda h: h.margin, reverse=True)[:top_k]
-        return result
+        return sorted(best.values(), key=lambda h: h.margin, reverse=True), float(backgrounds[0])
 
     async def asearch(
         self, query: str, top_k: int = 5, filters: Filters = Filters(), today: date | None = None

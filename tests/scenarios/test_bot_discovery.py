@@ -769,6 +769,16 @@ async def test_single_language_entries_are_found_from_the_other_language_without
     assert missed == []
 
 
+async def test_asked_as_a_question_naming_a_country_finds_that_countrys_offers_first(live):
+    meet(live, HANS, VI)
+    (results,) = await say(live, HANS, "有没有台湾的半导体设备")  # is there semiconductor equipment from Taiwan?
+    ids = await hit_ids(live, results)
+    assert ids[:2] and all(i.startswith("tw-") for i in ids[:2]) and "tw-semi-001" in ids[:2], ids
+    assert country_name("TW", "zh-Hans") in text_of(results)
+    (results,) = await say(live, VI, "có máy sấy lúa nào của Nhật không")
+    assert (await hit_ids(live, results))[0] == "jp-agmach-002"  # the Japanese grain dryer
+
+
 async def test_vietnamese_without_diacritics_or_in_nfd_finds_the_same(live):
     meet(live, VI)
     query = "xử lý nước thải nuôi tôm"

@@ -6,6 +6,7 @@ import pytest
 from bot.render import pick
 from bot.small_talk import Meaning, meaning
 from catalog.language import clear_language
+from index.asking import read_query
 from index.glossary import Glossary
 
 DRIP = {
@@ -115,3 +116,51 @@ def test_readers_get_their_language_then_the_other_chinese_script_then_english_t
     assert pick(texts, "zh-Hans", "zh-Hant") == ("蝴蝶兰组织培养", "zh-Hans")
     assert pick({**texts, "en": "Orchid tissue culture"}, "ja", "zh-Hant") == ("Orchid tissue culture", "en")
     assert pick(texts, "ko", "zh-Hant") == ("蝴蝶蘭組織培養", "zh-Hant")
+
+
+CATALOGUE_COUNTRIES = {"VN", "TW", "JP", "KR", "NL", "IL", "CN", "DE", "US", "GB"}
+
+
+@pytest.mark.parametrize(
+    "query, language, topic, country",
+    [
+        ("有没有台湾的半导体设备", "zh-Hans", "半导体设备", "TW"),
+        ("尋找越南的養殖合作夥伴", "zh-Hant", "養殖合作夥伴", "VN"),
+        ("do you have grain dryers from Japan", "en", "grain dryers", "JP"),
+        (
+            "I'm looking for a water quality sensor for shrimp ponds",
+            "en",
+            "water quality sensor for shrimp ponds",
+            None,
+        ),
+        ("Japanese grain dryers", "en", "grain dryers", "JP"),
+        ("có máy sấy lúa nào của Nhật không", "vi", "máy sấy lúa", "JP"),
+        ("can cong nghe say kho hai san", "vi", "cong nghe say kho hai san", None),
+        ("thiet bi ban dan dai loan", "vi", "thiet bi ban dan", "TW"),
+        ("日本の精米機はありますか", "ja", "精米機", "JP"),
+        ("대만의 반도체 장비 있나요", "ko", "반도체 장비", "TW"),
+    ],
+)
+def test_a_query_is_read_as_its_topic_and_the_country_it_names(query, language, topic, country):
+    assert read_query(query, language, CATALOGUE_COUNTRIES) == (topic, country)
+
+
+@pytest.mark.parametrize(
+    "query, language",
+    [
+        ("cân điện tử", "vi"),  # scales, not "need"
+        ("co khi chinh xac", "vi"),  # "cơ khí" without diacritics, not "có"
+        ("giao duc STEM", "vi"),  # education, not Germany (Đức)
+        ("công nghệ của anh", "vi"),  # "your technology", not England's
+        ("grain dryer from my farm", "en"),
+        ("AI camera for fish counting", "en"),
+        ("turkey farming", "en"),
+        ("chế phẩm EM", "vi"),
+    ],
+)
+def test_words_that_only_look_like_framing_or_a_country_are_kept(query, language):
+    assert read_query(query, language, CATALOGUE_COUNTRIES | {"TR"}) == (query, None)
+
+
+def test_a_country_without_entries_in_the_catalogue_is_part_of_the_topic():
+    assert read_query("solar dryers from Kenya", "en", CATALOGUE_COUNTRIES) == ("solar dryers from Kenya", None)

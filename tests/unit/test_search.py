@@ -93,6 +93,42 @@ def test_on_topic_queries_have_good_matches(engine, query):
     assert engine.search(query).good
 
 
+@pytest.mark.parametrize(
+    "asked, topic",
+    [
+        ("is there any grain dryer?", "grain dryer"),
+        ("Do you have a grain dryer, please", "grain dryer"),
+        ("có máy sấy lúa nào không", "máy sấy lúa"),
+        ("cho hỏi có máy sấy lúa không ạ", "máy sấy lúa"),
+        ("請問有沒有無塵室工程", "無塵室工程"),
+        ("我们想找海参育苗技术", "海参育苗技术"),
+    ],
+)
+def test_the_words_of_a_question_are_not_searched_for(engine, asked, topic):
+    assert [h.id for h in engine.search(asked).good] == [h.id for h in engine.search(topic).good]
+
+
+@pytest.mark.parametrize(
+    "query, country, wanted",
+    [
+        ("semiconductor equipment from Taiwan", "TW", "tw-semi-001"),
+        ("thiết bị bán dẫn Đài Loan", "TW", "tw-semi-001"),
+        ("máy sấy lúa của Nhật", "JP", "jp-agmach-002"),
+        ("Dutch greenhouse climate control", "NL", "req-nl-hort-001"),
+    ],
+)
+def test_the_good_matches_from_a_country_the_query_names_come_first(engine, query, country, wanted):
+    good = engine.search(query, top_k=10).good
+    assert engine.store.records[good[0].id]["country"] == country, [h.id for h in good]
+    assert wanted in [h.id for h in good[:2]]
+    assert len(good) > len([h for h in good if engine.store.records[h.id]["country"] == country])  # not a filter
+
+
+def test_a_query_that_is_only_framing_or_a_country_is_searched_as_written(engine):
+    assert engine.search("nhà cung cấp Nhật Bản").good  # "suppliers" alone finds nothing good: read whole
+    assert engine.search("Đài Loan").good
+
+
 async def test_async_search_leaves_the_event_loop_free(engine):
     ticks = 0
 
