@@ -269,6 +269,27 @@ async def test_canned_reply_arrives_in_the_users_language(live):
     assert edited["text"] == "📤 " + STAFF("Sent to the user: {text}").format(text=expected)
 
 
+async def test_staff_hear_once_when_they_write_in_a_language_the_user_does_not_read(live):
+    ticket = await open_ticket(live, TW_USER, language_code="zh-tw", via_menu=True, answers=TW_FORM)
+    notice = "🌐 " + STAFF(
+        "This user reads {language}, and your message does not look written in it. It was sent as "
+        "written; /reply has ready-made replies in their language."
+    ).format(language=LANGUAGE_NAMES["zh-Hant"])
+    written = [
+        "Chào chị Mei, chúng tôi sẽ liên hệ đối tác ngay.",
+        "Chị cho biết thêm quy mô nuôi nhé.",  # staff were told already
+        "您好，我們會盡快聯絡合作夥伴。",  # in the user's language
+        "Cảm ơn chị rất nhiều.",  # after writing in the user's language: told again
+    ]
+    mark = last_id(live, TW_USER)
+    for text in written:
+        await staff_says(live, text, ticket)
+    assert bot_texts(live, TW_USER, since=mark) == [joined("zh-Hant"), *written]  # all sent, as written, in order
+    topic = bot_texts(live, STAFF_CHAT_ID, thread_id=ticket.topic_id)
+    assert topic.count(notice) == 2
+    assert "This user reads" not in notice  # in the staff language
+
+
 async def test_bot_command_hands_the_user_back_to_search(live):
     ticket = await claim(live, await open_ticket(live))
     mark = last_id(live, VI_USER)

@@ -18,15 +18,16 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import mirror, tickets
 from bot.callbacks import parse
-from bot.db import STAGES, Introduction, Relay, Ticket, now
+from bot.db import STAGES, Introduction, Outgoing, Relay, Ticket, now
 from bot.delivery import copy_of, edit_of, to_staff, to_ticket, to_user, user_lane
-from bot.i18n import N_, gettext_for, translate
+from bot.i18n import LANGUAGE_NAMES, N_, gettext_for, translate
 from bot.render import MAX_MESSAGE, button, shorten
 from bot.reporting import STAGE_LABELS
-from bot.services import current_user, services
+from bot.services import Services, current_user, services
 from bot.staffing import is_staff, staff_data_only, staff_gettext, staff_only
 from bot.workers import alone
 from catalog.io import csv_safe
+from catalog.language import clear_language
 from index.text import fold
 
 log = logging.getLogger("techconnect.staff")
@@ -144,6 +145,8 @@ async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, tick
     name = message.from_user.full_name
     lane = user_lane(ticket.user_id)
     in_form = bool((await svc.store.user(ticket.user_id)).focus)
+    text = message.text or message.caption or ""
+    unread = await _language_notice(svc, ticket, text)
 
     def deliveries(relay: Relay, claimed: bool) -> list:
         rows = [copy_of(relay, lane, ticket.user_id, ticket_id=ticket.id, reply_to_relay=reply_to)]
@@ -156,14 +159,14 @@ async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, tick
                 "Send /post or tap Talk to staff to continue it.",
             )
             rows.append(to_user(ticket.user_id, "✏️ " + escape(parked), ticket_id=ticket.id))
-        return rows
+        return rows + unread
 
     relay = Relay(
         ticket_id=ticket.id,
         direction="to_user",
         source_chat=message.chat_id,
         source_message_id=message.message_id,
-        text=message.text or message.caption or "",
+        text=text,
     )
     rows, claimed = await svc.store.save_relay(
         relay, deliveries, claim=(message.from_user.id, name) if not ticket.claimed_by else None
@@ -175,6 +178,29 @@ async def relay_to_user(update: Update, context: ContextTypes.DEFAULT_TYPE, tick
         await _claimed(context, ticket.id, message.from_user.id)
     elif ticket.mirror_chat:  # the topic shows the conversation on the card only
         svc.outbox.refresh_card(context.bot, svc, ticket.id, within=mirror.CARD_ACTIVITY)
+
+
+async def _language_notice(svc: Services, ticket: Ticket, text: str) -> list[Outgoing]:
+    """Staff hear when what they write is plainly in a language the user does not read (it is
+    sent all the same): once, until they write in the user's language again."""
+    if not _foreign(ticket.language, text):
+        return []
+    earlier = await svc.store.relays(Relay.ticket_id == ticket.id, Relay.direction == "to_user", limit=1, newest=True)
+    if earlier and _foreign(ticket.language, earlier[0].text):
+        return []
+    notice = translate(
+        svc.settings.staff_language,
+        "This user reads {language}, and your message does not look written in it. It was sent as "
+        "written; /reply has ready-made replies in their language.",
+    ).format(language=LANGUAGE_NAMES.get(ticket.language, ticket.language))
+    return mirror.staff_notices(svc, ticket, "🌐 " + escape(notice))
+
+
+def _foreign(language: str, text: str) -> bool:
+    """Whether ``text`` is plainly written in another language than ``language`` (Chinese in
+    either script counts as Chinese)."""
+    written = clear_language(text)
+    return written is not None and written[:2] != language[:2]
 
 
 async def relay_edit(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket: Ticket) -> None:
