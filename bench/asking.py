@@ -14,6 +14,7 @@ R@1 and R@5 of the wanted entry, the share of queries with no good match (what u
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -23,8 +24,6 @@ from unittest import mock
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import json
 
 from bench.data import CachedEmbedder
 from catalog.sample import sample_records

@@ -139,7 +139,7 @@ COUNTRY_ALIASES = {
 }
 
 
-# How people name a country before a product ("Japanese dryers"), in the languages that do so.
+# How people name a country before a product ("Japanese dryers"): read in queries, not in imports.
 COUNTRY_ADJECTIVES = {
     "japanese": "JP",
     "taiwanese": "TW",
@@ -190,15 +190,8 @@ def _name_key(text: str) -> str:
 
 @cache
 def _country_names() -> dict[str, str]:
-    """Country names in every UI language (and English), and the aliases above, to their codes."""
-    names: dict[str, str] = {}
-    for language in LANGUAGES:
-        for code, name in babel_locale(language).territories.items():
-            if len(code) == 2 and code.isalpha():
-                names.setdefault(_name_key(name), code)
-    for alias, code in COUNTRY_ALIASES.items():
-        names[_name_key(alias)] = code
-    return names
+    """:func:`country_names` keyed the way names compare (:func:`_name_key`)."""
+    return {_name_key(name): code for name, code in country_names().items()}
 
 
 def country_code(text: str) -> str | None:
@@ -210,14 +203,13 @@ def country_code(text: str) -> str | None:
 
 
 @cache
-def country_forms() -> dict[str, str]:
-    """Country names as written in a sentence (lower case, words apart) in every UI language, with
-    the aliases and adjectives above, to their codes: what a query may name a country by."""
-    forms: dict[str, str] = {}
+def country_names() -> dict[str, str]:
+    """Country names as written in a sentence (lower case, words apart) in every UI language (and
+    English), and the aliases above, to their codes."""
+    names: dict[str, str] = {}
     for language in LANGUAGES:
         for code, name in babel_locale(language).territories.items():
             if len(code) == 2 and code.isalpha():
-                forms.setdefault(name.lower(), code)
-    forms.update(COUNTRY_ALIASES)
-    forms.update(COUNTRY_ADJECTIVES)
-    return forms
+                names.setdefault(name.lower(), code)
+    names.update(COUNTRY_ALIASES)
+    return names

@@ -16,7 +16,7 @@ from collections.abc import Collection
 from functools import cache
 from typing import NamedTuple
 
-from catalog.taxonomy import country_forms
+from catalog.taxonomy import COUNTRY_ADJECTIVES, country_names
 from index.text import simplify, strip_diacritics
 
 # Phrases that frame a query and say nothing of its topic, by language family: leading, trailing.
@@ -179,7 +179,7 @@ def _named(found: re.Match[str], countries: Collection[str], plain: bool) -> str
     """The country a match names, if the catalogue has entries from it and the words around it
     make it a country: a name that is also a word needs a tying word, the home country an origin."""
     name = found.group("name")
-    code = _all_country_forms()[name]
+    code = _country_forms(plain)[name]
     tied = found.group("origin") or found.group("location")
     if code not in countries or (not tied and name in _untrusted(plain)):
         return None
@@ -218,16 +218,18 @@ def _trailing(phrases: tuple[str, ...], plain: bool) -> re.Pattern[str]:
 @cache
 def _untrusted(plain: bool) -> frozenset[str]:
     """Country names that are short or common words: a country only after a tying word."""
-    names = _all_country_forms() if plain else country_forms()
-    return frozenset(n for n in names if not _UNSPACED.search(n) and (len(n) < 5 or n in COMMON_WORD_COUNTRIES))
+    return frozenset(
+        n for n in _country_forms(plain) if not _UNSPACED.search(n) and (len(n) < 5 or n in COMMON_WORD_COUNTRIES)
+    )
 
 
 @cache
 def _country_pattern(plain: bool) -> re.Pattern[str]:
     """Any country name (not one too short to tell from other words), with the words tying it."""
-    names = _all_country_forms() if plain else country_forms()
     usable = sorted(
-        (n for n in names if (_UNSPACED.search(n) or len(n) > 2) and n not in NOT_COUNTRIES), key=len, reverse=True
+        (n for n in _country_forms(plain) if (_UNSPACED.search(n) or len(n) > 2) and n not in NOT_COUNTRIES),
+        key=len,
+        reverse=True,
     )
     origin = _alternatives(_forms(ORIGIN, plain))
     location = _alternatives(_forms(LOCATION, plain))
@@ -239,7 +241,8 @@ def _country_pattern(plain: bool) -> re.Pattern[str]:
 
 
 @cache
-def _all_country_forms() -> dict[str, str]:
-    """Every country form, as written and without diacritics, to its code."""
-    names = country_forms()
-    return {strip_diacritics(name): code for name, code in names.items()} | names
+def _country_forms(plain: bool) -> dict[str, str]:
+    """How a query may name a country (its name, an alias, an adjective: "Dutch"), to its code;
+    without diacritics too when ``plain``."""
+    forms = country_names() | COUNTRY_ADJECTIVES
+    return {strip_diacritics(form): code for form, code in forms.items()} | forms if plain else forms
